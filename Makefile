@@ -1,0 +1,41 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PREFECT_API_URL ?= http://127.0.0.1:4200/api
+
+.PHONY: help venv demo test bench lint format clean
+
+help: ## show the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install reportflow into it
+
+demo: $(STAMP) ## run one whole report cycle of the sample report
+	$(BIN)/reportflow demo
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP) ## print benchmark figures beside their baselines
+	$(BIN)/python -m reportflow.bench
+
+lint: $(STAMP) ## ruff format check and lint
+	$(BIN)/ruff format --check reportflow tests
+	$(BIN)/ruff check reportflow tests
+
+format: $(STAMP) ## ruff format and autofix
+	$(BIN)/ruff format reportflow tests
+	$(BIN)/ruff check --fix reportflow tests
+
+clean: ## remove the demo output and local state
+	rm -rf out .prefect

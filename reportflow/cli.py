@@ -1,0 +1,239 @@
+"""The `reportflow` command line. Every command prints Vietnamese for users and has --help."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reportflow.definition_schema import DefinitionError
+from reportflow.models import init_db, session_scope
+from reportflow.tasks.errors import UserError
+
+app = typer.Typer(help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.", no_args_is_help=True)
+cycle_app = typer.Typer(help="Mở và chạy kỳ báo cáo.", no_args_is_help=True)
+register_app = typer.Typer(help="Sổ đăng ký văn bản đi.", no_args_is_help=True)
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(register_app, name="register")
+console = Console()
+err = Console(stderr=True)
+
+
+def _parse_date(value: str) -> dt.date:
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            pass
+    raise typer.BadParameter(f"'{value}' không phải ngày hợp lệ (viết dd/mm/yyyy, ví dụ 13/05/2020).")
+
+
+DateOpt = Annotated[dt.date, typer.Option(parser=_parse_date, metavar="DD/MM/YYYY")]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]Lỗi:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+@cycle_app.command("open")
+def cycle_open(
+    definition: Annotated[str, typer.Argument(help="Mã định nghĩa báo cáo, ví dụ ktxh-6-thang")],
+    request_number: Annotated[str, typer.Option(help="Số công văn yêu cầu, ví dụ 850/SKHĐT-THKTKG")],
+    request_date: DateOpt,
+    sender: Annotated[str, typer.Option(help="Cơ quan gửi yêu cầu")],
+    subject: Annotated[str, typer.Option(help="Trích yếu của yêu cầu")],
+    deadline: DateOpt,
+    internal_deadline: Annotated[
+        dt.date | None, typer.Option(parser=_parse_date, metavar="DD/MM/YYYY", help="Hạn nội bộ cho các phòng")
+    ] = None,
+    period_label: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ '6 tháng đầu năm'")] = "",
+    by: Annotated[str, typer.Option(help="Mã người mở kỳ (Văn phòng)")] = "chanhvp",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Không hỏi lại trước khi ghi")] = False,
+) -> None:
+    """Mở một kỳ báo cáo theo công văn yêu cầu; in các hạn đã tính trước khi ghi."""
+    from reportflow.definition_loader import load_definition
+    from reportflow.tasks.cycles import CycleRequest, open_cycle, plan_internal_deadline
+
+    request = CycleRequest(
+        number=request_number,
+        date=request_date,
+        sender=sender,
+        subject=subject,
+        deadline=deadline,
+        period_label=period_label,
+        internal_deadline=internal_deadline,
+    )
+    try:
+        spec = load_definition(definition)
+        internal = plan_internal_deadline(spec, request)
+        console.print(f"Báo cáo: [bold]{spec.name}[/]")
+        console.print(f"Hạn gửi {sender}: {deadline:%d/%m/%Y}; hạn nội bộ các phòng: {internal:%d/%m/%Y}")
+        if not yes and not typer.confirm("Mở kỳ báo cáo?"):
+            raise typer.Exit(code=1)
+        init_db()
+        with session_scope() as session:
+            cycle = open_cycle(session, definition, request, by)
+            cycle_id = cycle.id
+    except (UserError, DefinitionError) as exc:
+        _fail(exc)
+    console.print(f"Đã mở kỳ báo cáo số [bold]{cycle_id}[/]. Chạy quy trình: reportflow cycle run {cycle_id}")
+
+
+@cycle_app.command("run")
+def cycle_run(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Chạy quy trình của kỳ báo cáo tại máy này (tạm dừng khi chờ các phòng và chờ Giám đốc)."""
+    from reportflow.flows.report_cycle import report_cycle
+
+    init_db()
+    result = report_cycle(cycle_id)
+    console.print(f"Kỳ báo cáo số {cycle_id}: {result}")
+
+
+@app.command()
+def status(cycle_id: Annotated[int | None, typer.Argument(help="Số kỳ báo cáo; bỏ trống để xem tất cả")] = None) -> None:
+    """Bảng tiến độ: phần, đơn vị, trạng thái, số phiên bản, lần nhắc gần nhất."""
+    from sqlmodel import select
+
+    from reportflow.models import Cycle
+    from reportflow.tasks.progress import progress_rows, row_cells
+
+    init_db()
+    with session_scope() as session:
+        cycles = session.exec(select(Cycle).order_by(Cycle.id)).all()
+        if cycle_id is not None:
+            cycles = [c for c in cycles if c.id == cycle_id]
+            if not cycles:
+                _fail(UserError(f"Không có kỳ báo cáo số {cycle_id}."))
+        if not cycles:
+            console.print("Chưa có kỳ báo cáo nào. Mở kỳ mới: reportflow cycle open --help")
+        for cycle in cycles:
+            print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle.id)])
+
+
+def print_cycle_table(cycle, rows: list[dict[str, str]]) -> None:
+    table = Table(title=f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({cycle.state})")
+    for column in rows[0] if rows else []:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row.values())
+    console.print(table)
+
+
+@app.command()
+def submit(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    section: Annotated[str | None, typer.Argument(help="Mã phần (xem: reportflow status)")] = None,
+    file: Annotated[Path | None, typer.Argument(help="Tệp .docx hoặc .md")] = None,
+    indicators: Annotated[Path | None, typer.Option(help="Tệp YAML số liệu 'mã chỉ tiêu: giá trị'")] = None,
+    by: Annotated[str, typer.Option(help="Mã người gửi")] = ...,
+) -> None:
+    """Gửi một phần báo cáo (.docx/.md) và/hoặc số liệu chỉ tiêu."""
+    from reportflow.tasks.submit import submit_indicators, submit_section
+
+    if (section is None) != (file is None) or (section is None and indicators is None):
+        _fail(UserError("Cần 'MÃ_PHẦN TỆP', hoặc --indicators TỆP, hoặc cả hai."))
+    init_db()
+    try:
+        if indicators is not None:
+            codes = submit_indicators(cycle_id, indicators, by)
+            console.print(f"Đã nhận số liệu: {', '.join(codes)}")
+        if section is not None:
+            result = submit_section(cycle_id, section, file, by)
+            console.print(f"Đã nhận phần '{section}', phiên bản {result.version_no}.")
+            if result.complete:
+                console.print("Đã đủ các phần; quy trình tổng hợp dự thảo" + (" đã được đánh thức." if result.woke_cycle else " sẽ chạy khi quy trình hoạt động."))
+    except UserError as exc:
+        _fail(exc)
+
+
+@app.command()
+def remind(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ in danh sách, không gửi")] = False,
+) -> None:
+    """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần)."""
+    from reportflow.tasks.reminders import plan_reminders, send_due_reminders
+
+    init_db()
+    if dry_run:
+        with session_scope() as session:
+            planned = plan_reminders(session)
+        for p in planned:
+            console.print(f"Kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key} (còn {p.step.working_days_left} ngày làm việc)")
+        console.print(f"{len(planned)} nhắc việc sẽ được gửi (chưa gửi gì).")
+        return
+    sent = send_due_reminders()
+    for p in sent:
+        console.print(f"Đã nhắc: kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key}")
+    console.print(f"Đã gửi {len(sent)} nhắc việc.")
+
+
+@app.command()
+def approve(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    by: Annotated[str, typer.Option(help="Mã hoặc họ tên Giám đốc")] = ...,
+    code: Annotated[str, typer.Option(help="Mã phê duyệt một lần nhận qua thư riêng")] = ...,
+    changes: Annotated[list[str] | None, typer.Option("--changes", help="MÃ_PHẦN=ý kiến: trả lại phần này để sửa (lặp lại được)")] = None,
+    reject: Annotated[bool, typer.Option("--reject", help="Hủy báo cáo")] = False,
+    comment: Annotated[str, typer.Option(help="Ý kiến chung")] = "",
+) -> None:
+    """Gửi quyết định của Giám đốc qua đúng API 'Resume' mà giao diện Prefect dùng."""
+    from reportflow.tasks.decide import send_decision
+
+    init_db()
+    try:
+        outcome = send_decision(cycle_id, by, code, changes or [], reject, comment)
+    except UserError as exc:
+        _fail(exc)
+    console.print(outcome)
+
+
+@register_app.command("open")
+def register_open(
+    year: Annotated[int, typer.Option(help="Năm")],
+    last_number: Annotated[int, typer.Option(help="Số văn bản đi cuối cùng đã dùng trong năm")],
+) -> None:
+    """Khai báo số cuối cùng đã dùng trong năm (khi bắt đầu dùng reportflow giữa năm)."""
+    from reportflow.definition_loader import load_organisation
+    from reportflow.tasks.numbering import open_register
+
+    init_db()
+    open_register(load_organisation().issuing_body, year, last_number)
+    console.print(f"Sổ văn bản đi năm {year}: số tiếp theo là {last_number + 1:02d}.")
+
+
+@app.command("smtp-sink")
+def smtp_sink(
+    outbox: Annotated[Path, typer.Option(help="Thư mục lưu thư nhận được (.eml)")] = Path("out/outbox"),
+    port: Annotated[int, typer.Option(help="Cổng SMTP")] = 8025,
+) -> None:
+    """Máy chủ SMTP thử nghiệm: lưu mọi thư nhận được thành tệp .eml (Ctrl+C để dừng)."""
+    import time
+
+    from reportflow.smtp_sink import SmtpSink
+
+    sink = SmtpSink(outbox, port=port).start()
+    console.print(f"SMTP đang nhận tại 127.0.0.1:{sink.port}, lưu vào {outbox}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sink.stop()
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Thư mục kết quả")] = Path("out/demo"),
+) -> None:
+    """Chạy trọn một kỳ báo cáo mẫu (859/BC-STTTT-VP), không cần thao tác."""
+    from reportflow.demo.run import run_demo
+
+    run_demo(out, console)
+
+
+if __name__ == "__main__":
+    app()

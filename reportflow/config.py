@@ -1,0 +1,62 @@
+"""All configuration, from `REPORTFLOW_*` environment variables (or a `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUILTIN_DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPORTFLOW_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    definitions_dirs: list[Path] = []
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_secure: bool = False
+    mail_from: str = "reportflow@localhost"
+
+    prefect_ui_url: str = "http://127.0.0.1:4200"
+    pause_timeout_s: int = 14 * 24 * 3600
+    pause_poll_s: int = 10
+    resume_wait_s: float = 30.0
+
+    max_upload_bytes: int = 10_000_000
+    approval_code_ttl_h: int = 72
+
+    frozen_now: str = ""
+    """ISO datetime; when set the product's clock stands still (demo and simulated calendars)."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'reportflow.db').resolve()}"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def all_definitions_dirs(self) -> list[Path]:
+        return [BUILTIN_DEFINITIONS_DIR, *self.definitions_dirs]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    get_settings.cache_clear()
+    return get_settings()

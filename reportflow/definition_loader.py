@@ -1,0 +1,81 @@
+"""Finds and loads report definitions and the organisation file from the definitions folders."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from reportflow.config import get_settings
+from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
+
+ORGANISATION_FILE = "organisation.yaml"
+_ENV_REF = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DefinitionError(path.name, [f"YAML không đọc được: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise DefinitionError(path.name, ["tệp phải chứa một bảng khóa: giá trị"])
+    return data
+
+
+def _validation_problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+
+
+def load_organisation(dirs: list[Path] | None = None) -> OrganisationSpec:
+    """The last organisation.yaml found wins, so an agency's own folder overrides the built-in one."""
+    dirs = dirs if dirs is not None else get_settings().all_definitions_dirs
+    found = [d / ORGANISATION_FILE for d in dirs if (d / ORGANISATION_FILE).is_file()]
+    if not found:
+        raise DefinitionError(ORGANISATION_FILE, ["không tìm thấy tệp tổ chức"])
+    try:
+        return OrganisationSpec.model_validate(_read_yaml(found[-1]))
+    except ValidationError as exc:
+        raise DefinitionError(ORGANISATION_FILE, _validation_problems(exc)) from exc
+
+
+def parse_definition(data: dict[str, Any], source: str, organisation: OrganisationSpec) -> ReportDefinition:
+    try:
+        definition = ReportDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError(source, _validation_problems(exc)) from exc
+    definition.check_against(organisation)
+    return definition
+
+
+def definition_files(dirs: list[Path] | None = None) -> dict[str, Path]:
+    dirs = dirs if dirs is not None else get_settings().all_definitions_dirs
+    files: dict[str, Path] = {}
+    for folder in dirs:
+        for path in sorted(folder.glob("*.yaml")):
+            if path.name != ORGANISATION_FILE:
+                files[path.stem] = path
+    return files
+
+
+def load_definition(code: str, dirs: list[Path] | None = None) -> ReportDefinition:
+    files = definition_files(dirs)
+    if code not in files:
+        known = ", ".join(sorted(files)) or "(không có)"
+        raise DefinitionError(code, [f"không có định nghĩa này; các định nghĩa hiện có: {known}"])
+    return parse_definition(_read_yaml(files[code]), files[code].name, load_organisation(dirs))
+
+
+def definition_digest(definition: ReportDefinition) -> str:
+    payload = json.dumps(definition.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def expand_env(url: str) -> str:
+    return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), url)

@@ -1,0 +1,172 @@
+"""The shape of a report definition and of the organisation file, validated on load."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DivisionSpec(Strict):
+    code: str
+    name: str
+    short_name: str = ""
+
+
+class PersonSpec(Strict):
+    code: str
+    name: str
+    title: str = ""
+    role: Literal["head", "director", "clerk", "member"] = "member"
+    division: str | None = None
+    email: str | None = None
+    apprise: list[str] = []
+    """Apprise URLs; `${VAR}` is read from the environment so secrets stay out of the YAML."""
+
+
+class OrganisationSpec(Strict):
+    parent_body: str
+    issuing_body: str
+    issuing_body_name: str
+    """The body's name in running text, e.g. "Sở Thông tin và Truyền thông"."""
+    place: str
+    divisions: list[DivisionSpec]
+    people: list[PersonSpec]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> OrganisationSpec:
+        codes = {d.code for d in self.divisions}
+        for person in self.people:
+            if person.division and person.division not in codes:
+                raise ValueError(
+                    f"người '{person.code}' thuộc đơn vị '{person.division}' không có trong danh sách"
+                )
+        return self
+
+    def division_codes(self) -> set[str]:
+        return {d.code for d in self.divisions}
+
+
+class OutlineItem(Strict):
+    title: str
+    key: str | None = None
+    """Set on a section someone writes; headings that only group others have none."""
+    owner: str | None = None
+    marker: str = ""
+    """An unnumbered heading shows this marker (e.g. "*") instead of a number."""
+    indicators: bool = False
+    children: list[OutlineItem] = []
+
+    @model_validator(mode="after")
+    def _owner_needs_key(self) -> OutlineItem:
+        if (self.key is None) != (self.owner is None):
+            raise ValueError(f"mục '{self.title}': cần khai báo cả 'key' và 'owner', hoặc không cái nào")
+        return self
+
+
+class IndicatorSpec(Strict):
+    code: str
+    name: str
+    unit: str
+    plan: str
+    owner: str
+    kind: Literal["number", "percent", "text"] = "text"
+    min: float | None = None
+    max: float | None = None
+
+
+class IndicatorTableSpec(Strict):
+    plan_header: str = "Kế hoạch năm {{ year }}"
+    result_header: str = "Kết quả {{ period_label }}"
+    items: list[IndicatorSpec] = []
+
+
+class RecipientSpec(Strict):
+    key: str
+    label: str
+    email: str | None = None
+    apprise: list[str] = []
+    requester: bool = False
+
+
+class SignerSpec(Strict):
+    title: str
+    person: str
+
+
+class ReportDefinition(Strict):
+    code: str
+    name: str
+    doc_type: str = "BC"
+    doc_type_name: str = "BÁO CÁO"
+    number_pattern: str = Field(description="e.g. '{number}/BC-STTTT-VP'")
+    summary: str
+    intro: list[str] = []
+    closing: list[str] = []
+    period_label: str = ""
+    internal_deadline_working_days_before: int = 3
+    signer: SignerSpec
+    outline: list[OutlineItem]
+    indicators: IndicatorTableSpec = IndicatorTableSpec()
+    recipients: list[RecipientSpec]
+    archive_line: str = "Lưu: VT."
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> ReportDefinition:
+        if "{number}" not in self.number_pattern:
+            raise ValueError("number_pattern phải chứa '{number}'")
+        if not re.fullmatch(r"[A-ZĐ]+", self.doc_type):
+            raise ValueError(f"doc_type '{self.doc_type}' phải là chữ viết tắt in hoa, ví dụ BC")
+        keys = [item.key for item in self.walk() if item.key]
+        duplicates = {k for k in keys if keys.count(k) > 1}
+        if duplicates:
+            raise ValueError(f"khóa mục bị trùng: {', '.join(sorted(duplicates))}")
+        return self
+
+    def walk(self) -> Iterator[OutlineItem]:
+        stack = list(reversed(self.outline))
+        while stack:
+            item = stack.pop()
+            yield item
+            stack.extend(reversed(item.children))
+
+    def sections(self) -> list[OutlineItem]:
+        return [item for item in self.walk() if item.key]
+
+    def section(self, key: str) -> OutlineItem | None:
+        return next((s for s in self.sections() if s.key == key), None)
+
+    def indicator(self, code: str) -> IndicatorSpec | None:
+        return next((i for i in self.indicators.items if i.code == code), None)
+
+    def check_against(self, organisation: OrganisationSpec) -> None:
+        """Every owner must be a known division and the signer a known person."""
+        divisions = organisation.division_codes()
+        people = {p.code for p in organisation.people}
+        problems = [
+            f"mục '{s.key}' do đơn vị '{s.owner}' phụ trách, nhưng đơn vị này không có trong tổ chức"
+            for s in self.sections()
+            if s.owner not in divisions
+        ]
+        problems += [
+            f"chỉ tiêu '{i.code}' do đơn vị '{i.owner}' phụ trách, nhưng đơn vị này không có trong tổ chức"
+            for i in self.indicators.items
+            if i.owner not in divisions
+        ]
+        if self.signer.person not in people:
+            problems.append(f"người ký '{self.signer.person}' không có trong tổ chức")
+        if problems:
+            raise DefinitionError(self.code, problems)
+
+
+class DefinitionError(ValueError):
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"Định nghĩa báo cáo '{source}' không hợp lệ: " + "; ".join(problems))

@@ -1,0 +1,1 @@
+"""The demo: one whole cycle of the sample report, with simulated division heads and director."""

@@ -1,0 +1,240 @@
+"""`reportflow demo`: opens, fills, approves, numbers and dispatches one cycle of the sample report."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+from reportflow.config import PACKAGE_DIR, reload_settings
+from reportflow.demo.word_author import write_docx_like_a_person
+
+DATA_DIR = PACKAGE_DIR / "demo" / "data"
+CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
+
+
+class DemoStep:
+    def __init__(self, console: Console):
+        self.console = console
+        self.started = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/] {text}")
+
+
+def load_scenario() -> dict:
+    return yaml.safe_load((DATA_DIR / "scenario.yaml").read_text(encoding="utf-8"))
+
+
+def configure_environment(out: Path, scenario: dict, smtp_port: int) -> None:
+    """The demo's settings, set in the environment so the flow's own process sees them too."""
+    os.environ.update(
+        REPORTFLOW_DATA_DIR=str((out / "data").resolve()),
+        REPORTFLOW_DATABASE_URL=os.environ.get("REPORTFLOW_DEMO_DATABASE_URL", ""),
+        REPORTFLOW_SMTP_HOST="127.0.0.1",
+        REPORTFLOW_SMTP_PORT=str(smtp_port),
+        REPORTFLOW_MAIL_FROM="vanphong@stttt.travinh.example",
+        REPORTFLOW_FROZEN_NOW=scenario["clock"],
+        REPORTFLOW_PAUSE_POLL_S="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    os.environ.setdefault("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    api = os.environ["PREFECT_API_URL"]
+    os.environ["REPORTFLOW_PREFECT_UI_URL"] = api.removesuffix("/api")
+    reload_settings()
+
+
+def section_file(entry: dict, work: Path) -> Path:
+    text = (DATA_DIR / "sections" / f"{entry['section']}.md").read_text(encoding="utf-8")
+    if entry["format"] == "docx":
+        return write_docx_like_a_person(text, work / f"{entry['section']}.docx")
+    target = work / f"{entry['section']}.md"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the cycle's flow process ended early ({what}); see out/demo/flow.log")
+        time.sleep(0.3)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def run_demo(out: Path, console: Console) -> Path:
+    from reportflow.prefect_server import ensure_server
+    from reportflow.smtp_sink import SmtpSink, attachment_names, message_text
+
+    step = DemoStep(console)
+    scenario = load_scenario()
+    for stale in ("data", "outbox", "work"):
+        shutil.rmtree(out / stale, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+    sink = SmtpSink(out / "outbox").start()
+    configure_environment(out, scenario, sink.port)
+    step(f"Máy chủ thư thử nghiệm nhận tại 127.0.0.1:{sink.port} → {out / 'outbox'}")
+
+    api_url = os.environ["PREFECT_API_URL"]
+    home = Path(os.environ.get("PREFECT_HOME", ".prefect")).resolve()
+    started = ensure_server(api_url, home, out / "prefect-server.log")
+    step(("Đã khởi động" if started else "Dùng lại") + f" máy chủ Prefect tại {api_url}")
+
+    try:
+        cycle_id, flow = _open_and_start(out, scenario, step)
+        final = _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_text)
+    finally:
+        sink.stop()
+    _print_summary(console, cycle_id, final, sink, attachment_names)
+    return final
+
+
+def _open_and_start(out: Path, scenario: dict, step) -> tuple[int, subprocess.Popen]:
+    import datetime as dt
+
+    from reportflow.definition_loader import load_organisation
+    from reportflow.models import init_db, session_scope
+    from reportflow.tasks.cycles import CycleRequest, open_cycle
+    from reportflow.tasks.numbering import open_register
+
+    init_db()
+    request = scenario["request"]
+    open_register(load_organisation().issuing_body, dt.date.fromisoformat(scenario["clock"][:10]).year, scenario["register_last_number"])
+    with session_scope() as session:
+        cycle = open_cycle(
+            session,
+            scenario["definition"],
+            CycleRequest(
+                number=request["number"],
+                date=request["date"],
+                sender=request["sender"],
+                subject=request["subject"],
+                deadline=request["deadline"],
+            ),
+            scenario["opened_by"],
+        )
+        cycle_id, internal = cycle.id, cycle.internal_deadline
+    step(f"Mở kỳ báo cáo số {cycle_id} theo Công văn {request['number']}; hạn nội bộ {internal:%d/%m/%Y}")
+
+    log = (out / "flow.log").open("wb")
+    flow = subprocess.Popen(
+        [sys.executable, "-m", "reportflow.cli", "cycle", "run", str(cycle_id)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    _wait_for_pause(cycle_id, "sections-", flow)
+    step("Quy trình report_cycle đang chạy, đã gửi đề nghị tới các phòng và tạm dừng chờ đủ các phần")
+    return cycle_id, flow
+
+
+def _wait_for_pause(cycle_id: int, prefix: str, flow: subprocess.Popen, timeout_s: float = 120) -> None:
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    from reportflow.models import session_scope
+    from reportflow.tasks.cycles import get_cycle
+
+    def run_id():
+        with session_scope() as session:
+            return get_cycle(session, cycle_id).flow_run_id
+
+    flow_run_id = wait_until(run_id, timeout_s, "the flow run to start", flow)
+
+    def paused():
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+        return state and state.is_paused() and (state.state_details.pause_key or "").startswith(prefix)
+
+    wait_until(paused, timeout_s, f"the flow to pause at {prefix}", flow)
+
+
+def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_text) -> Path:
+    from reportflow.tasks.decide import send_decision
+    from reportflow.tasks.reminders import send_due_reminders
+    from reportflow.tasks.submit import submit_indicators, submit_section
+
+    work = out / "work"
+    for entry in scenario["submissions"]:
+        path = section_file(entry, work)
+        result = submit_section(cycle_id, entry["section"], path, entry["by"])
+        step(f"  {entry['by']} gửi phần '{entry['section']}' ({path.suffix}), phiên bản {result.version_no}")
+    for entry in scenario["indicators"]:
+        codes = submit_indicators(cycle_id, DATA_DIR / entry["file"], entry["by"])
+        step(f"  {entry['by']} gửi số liệu: {', '.join(codes)}")
+
+    reminded = send_due_reminders()
+    for item in reminded:
+        step(f"Nhắc việc bước {item.step.key} → {item.person_code} (phần '{item.section_key}')")
+
+    for entry in scenario["late"]:
+        path = section_file(entry, work)
+        result = submit_section(cycle_id, entry["section"], path, entry["by"])
+        step(f"  {entry['by']} gửi muộn phần '{entry['section']}'; đủ các phần, quy trình được đánh thức: {result.woke_cycle}")
+
+    def approval_code():
+        for message in sink.messages():
+            match = CODE_PATTERN.search(message_text(message))
+            if match:
+                return match.group(1)
+        return None
+
+    code = wait_until(approval_code, 120, "the director's approval e-mail", flow)
+    step("Dự thảo đã tổng hợp; Giám đốc nhận thư kèm dự thảo và mã phê duyệt một lần")
+    step("Giám đốc phê duyệt: " + send_decision(cycle_id, scenario["director"], code, [], False, "Đồng ý ban hành."))
+
+    if flow.wait(timeout=180) != 0:
+        raise RuntimeError("the cycle's flow run failed; see out/demo/flow.log")
+    final = _final_document(cycle_id)
+    target = out / "final.docx"
+    shutil.copyfile(final, target)
+    step(f"Đã cấp số, ký phát hành và gửi đi; bản chính thức: {target}")
+    return target
+
+
+def _final_document(cycle_id: int) -> Path:
+    from sqlmodel import select
+
+    from reportflow.models import RenderedDocument, session_scope
+
+    with session_scope() as session:
+        record = session.exec(
+            select(RenderedDocument)
+            .where(RenderedDocument.cycle_id == cycle_id, RenderedDocument.kind == "final")
+            .order_by(RenderedDocument.id.desc())
+        ).one()
+        return Path(record.path)
+
+
+def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachment_names) -> None:
+    from reportflow.cli import print_cycle_table
+    from reportflow.models import RegisterEntry, session_scope
+    from reportflow.tasks.cycles import get_cycle
+    from reportflow.tasks.notify import cycle_url
+    from reportflow.tasks.progress import progress_rows, row_cells
+    from sqlmodel import select
+
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle_id)])
+        entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
+        url = cycle_url(cycle.flow_run_id)
+    console.print(f"Số văn bản: [bold]{entry.number_text}[/], ngày {entry.issued_on:%d/%m/%Y}")
+    console.print(f"Bản chính thức: [bold]{final.resolve()}[/]")
+    console.print(f"Quy trình trên Prefect UI: [bold]{url}[/]")
+    console.print("Thư đã nhận tại máy chủ thư thử nghiệm:")
+    for message in sink.messages():
+        attached = ", ".join(attachment_names(message)) or "-"
+        console.print(f"  → {message['To']}: {message['Subject']} [dim](đính kèm: {attached})[/]")

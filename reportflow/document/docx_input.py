@@ -1,0 +1,281 @@
+"""A section submitted as a Word .docx into blocks.
+
+The body is walked in order (paragraphs and tables interleaved). Only structure survives:
+text, bold/italic, list items, headings and tables; the source's fonts, sizes and spacing
+are dropped on purpose so that every section takes the report's own layout.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.oxml.ns import qn
+from docx.parts.document import DocumentPart
+from docx.styles.style import BaseStyle
+from docx.text.run import Run as DocxRun
+from lxml import etree
+
+from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, SectionContent, Table
+from reportflow.document.docx_checks import check_body, xpath
+from reportflow.document.docx_package import DocxPackage, open_package
+from reportflow.document.errors import SectionInputError
+
+DEFAULT_MAX_BYTES = 10_000_000
+
+_W_P, _W_TBL, _W_R = qn("w:p"), qn("w:tbl"), qn("w:r")
+_CONTAINERS = {qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")}
+_LITERAL_BULLETS = {"-": 0, "\u2013": 0, "\u2022": 0, "+": 1}
+_SPACES = re.compile(r"[ \t\n\u00a0]+")
+_HEADING_STYLE = re.compile(r"(heading \d|title|subtitle)", re.IGNORECASE)
+_LIST_STYLE = re.compile(r"list (bullet|number)(?: (\d))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _ListKind:
+    level: int
+    ordered: bool
+
+
+@dataclass(frozen=True)
+class _StyleInfo:
+    is_heading: bool
+    list_kind: _ListKind | None
+    num_id: str | None
+    num_level: int
+
+
+class _Resolver:
+    """Looks up paragraph styles and list formats once per id."""
+
+    def __init__(self, part: DocumentPart) -> None:
+        self._part = part
+        self._styles: dict[str | None, _StyleInfo] = {}
+        self._char_bold: dict[str | None, tuple[bool | None, bool | None]] = {}
+        self._num_formats: dict[tuple[str, int], bool] = {}
+        self._numbering: etree._Element | None = None
+
+    def paragraph_style(self, style_id: str | None) -> _StyleInfo:
+        if style_id not in self._styles:
+            style = self._part.get_style(style_id, WD_STYLE_TYPE.PARAGRAPH)
+            self._styles[style_id] = self._describe(style)
+        return self._styles[style_id]
+
+    def _describe(self, style: BaseStyle) -> _StyleInfo:
+        name = style.name or ""
+        is_heading = bool(_HEADING_STYLE.fullmatch(name))
+        match = _LIST_STYLE.fullmatch(name)
+        list_kind = None
+        if match:
+            level = min(int(match.group(2) or 1) - 1, 1)
+            list_kind = _ListKind(level, match.group(1).lower() == "number")
+        num_id, num_level = None, 0
+        current: BaseStyle | None = style
+        while current is not None and num_id is None:
+            num_pr = current.element.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
+            if num_pr is not None:
+                num_id = _val(num_pr.find(qn("w:numId")))
+                num_level = int(_val(num_pr.find(qn("w:ilvl"))) or 0)
+            current = current.base_style
+        return _StyleInfo(is_heading, list_kind, num_id, num_level)
+
+    def char_style_flags(self, style_id: str | None) -> tuple[bool | None, bool | None]:
+        if style_id not in self._char_bold:
+            bold = italic = None
+            current: BaseStyle | None = self._part.get_style(style_id, WD_STYLE_TYPE.CHARACTER)
+            while current is not None and (bold is None or italic is None):
+                font = current.font
+                bold = font.bold if bold is None else bold
+                italic = font.italic if italic is None else italic
+                current = current.base_style
+            self._char_bold[style_id] = (bold, italic)
+        return self._char_bold[style_id]
+
+    def is_ordered(self, num_id: str, level: int) -> bool:
+        key = (num_id, level)
+        if key not in self._num_formats:
+            try:
+                fmt = self._lookup_format(num_id, level)
+            except ValueError:  # a non-numeric id in a damaged numbering part
+                fmt = None
+            self._num_formats[key] = fmt not in ("bullet", "none", None)
+        return self._num_formats[key]
+
+    def _lookup_format(self, num_id: str, level: int) -> str | None:
+        if self._numbering is None:
+            self._numbering = self._part.numbering_part.element
+        num = xpath(self._numbering, f"w:num[@w:numId='{int(num_id)}']")
+        if not num:
+            return None
+        override = xpath(num[0], f"w:lvlOverride[@w:ilvl='{level}']/w:lvl/w:numFmt/@w:val")
+        if override:
+            return str(override[0])
+        abstract_id = xpath(num[0], "w:abstractNumId/@w:val")
+        if not abstract_id:
+            return None
+        fmt = xpath(
+            self._numbering,
+            f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']"
+            f"/w:lvl[@w:ilvl='{level}']/w:numFmt/@w:val",
+        )
+        return str(fmt[0]) if fmt else None
+
+
+def _val(element: etree._Element | None) -> str | None:
+    return None if element is None else element.get(qn("w:val"))
+
+
+def _clean_runs(runs: list[Run]) -> list[Run]:
+    """Merge runs of equal format, collapse white space and trim the paragraph's ends."""
+    merged: list[Run] = []
+    for run in runs:
+        text = _SPACES.sub(" ", run.text)
+        if not text:
+            continue
+        if merged and merged[-1].text.endswith(" ") and text.startswith(" "):
+            text = text[1:]
+            if not text:
+                continue
+        if merged and (merged[-1].bold, merged[-1].italic) == (run.bold, run.italic):
+            merged[-1] = Run(merged[-1].text + text, run.bold, run.italic)
+        else:
+            merged.append(Run(text, run.bold, run.italic))
+    if merged:
+        merged[0] = Run(merged[0].text.lstrip(), merged[0].bold, merged[0].italic)
+        merged[-1] = Run(merged[-1].text.rstrip(), merged[-1].bold, merged[-1].italic)
+    return [r for r in merged if r.text]
+
+
+def _drop_prefix(runs: list[Run], count: int) -> list[Run]:
+    out: list[Run] = []
+    for run in runs:
+        if count >= len(run.text):
+            count -= len(run.text)
+            continue
+        out.append(Run(run.text[count:], run.bold, run.italic) if count else run)
+        count = 0
+    return _clean_runs(out)
+
+
+class _Walker:
+    def __init__(self, document_part: DocumentPart) -> None:
+        self._part = document_part
+        self._resolver = _Resolver(document_part)
+        self.blocks: list[Block] = []
+
+    def walk(self, container: etree._Element) -> None:
+        for child in container.iterchildren():
+            if child.tag == _W_P:
+                block = self._paragraph(child)
+                if block is not None:
+                    self.blocks.append(block)
+            elif child.tag == _W_TBL:
+                table = self._table(child)
+                if table is not None:
+                    self.blocks.append(table)
+            elif child.tag in _CONTAINERS:
+                self.walk(child)
+
+    def _runs(self, p: etree._Element) -> list[Run]:
+        runs: list[Run] = []
+        for r in p.iter(_W_R):
+            run = DocxRun(r, self._part)  # type: ignore[arg-type]
+            if run.font.hidden:
+                continue
+            text = run.text
+            if not text:
+                continue
+            bold, italic = run.bold, run.italic
+            if bold is None or italic is None:
+                style_id = _val(r.find(f"{qn('w:rPr')}/{qn('w:rStyle')}"))
+                style_bold, style_italic = self._resolver.char_style_flags(style_id)
+                bold = style_bold if bold is None else bold
+                italic = style_italic if italic is None else italic
+            runs.append(Run(text, bool(bold), bool(italic)))
+        return _clean_runs(runs)
+
+    def _list_kind(self, p: etree._Element, style: _StyleInfo) -> _ListKind | None:
+        num_pr = p.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
+        if num_pr is None and style.list_kind is not None:
+            # "List Bullet 2" carries its level in its name; its own numbering starts at 0.
+            return style.list_kind
+        num_id, level = style.num_id, style.num_level
+        if num_pr is not None:
+            num_id = _val(num_pr.find(qn("w:numId"))) or num_id
+            ilvl = _val(num_pr.find(qn("w:ilvl")))
+            level = int(ilvl) if ilvl and ilvl.isdigit() else level
+        if num_id is not None and num_id.isdigit() and num_id != "0":
+            return _ListKind(min(level, 1), self._resolver.is_ordered(num_id, level))
+        return style.list_kind
+
+    def _paragraph(self, p: etree._Element) -> Block | None:
+        runs = self._runs(p)
+        if not runs:
+            return None
+        style = self._resolver.paragraph_style(_val(p.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")))
+        text = runs[0].text
+        if style.is_heading:
+            return Heading(runs=runs)
+        list_kind = self._list_kind(p, style)
+        marker, _, rest = text.partition(" ")
+        if marker in _LITERAL_BULLETS and rest:
+            level = _LITERAL_BULLETS[marker] if list_kind is None else list_kind.level
+            return ListItem(runs=_drop_prefix(runs, len(marker) + 1), level=level)
+        if list_kind is not None:
+            return ListItem(runs=runs, level=list_kind.level, ordered=list_kind.ordered)
+        if marker == "*" and rest:
+            return Heading(runs=runs)
+        return Paragraph(runs=runs)
+
+    def _cell_text(self, tc: etree._Element) -> str:
+        lines = [" ".join(r.text for r in self._runs(p)) for p in tc.iter(_W_P)]
+        return "\n".join(line for line in lines if line)
+
+    def _table(self, tbl: etree._Element) -> Table | None:
+        rows: list[list[str]] = []
+        for tr in tbl.iterchildren(qn("w:tr")):
+            row: list[str] = []
+            before = _val(tr.find(f"{qn('w:trPr')}/{qn('w:gridBefore')}"))
+            row.extend([""] * int(before or 0))
+            for tc in tr.iterchildren(qn("w:tc")):
+                row.append(self._cell_text(tc))
+                span = _val(tc.find(f"{qn('w:tcPr')}/{qn('w:gridSpan')}"))
+                row.extend([""] * (int(span or 1) - 1))
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+        if not rows:
+            return None
+        width = max(len(row) for row in rows)
+        rows = [row + [""] * (width - len(row)) for row in rows]
+        return Table(header=rows[0], rows=rows[1:])
+
+
+def _open_document(package: DocxPackage, data: bytes) -> docx.document.Document:
+    package.read_xml(package.main_part)  # precise message for malformed XML in the body
+    for name in ("word/styles.xml", "word/numbering.xml"):
+        if package.has(name):
+            package.read_xml(name)
+    try:
+        return docx.Document(io.BytesIO(data))
+    except SectionInputError:
+        raise
+    except Exception as exc:  # python-docx raises many kinds on damaged packages
+        raise SectionInputError(
+            f"Không đọc được tệp Word ({type(exc).__name__}: {exc}). Tệp có thể bị hỏng; hãy mở "
+            "tệp bằng Word, lưu lại thành Word Document (.docx) rồi nộp lại.",
+            code="unreadable",
+        ) from exc
+
+
+def parse_docx(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> SectionContent:
+    """Parse a submitted .docx into blocks; raises SectionInputError for anything refused."""
+    package = open_package(data, filename=filename, max_bytes=max_bytes)
+    document = _open_document(package, data)
+    body = document.element.body
+    check_body(package, body)
+    walker = _Walker(document.part)
+    walker.walk(body)
+    return SectionContent(blocks=walker.blocks)

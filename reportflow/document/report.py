@@ -1,0 +1,43 @@
+"""What the renderer needs to lay out one report: already resolved, no database, no templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from reportflow.document.blocks import SectionContent, Table
+
+
+@dataclass
+class OutlineNode:
+    """One heading of the report's outline with the content filed under it.
+
+    `numbered` headings get their number from their position ("I.", "1.", "1.1.");
+    unnumbered ones are rendered with `marker` (e.g. "*") and do not consume a number.
+    """
+
+    title: str
+    level: int
+    numbered: bool = True
+    marker: str = ""
+    content: SectionContent = field(default_factory=SectionContent)
+    table: Table | None = None
+    children: list[OutlineNode] = field(default_factory=list)
+
+
+@dataclass
+class ReportDocument:
+    parent_body: str
+    issuing_body: str
+    number_text: str
+    place: str
+    issued_on: dt.date | None
+    doc_type_name: str
+    summary: str
+    intro: list[str]
+    outline: list[OutlineNode]
+    closing: list[str]
+    recipients: list[str]
+    signer_title: str
+    signer_name: str
+    draft_watermark: str = ""

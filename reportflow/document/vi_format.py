@@ -1,0 +1,150 @@
+"""Vietnamese (CLDR ``vi``) number and date formats.
+
+Thousands are grouped with "." and decimals follow ",": ``74.019``, ``547,5``, ``96,47%``.
+Dates follow Decree 30/2020: in the place-and-date line the day below 10 and the months
+1 and 2 get a leading zero ("ngày 05 tháng 01 năm 2021"), other months do not ("tháng 6").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+Number = int | float | Decimal
+
+THOUSANDS_SEP = "."
+DECIMAL_SEP = ","
+
+_NUMBER_RE = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
+_BLANK = "\u2026"  # "…", the blank a draft leaves for the signing date
+
+
+def _to_decimal(value: Number) -> Decimal:
+    if isinstance(value, bool):
+        raise TypeError("format_number expects a number, not a bool")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        # str() gives the shortest repr, so 547.5 stays 547.5 and not 547.499999...
+        result = Decimal(str(value))
+    else:
+        raise TypeError(f"format_number expects a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"cannot format {value!r} as a Vietnamese number")
+    return result
+
+
+def _group_thousands(digits: str) -> str:
+    head = len(digits) % 3 or 3
+    groups = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
+    return THOUSANDS_SEP.join(groups)
+
+
+def _format_decimal(value: Decimal) -> str:
+    sign = "-" if value < 0 else ""
+    text = format(abs(value), "f")
+    integer, _, fraction = text.partition(".")
+    out = sign + _group_thousands(integer)
+    if fraction:
+        out += DECIMAL_SEP + fraction
+    return out
+
+
+def format_number(value: Number, decimals: int | None = None) -> str:
+    """``74019 -> "74.019"``, ``547.5 -> "547,5"``; ``decimals`` fixes the count of decimals.
+
+    Without ``decimals`` the value is written with exactly the decimals it carries
+    (trailing zeros removed), so integers have none.
+    """
+    number = _to_decimal(value)
+    if decimals is None:
+        if number == number.to_integral_value():
+            number = number.quantize(Decimal(1))
+        else:
+            number = number.normalize()
+    else:
+        if decimals < 0:
+            raise ValueError("decimals must be >= 0")
+        number = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if number == 0:
+        number = abs(number)  # no "-0"
+    return _format_decimal(number)
+
+
+def format_percent(value: Number, decimals: int = 2) -> str:
+    """A value already in percent: ``96.47 -> "96,47%"``, ``73.8 -> "73,8%"``, ``100 -> "100%"``.
+
+    Rounded to at most ``decimals`` places; trailing zeros are dropped.
+    """
+    number = _to_decimal(value)
+    number = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return format_number(number.normalize() if number else Decimal(0)) + "%"
+
+
+def parse_number(text: str) -> Decimal:
+    """Read a number written the Vietnamese way: ``"74.019" -> 74019``, ``"547,5" -> 547.5``."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse_number expects a string, got {type(text).__name__}")
+    candidate = text.strip().replace("\u00a0", "").translate(_MINUS_SIGNS)
+    if not _NUMBER_RE.fullmatch(candidate):
+        raise ValueError(
+            f"Không đọc được số {text!r}: số phải viết theo kiểu Việt Nam, dấu chấm "
+            "phân cách hàng nghìn và dấu phẩy trước phần thập phân, ví dụ 74.019 hoặc 547,5."
+        )
+    try:
+        return Decimal(candidate.replace(THOUSANDS_SEP, "").replace(DECIMAL_SEP, "."))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already guarantees it
+        raise ValueError(f"Không đọc được số {text!r}.") from exc
+
+
+_NUMERIC_SUFFIXES = ("%", " đồng", "đồng", "đ")
+
+
+def is_numeric_text(text: str) -> bool:
+    """True for a table cell holding one number, possibly a percent or an amount in đồng."""
+    candidate = text.strip()
+    for suffix in _NUMERIC_SUFFIXES:
+        if candidate.endswith(suffix):
+            candidate = candidate[: -len(suffix)].rstrip()
+            break
+    if not candidate:
+        return False
+    try:
+        parse_number(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def _day(day: int) -> str:
+    return f"{day:02d}"
+
+
+def _month(month: int) -> str:
+    return f"{month:02d}" if month <= 2 else str(month)
+
+
+def long_date(date: dt.date) -> str:
+    """``"ngày 05 tháng 6 năm 2020"``."""
+    return f"ngày {_day(date.day)} tháng {_month(date.month)} năm {date.year}"
+
+
+def short_date(date: dt.date) -> str:
+    """``"05/6/2020"``, ``"16/01/2020"``: day on two digits, months 1 and 2 padded."""
+    return f"{_day(date.day)}/{_month(date.month)}/{date.year}"
+
+
+def blank_long_date() -> str:
+    """The date of a draft that is not signed yet: ``"ngày … tháng … năm …"``."""
+    return f"ngày {_BLANK} tháng {_BLANK} năm {_BLANK}"
+
+
+def place_date_line(place: str, date: dt.date | None) -> str:
+    """``"Trà Vinh, ngày 05 tháng 6 năm 2020"``; with no date, the blanks of a draft."""
+    when = long_date(date) if date is not None else blank_long_date()
+    place = place.strip()
+    return f"{place}, {when}" if place else when[0].upper() + when[1:]

@@ -1,0 +1,19 @@
+"""The reminder sweep over every open cycle (deployed on a weekday 08:00 cron)."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from reportflow.models import init_db
+from reportflow.tasks import prefect_tasks as steps
+from reportflow.tasks.reminders import send_due_reminders
+
+
+@flow(name="send_reminders")
+def send_reminders() -> int:
+    init_db()
+    sent = send_due_reminders()
+    for cycle_id in sorted({r.cycle_id for r in sent}):
+        steps.publish_progress(cycle_id)
+    get_run_logger().info("Đã gửi %d nhắc việc.", len(sent))
+    return len(sent)

@@ -1,0 +1,231 @@
+"""The tables. Versions, decisions, reminders, dispatch attempts and audit events are append-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from reportflow.clock import utcnow
+
+
+def _json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def _json_list_column() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class CycleState(StrEnum):
+    COLLECTING = "collecting"
+    DRAFTING = "drafting"
+    AWAITING_DECISION = "awaiting_decision"
+    APPROVED = "approved"
+    NUMBERED = "numbered"
+    DISPATCHING = "dispatching"
+    DONE = "done"
+    REJECTED = "rejected"
+
+    @property
+    def accepts_submissions(self) -> bool:
+        return self in {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
+
+
+class Division(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    name: str
+    short_name: str = ""
+
+
+class Person(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    name: str
+    title: str = ""
+    role: str = "member"
+    division_code: str | None = Field(default=None, foreign_key="division.code")
+    email: str | None = None
+    apprise_urls: list[str] = _json_list_column()
+
+
+class DefinitionSnapshot(SQLModel, table=True):
+    """The exact definition a cycle was opened with, so later edits to the YAML change no open cycle."""
+
+    __table_args__ = (UniqueConstraint("code", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True)
+    sha256: str
+    body: dict[str, Any] = _json_column()
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Cycle(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: int = Field(foreign_key="definitionsnapshot.id")
+    definition_code: str = Field(index=True)
+    request_number: str
+    request_date: dt.date
+    request_sender: str
+    request_subject: str = ""
+    period_label: str
+    year: int
+    deadline: dt.date
+    internal_deadline: dt.date
+    state: str = Field(default=CycleState.COLLECTING, index=True)
+    round: int = 1
+    flow_run_id: str | None = None
+    opened_by: str
+    opened_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SectionAssignment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("cycle_id", "section_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    section_key: str
+    title: str
+    division_code: str = Field(foreign_key="division.code")
+    due: dt.date
+    state: str = "pending"
+    """pending | submitted | returned"""
+    return_comment: str = ""
+
+
+class SectionVersion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("assignment_id", "version_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="sectionassignment.id", index=True)
+    version_no: int
+    blocks: list[dict[str, Any]] = _json_list_column()
+    source_name: str
+    source_format: str
+    source_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str
+    submitted_by: str = Field(foreign_key="person.code")
+    submitted_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class IndicatorValue(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("cycle_id", "indicator_code", "version_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    indicator_code: str
+    version_no: int
+    value_text: str
+    value_number: float | None = None
+    note: str = ""
+    division_code: str = Field(foreign_key="division.code")
+    submitted_by: str = Field(foreign_key="person.code")
+    submitted_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RenderedDocument(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    kind: str
+    """draft | final"""
+    round: int
+    path: str
+    sha256: str
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ApprovalCode(SQLModel, table=True):
+    """A one-time code sent to the director's own channel; only its hash is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    round: int
+    person_code: str = Field(foreign_key="person.code")
+    code_hash: str
+    issued_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+
+
+class ApprovalDecision(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    round: int
+    decision: str
+    """approve | request_changes | reject"""
+    approver_code: str = Field(foreign_key="person.code")
+    approver_name: str
+    comment: str = ""
+    sections: dict[str, str] = _json_column()
+    decided_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RegisterOpening(SQLModel, table=True):
+    """The last number already used in a year before reportflow kept the register."""
+
+    __table_args__ = (UniqueConstraint("issuing_body", "year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issuing_body: str
+    year: int
+    last_number: int
+
+
+class RegisterEntry(SQLModel, table=True):
+    """Sổ đăng ký văn bản đi (Decree 30/2020, art. 15-16)."""
+
+    __table_args__ = (
+        UniqueConstraint("issuing_body", "year", "number"),
+        UniqueConstraint("cycle_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    issuing_body: str
+    year: int
+    number: int
+    number_text: str
+    doc_type: str
+    summary: str
+    signer: str
+    issued_on: dt.date
+    recipients: list[str] = _json_list_column()
+    copies: int = 1
+    cycle_id: int = Field(foreign_key="cycle.id")
+    registered_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class DispatchRecord(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    recipient_key: str
+    recipient_label: str
+    channel: str
+    """Redacted form only."""
+    attempt: int
+    status: str
+    """sending | sent | failed"""
+    error: str = ""
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+
+
+class ReminderRecord(SQLModel, table=True):
+    """One row per (assignment, step, person): the unique key is what makes a reminder go out once."""
+
+    __table_args__ = (UniqueConstraint("assignment_id", "step_key", "person_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="sectionassignment.id", index=True)
+    step_key: str
+    person_code: str = Field(foreign_key="person.code")
+    status: str = "claimed"
+    """claimed | sent | failed"""
+    attempts: int = 0
+    error: str = ""
+    claimed_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    cycle_id: int | None = Field(default=None, index=True)
+    detail: dict[str, Any] = _json_column()

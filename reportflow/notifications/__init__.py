@@ -1,0 +1,1 @@
+"""The apprise wrapper: channels per person, attachments, and redaction of secrets."""

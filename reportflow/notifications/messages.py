@@ -1,0 +1,54 @@
+"""Vietnamese message texts from Jinja2 templates. Submitted text is only ever a variable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from reportflow.clock import VN_TZ
+from reportflow.config import PACKAGE_DIR
+
+WEEKDAYS_VI = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
+
+
+def vn_date(value: dt.date) -> str:
+    """Running-text date as the sample writes it: 05/6/2020, 16/01/2020."""
+    month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
+    return f"{value.day:02d}/{month}/{value.year}"
+
+
+def vn_datetime(value: dt.datetime) -> str:
+    local = value.astimezone(VN_TZ) if value.tzinfo else value.replace(tzinfo=dt.UTC).astimezone(VN_TZ)
+    return f"{local:%H:%M} ngày {vn_date(local.date())}"
+
+
+def vn_weekday(value: dt.date) -> str:
+    return WEEKDAYS_VI[value.weekday()]
+
+
+@lru_cache
+def template_environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(PACKAGE_DIR / "templates"),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime, vn_weekday=vn_weekday)
+    return env
+
+
+def render_message(name: str, **context: Any) -> tuple[str, str]:
+    """Returns (title, body): the template's first line is the title."""
+    text = template_environment().get_template(f"messages/{name}.j2").render(**context)
+    title, _, body = text.partition("\n")
+    return title.strip(), body.strip() + "\n"
+
+
+def render_string(source: str, **context: Any) -> str:
+    """Renders a definition's own text (trusted configuration, never a submission)."""
+    return template_environment().from_string(source).render(**context)

@@ -1,0 +1,34 @@
+"""Apprise URLs carry credentials; only these redacted forms may reach logs, errors or the UI."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import apprise
+
+_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_url(url: str) -> str:
+    """Keep the scheme and host, which say where a message went; drop users, secrets and tokens."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    host = parts.hostname or ""
+    if parts.scheme in {"mailto", "mailtos"}:
+        return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}/***"
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is not None:
+        safe = plugin.url(privacy=True)
+        return re.sub(r"\?.*$", "", safe)
+    return f"{parts.scheme}://***"
+
+
+def redact_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """Replace every URL and every known secret in a free text (an exception message, a log line)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

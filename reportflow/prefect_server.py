@@ -1,0 +1,44 @@
+"""Starts a local Prefect server (SQLite) or reuses the one already answering."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def is_healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ensure_server(api_url: str, home: Path, log_path: Path, timeout_s: float = 90) -> bool:
+    """Returns True if this call started the server; it keeps running after we exit."""
+    if is_healthy(api_url):
+        return False
+    port = api_url.rstrip("/").rsplit(":", 1)[1].split("/")[0]
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", port],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if is_healthy(api_url):
+            return True
+        time.sleep(0.5)
+    raise RuntimeError(f"Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {log_path}")

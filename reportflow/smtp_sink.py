@@ -1,0 +1,64 @@
+"""A local SMTP server that writes every message it receives to a folder as an .eml file.
+
+Used by `make demo` and the tests as the real mail server behind apprise's mailto:// URLs.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import itertools
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class _Handler:
+    def __init__(self, outbox: Path):
+        self.outbox = outbox
+        self._counter = itertools.count(len(list(outbox.glob("*.eml"))) + 1)
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        with self._lock:
+            number = next(self._counter)
+        path = self.outbox / f"{number:04d}.eml"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(envelope.original_content or envelope.content)
+        tmp.rename(path)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpSink:
+    outbox: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    def start(self) -> SmtpSink:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        self._controller = Controller(_Handler(self.outbox), hostname=self.host, port=self.port)
+        self._controller.start()
+        self.port = self._controller.server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [read_eml(p) for p in sorted(self.outbox.glob("*.eml"))]
+
+
+def read_eml(path: Path) -> email.message.EmailMessage:
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def message_text(message: email.message.EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part else ""
+
+
+def attachment_names(message: email.message.EmailMessage) -> list[str]:
+    return [part.get_filename() for part in message.iter_attachments() if part.get_filename()]

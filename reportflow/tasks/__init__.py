@@ -1,0 +1,1 @@
+"""The work of a cycle: plain functions (one entry point per action) and the Prefect tasks around them."""

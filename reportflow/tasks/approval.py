@@ -1,0 +1,155 @@
+"""The director's decision: the one-time code, the Prefect form, and recording the outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from prefect.input import RunInput
+from sqlmodel import Session, select
+
+from reportflow.clock import utcnow
+from reportflow.config import get_settings
+from reportflow.models import ApprovalCode, ApprovalDecision, Cycle, CycleState, Person
+from reportflow.tasks.audit import record_event
+from reportflow.tasks.cycles import assignments, get_cycle
+from reportflow.tasks.errors import Forbidden, UserError
+from reportflow.tasks.organisation import require_director
+
+
+class SectionChange(BaseModel):
+    section: str = Field(title="Mã phần cần sửa")
+    comment: str = Field(title="Ý kiến chỉ đạo")
+
+
+class DirectorDecision(RunInput):
+    """The form the director fills in the Prefect UI when resuming the cycle."""
+
+    decision: Literal["approve", "request_changes", "reject"] = Field(
+        title="Quyết định", description="approve: phê duyệt; request_changes: trả lại phần cần sửa; reject: hủy"
+    )
+    approver: str = Field(title="Người quyết định (mã hoặc họ tên)")
+    approval_code: str = Field(title="Mã phê duyệt một lần (gửi qua thư riêng)")
+    comment: str = Field(default="", title="Ý kiến chung")
+    changes: list[SectionChange] = Field(default_factory=list, title="Các phần trả lại")
+
+
+class DecisionRefused(UserError):
+    pass
+
+
+def _hash_code(cycle_id: int, round_no: int, code: str) -> str:
+    key = f"reportflow:{cycle_id}:{round_no}".encode()
+    return hmac.new(key, code.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def issue_approval_code(session: Session, cycle: Cycle, director: Person) -> tuple[str, ApprovalCode]:
+    """A fresh code for this round; only its hash is stored, the code itself goes to the director."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    record = ApprovalCode(
+        cycle_id=cycle.id,
+        round=cycle.round,
+        person_code=director.code,
+        code_hash=_hash_code(cycle.id, cycle.round, code),
+        expires_at=utcnow() + dt.timedelta(hours=get_settings().approval_code_ttl_h),
+    )
+    session.add(record)
+    record_event(session, "reportflow", "approval_code.issued", cycle.id, round=cycle.round)
+    session.flush()
+    return code, record
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def find_valid_code(session: Session, cycle: Cycle, code: str) -> ApprovalCode | None:
+    digest = _hash_code(cycle.id, cycle.round, code)
+    candidates = session.exec(
+        select(ApprovalCode).where(
+            ApprovalCode.cycle_id == cycle.id,
+            ApprovalCode.round == cycle.round,
+            ApprovalCode.used_at.is_(None),
+        )
+    )
+    now = utcnow()
+    for candidate in candidates:
+        if hmac.compare_digest(candidate.code_hash, digest) and _as_utc(candidate.expires_at) > now:
+            return candidate
+    return None
+
+
+def resolve_approver(session: Session, approver: str) -> Person:
+    wanted = approver.strip().casefold()
+    people = session.exec(select(Person)).all()
+    match = next((p for p in people if wanted in {p.code.casefold(), p.name.casefold()}), None)
+    if match is None:
+        raise Forbidden(f"Không có người '{approver}' trong tổ chức; chỉ Giám đốc được quyết định.")
+    return require_director(session, match.code)
+
+
+def check_decision(session: Session, cycle: Cycle, decision: DirectorDecision) -> tuple[Person, ApprovalCode]:
+    """Everything a decision must satisfy; raises with the reason, writes nothing."""
+    if cycle.state != CycleState.AWAITING_DECISION:
+        raise DecisionRefused(f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({cycle.state}).")
+    director = resolve_approver(session, decision.approver)
+    code = find_valid_code(session, cycle, decision.approval_code)
+    if code is None or code.person_code != director.code:
+        raise DecisionRefused("Mã phê duyệt không đúng, đã dùng hoặc đã hết hạn.")
+    if decision.decision == "request_changes":
+        keys = {a.section_key for a in assignments(session, cycle.id)}
+        if not decision.changes:
+            raise DecisionRefused("Trả lại để sửa cần nêu ít nhất một phần và ý kiến.")
+        unknown = [c.section for c in decision.changes if c.section not in keys]
+        if unknown:
+            raise DecisionRefused(
+                f"Không có phần: {', '.join(unknown)}. Các phần: {', '.join(sorted(keys))}."
+            )
+    return director, code
+
+
+def record_decision(session: Session, cycle_id: int, decision: DirectorDecision) -> ApprovalDecision:
+    """Stores the decision and its effect (sections returned, cycle state) in one transaction."""
+    cycle = get_cycle(session, cycle_id, for_update=True)
+    director, code = check_decision(session, cycle, decision)
+    code.used_at = utcnow()
+    session.add(code)
+    changes = {c.section: c.comment for c in decision.changes}
+    record = ApprovalDecision(
+        cycle_id=cycle.id,
+        round=cycle.round,
+        decision=decision.decision,
+        approver_code=director.code,
+        approver_name=director.name,
+        comment=decision.comment,
+        sections=changes,
+    )
+    session.add(record)
+    if decision.decision == "approve":
+        cycle.state = CycleState.APPROVED
+    elif decision.decision == "reject":
+        cycle.state = CycleState.REJECTED
+    else:
+        for assignment in assignments(session, cycle.id):
+            if assignment.section_key in changes:
+                assignment.state = "returned"
+                assignment.return_comment = changes[assignment.section_key]
+                session.add(assignment)
+        cycle.state = CycleState.COLLECTING
+        cycle.round += 1
+    session.add(cycle)
+    record_event(
+        session,
+        director.code,
+        f"decision.{decision.decision}",
+        cycle.id,
+        round=record.round,
+        sections=sorted(changes),
+        comment=decision.comment,
+    )
+    session.flush()
+    return record

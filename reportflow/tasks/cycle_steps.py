@@ -1,0 +1,187 @@
+"""The steps of a cycle as the flow calls them; each reads and writes the database itself."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from sqlmodel import select
+
+from reportflow.definition_schema import ReportDefinition
+from reportflow.models import CycleState, RenderedDocument, SectionAssignment, session_scope
+from reportflow.notifications.messages import render_message, render_string
+from reportflow.notifications.sender import send_message
+from reportflow.notifications.channels import channel_urls
+from reportflow.tasks.approval import DecisionRefused, DirectorDecision, issue_approval_code, record_decision
+from reportflow.tasks.audit import record_event
+from reportflow.tasks.cycles import all_sections_in, assignments, cycle_definition, get_cycle, template_context
+from reportflow.tasks.merge import latest_indicators, render_cycle_document, section_summary
+from reportflow.tasks.notify import Outgoing, cycle_url, deliver, directors, division_heads, division_name
+
+
+def attach_run(cycle_id: int, flow_run_id: str) -> None:
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        if cycle.flow_run_id != flow_run_id:
+            cycle.flow_run_id = flow_run_id
+            session.add(cycle)
+            record_event(session, "reportflow", "cycle.run_attached", cycle_id, flow_run_id=flow_run_id)
+
+
+def cycle_state(cycle_id: int) -> CycleState:
+    with session_scope() as session:
+        return CycleState(get_cycle(session, cycle_id).state)
+
+
+def request_sections(cycle_id: int) -> int:
+    """Tells each division head which sections are still theirs to write in this round."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        definition = cycle_definition(session, cycle)
+        open_by_division: dict[str, list[SectionAssignment]] = defaultdict(list)
+        for assignment in assignments(session, cycle_id):
+            if assignment.state != "submitted":
+                open_by_division[assignment.division_code].append(assignment)
+        messages = []
+        for division_code, items in open_by_division.items():
+            for person in division_heads(session, division_code):
+                template = "section_request" if cycle.round == 1 else "section_returned"
+                for item in items if cycle.round > 1 else items[:1]:
+                    title, body = _request_text(
+                        template, cycle, definition, person, division_code, items, item, session
+                    )
+                    messages.append(
+                        Outgoing(item.id, f"request-r{cycle.round}", person.code, title, body)
+                    )
+    return sum(deliver(m) for m in messages)
+
+
+def _request_text(template, cycle, definition: ReportDefinition, person, division_code, items, item, session):
+    common = dict(
+        report_name=definition.name,
+        period_label=cycle.period_label,
+        cycle_id=cycle.id,
+        person=person,
+        division_name=division_name(session, division_code),
+        cycle_url=cycle_url(cycle.flow_run_id),
+    )
+    if template == "section_request":
+        indicators = [i for i in definition.indicators.items if i.owner == division_code]
+        return render_message(
+            template,
+            due=item.due,
+            request_number=cycle.request_number,
+            request_sender=cycle.request_sender,
+            sections=[{"key": a.section_key, "title": a.title} for a in items],
+            indicators=indicators,
+            **common,
+        )
+    return render_message(
+        template,
+        due=item.due,
+        section_key=item.section_key,
+        section_title=item.title,
+        comment=item.return_comment,
+        **common,
+    )
+
+
+def mark_drafting_if_complete(cycle_id: int) -> bool:
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        if cycle.state != CycleState.COLLECTING or not all_sections_in(session, cycle_id):
+            return cycle.state != CycleState.COLLECTING
+        cycle.state = CycleState.DRAFTING
+        session.add(cycle)
+        record_event(session, "reportflow", "cycle.all_sections_in", cycle_id, round=cycle.round)
+        return True
+
+
+def prepare_draft(cycle_id: int) -> Path:
+    """Renders the draft, then sends it with a fresh one-time code to the director."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        draft = render_cycle_document(session, cycle, "draft")
+        cycle.state = CycleState.AWAITING_DECISION
+        session.add(cycle)
+        record_event(session, "reportflow", "draft.rendered", cycle_id, round=cycle.round, path=draft.path)
+        definition = cycle_definition(session, cycle)
+        summary = render_string(definition.summary, **template_context(cycle))
+        outgoing = []
+        for director in directors(session):
+            code, record = issue_approval_code(session, cycle, director)
+            title, body = render_message(
+                "approval_request",
+                report_name=definition.name,
+                summary=summary,
+                round=cycle.round,
+                person=director,
+                section_count=len(definition.sections()),
+                approval_code=code,
+                expires_at=record.expires_at,
+                cycle_url=cycle_url(cycle.flow_run_id),
+                cycle_id=cycle.id,
+            )
+            outgoing.append((channel_urls(director.email, list(director.apprise_urls)), title, body))
+    path = Path(draft.path)
+    for urls, title, body in outgoing:
+        for url in urls:
+            send_message(url, title, body, [path])
+    return path
+
+
+def decision_description(cycle_id: int) -> str:
+    """Markdown shown above the director's form in the Prefect UI: what is in the draft."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        definition = cycle_definition(session, cycle)
+        draft = session.exec(
+            select(RenderedDocument)
+            .where(RenderedDocument.cycle_id == cycle_id, RenderedDocument.kind == "draft")
+            .order_by(RenderedDocument.id.desc())
+        ).first()
+        rows = section_summary(session, cycle)
+        indicators = latest_indicators(session, cycle_id)
+        lines = [
+            f"## Dự thảo: {render_string(definition.summary, **template_context(cycle))}",
+            "",
+            f"Kỳ báo cáo số {cycle.id}, vòng {cycle.round}; trả lời Công văn số "
+            f"{cycle.request_number} của {cycle.request_sender}.",
+            f"Tệp dự thảo: `{draft.path if draft else '-'}`",
+            "",
+            "| Mã phần | Phần | Đơn vị | Phiên bản | Số từ |",
+            "|---|---|---|---|---|",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['key']} | {row['title']} | {division_name(session, row['division'])} "
+                f"| {row['version']} | {row['words']} |"
+            )
+        lines += ["", "| Chỉ tiêu | Kết quả |", "|---|---|"]
+        for item in definition.indicators.items:
+            value = indicators.get(item.code)
+            lines.append(f"| {item.name.strip('- ')} | {value.value_text if value else '(chưa có)'} |")
+        lines += [
+            "",
+            "Điền **approver** (mã hoặc họ tên), **approval_code** (mã một lần trong thư riêng) và "
+            "chọn **decision**: `approve`, `request_changes` (kèm các phần và ý kiến) hoặc `reject`.",
+        ]
+        return "\n".join(lines)
+
+
+def apply_decision(cycle_id: int, decision: DirectorDecision) -> str:
+    """Returns the outcome; a refused decision is audited and the director is asked again."""
+    try:
+        with session_scope() as session:
+            return record_decision(session, cycle_id, decision).decision
+    except DecisionRefused as exc:
+        with session_scope() as session:
+            record_event(
+                session, decision.approver, "decision.refused", cycle_id, reason=str(exc)
+            )
+        return "refused"
+
+
+def reopen_returned(cycle_id: int) -> None:
+    """After a decision returns sections, their owners are told (the flow then waits again)."""
+    request_sections(cycle_id)

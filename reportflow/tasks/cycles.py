@@ -1,0 +1,155 @@
+"""Opening a cycle and reading one back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.definition_loader import definition_digest, load_definition, load_organisation
+from reportflow.definition_schema import ReportDefinition
+from reportflow.models import Cycle, DefinitionSnapshot, SectionAssignment
+from reportflow.notifications.messages import render_string, vn_date
+from reportflow.tasks.audit import record_event
+from reportflow.tasks.errors import NotFound, UserError
+from reportflow.tasks.organisation import get_person, sync_organisation
+
+
+@dataclass(frozen=True)
+class CycleRequest:
+    """The incoming letter that asks for the report."""
+
+    number: str
+    date: dt.date
+    sender: str
+    subject: str
+    deadline: dt.date
+    period_label: str = ""
+    year: int | None = None
+    internal_deadline: dt.date | None = None
+
+
+def plan_internal_deadline(definition: ReportDefinition, request: CycleRequest) -> dt.date:
+    if request.internal_deadline:
+        return request.internal_deadline
+    return WorkingCalendar().add_working_days(
+        request.deadline, -definition.internal_deadline_working_days_before
+    )
+
+
+def open_cycle(
+    session: Session, definition_code: str, request: CycleRequest, opened_by: str
+) -> Cycle:
+    organisation = load_organisation()
+    definition = load_definition(definition_code)
+    sync_organisation(session, organisation)
+    get_person(session, opened_by)
+    if request.deadline < request.date:
+        raise UserError(
+            f"Hạn gửi ({request.deadline:%d/%m/%Y}) sớm hơn ngày công văn ({request.date:%d/%m/%Y})."
+        )
+    internal = plan_internal_deadline(definition, request)
+    if internal > request.deadline:
+        raise UserError("Hạn nội bộ của các phòng phải trước hoặc bằng hạn gửi báo cáo.")
+
+    snapshot = _snapshot(session, definition)
+    year = request.year or request.date.year
+    cycle = Cycle(
+        definition_id=snapshot.id,
+        definition_code=definition.code,
+        request_number=request.number,
+        request_date=request.date,
+        request_sender=request.sender,
+        request_subject=request.subject,
+        period_label=request.period_label or definition.period_label,
+        year=year,
+        deadline=request.deadline,
+        internal_deadline=internal,
+        opened_by=opened_by,
+    )
+    session.add(cycle)
+    session.flush()
+    for section in definition.sections():
+        session.add(
+            SectionAssignment(
+                cycle_id=cycle.id,
+                section_key=section.key,
+                title=render_string(section.title, year=year),
+                division_code=section.owner,
+                due=internal,
+            )
+        )
+    record_event(
+        session,
+        opened_by,
+        "cycle.opened",
+        cycle.id,
+        definition=definition.code,
+        request=request.number,
+        deadline=request.deadline.isoformat(),
+        internal_deadline=internal.isoformat(),
+    )
+    session.flush()
+    return cycle
+
+
+def _snapshot(session: Session, definition: ReportDefinition) -> DefinitionSnapshot:
+    digest = definition_digest(definition)
+    existing = session.exec(
+        select(DefinitionSnapshot).where(
+            DefinitionSnapshot.code == definition.code, DefinitionSnapshot.sha256 == digest
+        )
+    ).first()
+    if existing:
+        return existing
+    snapshot = DefinitionSnapshot(
+        code=definition.code, sha256=digest, body=definition.model_dump(mode="json")
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def get_cycle(session: Session, cycle_id: int, *, for_update: bool = False) -> Cycle:
+    query = select(Cycle).where(Cycle.id == cycle_id)
+    if for_update:
+        query = query.with_for_update()
+    cycle = session.exec(query).first()
+    if cycle is None:
+        raise NotFound(f"Không có kỳ báo cáo số {cycle_id}. Xem danh sách bằng: reportflow status")
+    return cycle
+
+
+def cycle_definition(session: Session, cycle: Cycle) -> ReportDefinition:
+    snapshot = session.get(DefinitionSnapshot, cycle.definition_id)
+    return ReportDefinition.model_validate(snapshot.body)
+
+
+def assignments(session: Session, cycle_id: int) -> list[SectionAssignment]:
+    return list(
+        session.exec(
+            select(SectionAssignment)
+            .where(SectionAssignment.cycle_id == cycle_id)
+            .order_by(SectionAssignment.id)
+        )
+    )
+
+
+def all_sections_in(session: Session, cycle_id: int) -> bool:
+    return all(a.state == "submitted" for a in assignments(session, cycle_id))
+
+
+def template_context(cycle: Cycle) -> dict:
+    """What a definition's own texts (summary, intro, titles) may refer to."""
+    return {
+        "year": cycle.year,
+        "period_label": cycle.period_label,
+        "request": {
+            "number": cycle.request_number,
+            "date": vn_date(cycle.request_date),
+            "sender": cycle.request_sender,
+            "subject": cycle.request_subject,
+        },
+    }

@@ -1,0 +1,72 @@
+"""The director's decision from the command line, through the same resume call the Prefect UI makes."""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.flow_runs import resume_flow_run
+from sqlmodel import select
+
+from reportflow.models import ApprovalDecision, session_scope
+from reportflow.tasks.approval import DecisionRefused, DirectorDecision, SectionChange, check_decision
+from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.errors import Conflict, UserError
+
+
+def build_decision(approver: str, code: str, changes: list[str], reject: bool, comment: str) -> DirectorDecision:
+    parsed = []
+    for item in changes:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip() or not text.strip():
+            raise UserError(f"'{item}' không đúng dạng MÃ_PHẦN=ý kiến.")
+        parsed.append(SectionChange(section=key.strip(), comment=text.strip()))
+    if reject and parsed:
+        raise UserError("Không thể vừa hủy báo cáo vừa trả lại phần để sửa.")
+    decision = "reject" if reject else "request_changes" if parsed else "approve"
+    return DirectorDecision(
+        decision=decision, approver=approver, approval_code=code, comment=comment, changes=parsed
+    )
+
+
+def send_decision(
+    cycle_id: int, approver: str, code: str, changes: list[str], reject: bool, comment: str, wait_s: float = 60
+) -> str:
+    """Checks the decision first (nothing is sent if it would be refused), then resumes the run."""
+    decision = build_decision(approver, code, changes, reject, comment)
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        try:
+            check_decision(session, cycle, decision)
+        except DecisionRefused as exc:
+            raise UserError(str(exc)) from exc
+        flow_run_id, round_no = cycle.flow_run_id, cycle.round
+    if not flow_run_id:
+        raise Conflict(f"Kỳ báo cáo số {cycle_id} chưa có quy trình đang chạy.")
+    _wait_for_decision_pause(UUID(flow_run_id))
+    resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            recorded = session.exec(
+                select(ApprovalDecision).where(
+                    ApprovalDecision.cycle_id == cycle_id, ApprovalDecision.round == round_no
+                )
+            ).first()
+        if recorded:
+            return f"Đã ghi quyết định '{recorded.decision}' của {recorded.approver_name} (vòng {round_no})."
+        time.sleep(0.3)
+    return "Đã gửi quyết định; quy trình sẽ ghi nhận khi tiếp tục chạy."
+
+
+def _wait_for_decision_pause(flow_run_id: UUID, wait_s: float = 30) -> None:
+    deadline = time.monotonic() + wait_s
+    with get_client(sync_client=True) as client:
+        while True:
+            state = client.read_flow_run(flow_run_id).state
+            if state and state.is_paused() and (state.state_details.pause_key or "").startswith("decision-"):
+                return
+            if time.monotonic() >= deadline:
+                raise Conflict("Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút.")
+            time.sleep(0.3)

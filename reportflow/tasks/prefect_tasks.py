@@ -1,0 +1,54 @@
+"""The Prefect tasks of a cycle: thin wrappers, so that every step shows in the UI with its retries."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from reportflow.tasks import cycle_steps, dispatch, numbering, progress
+from reportflow.tasks.merge import render_cycle_document
+from reportflow.models import session_scope
+from reportflow.tasks.cycles import get_cycle
+
+
+@task(name="request sections")
+def request_sections(cycle_id: int) -> int:
+    return cycle_steps.request_sections(cycle_id)
+
+
+@task(name="check sections")
+def sections_complete(cycle_id: int) -> bool:
+    return cycle_steps.mark_drafting_if_complete(cycle_id)
+
+
+@task(name="merge draft")
+def prepare_draft(cycle_id: int) -> str:
+    return str(cycle_steps.prepare_draft(cycle_id))
+
+
+@task(name="record decision")
+def apply_decision(cycle_id: int, decision: cycle_steps.DirectorDecision) -> str:
+    return cycle_steps.apply_decision(cycle_id, decision)
+
+
+@task(name="assign number", retries=2, retry_delay_seconds=1)
+def assign_number(cycle_id: int) -> str:
+    return numbering.assign_number(cycle_id).number_text
+
+
+@task(name="render final document")
+def render_final(cycle_id: int) -> str:
+    with session_scope() as session:
+        return render_cycle_document(session, get_cycle(session, cycle_id), "final").path
+
+
+@task(name="dispatch", retries=3, retry_delay_seconds=5)
+def dispatch_report(cycle_id: int) -> dict:
+    outcome = dispatch.dispatch_report(cycle_id)
+    if outcome.failed:
+        raise RuntimeError(f"dispatch failed for: {', '.join(outcome.failed)}")
+    return {"sent": outcome.sent, "already_sent": outcome.already_sent}
+
+
+@task(name="publish progress")
+def publish_progress(cycle_id: int) -> None:
+    progress.publish_progress(cycle_id)

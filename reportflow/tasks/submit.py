@@ -1,0 +1,228 @@
+"""The one entry point for a submission: validate, store a new version, audit, then wake the cycle."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, func, select
+
+from reportflow.config import get_settings
+from reportflow.definition_schema import IndicatorSpec, ReportDefinition
+from reportflow.document.blocks import SectionContent
+from reportflow.document.docx_input import parse_docx
+from reportflow.document.errors import SectionInputError
+from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.vi_format import parse_number
+from reportflow.models import (
+    CycleState,
+    Division,
+    IndicatorValue,
+    Person,
+    SectionAssignment,
+    SectionVersion,
+    session_scope,
+)
+from reportflow.tasks.audit import record_event
+from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
+from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
+from reportflow.tasks.organisation import get_person
+from reportflow.tasks.wake import wake_cycle
+
+MARKDOWN_SUFFIXES = {".md", ".markdown", ".txt"}
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    cycle_id: int
+    section_key: str
+    version_no: int
+    complete: bool
+    woke_cycle: bool
+
+
+def read_section_file(path: Path) -> tuple[SectionContent, bytes, str]:
+    """Parses a submitted file into blocks; refuses anything the report cannot carry."""
+    if not path.is_file():
+        raise UserError(f"Không tìm thấy tệp '{path}'.")
+    limit = get_settings().max_upload_bytes
+    size = path.stat().st_size
+    if size > limit:
+        raise UserError(
+            f"Tệp '{path.name}' quá lớn ({size:,} byte; tối đa {limit:,} byte). "
+            "Hãy bỏ hình ảnh và phần không cần thiết rồi gửi lại.".replace(",", ".")
+        )
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".docx" or suffix == ".docm":
+            content, fmt = parse_docx(data, path.name, max_bytes=limit), "docx"
+        elif suffix in MARKDOWN_SUFFIXES:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"Tệp '{path.name}' không phải văn bản UTF-8. Hãy lưu lại với mã UTF-8."
+                ) from exc
+            content, fmt = parse_markdown(text), "markdown"
+        else:
+            raise UserError(
+                f"Không nhận tệp '{path.name}': chỉ nhận .docx (Word) hoặc .md (Markdown)."
+            )
+    except SectionInputError as exc:
+        raise UserError(str(exc)) from exc
+    if content.is_empty():
+        raise UserError(f"Tệp '{path.name}' không có nội dung. Hãy gửi phần báo cáo có nội dung.")
+    return content, data, fmt
+
+
+def _check_owner(person: Person, assignment: SectionAssignment, division_name: str) -> None:
+    if person.division_code != assignment.division_code:
+        raise Forbidden(
+            f"{person.name} không thể gửi phần '{assignment.title}': phần này do {division_name} "
+            "phụ trách. Mỗi phòng chỉ gửi phần của mình."
+        )
+
+
+def _open_assignment(
+    session: Session, cycle_id: int, section_key: str
+) -> tuple[SectionAssignment, ReportDefinition]:
+    cycle = get_cycle(session, cycle_id, for_update=True)
+    if not CycleState(cycle.state).accepts_submissions:
+        raise Conflict(
+            f"Kỳ báo cáo số {cycle_id} đã đóng (trạng thái: {cycle.state}); không nhận thêm bài."
+        )
+    assignment = session.exec(
+        select(SectionAssignment).where(
+            SectionAssignment.cycle_id == cycle_id, SectionAssignment.section_key == section_key
+        )
+    ).first()
+    if assignment is None:
+        known = ", ".join(s.key for s in cycle_definition(session, cycle).sections())
+        raise NotFound(f"Kỳ báo cáo số {cycle_id} không có phần '{section_key}'. Các phần: {known}.")
+    return assignment, cycle_definition(session, cycle)
+
+
+def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> SubmissionResult:
+    content, data, fmt = read_section_file(source)
+    with session_scope() as session:
+        assignment, _definition = _open_assignment(session, cycle_id, section_key)
+        person = get_person(session, by)
+        division = assignment.division_code
+        _check_owner(person, assignment, _division_name(session, division))
+        last = session.exec(
+            select(func.max(SectionVersion.version_no)).where(
+                SectionVersion.assignment_id == assignment.id
+            )
+        ).one()
+        version_no = (last or 0) + 1
+        session.add(
+            SectionVersion(
+                assignment_id=assignment.id,
+                version_no=version_no,
+                blocks=content.to_json(),
+                source_name=source.name,
+                source_format=fmt,
+                source_bytes=data,
+                sha256=hashlib.sha256(data).hexdigest(),
+                submitted_by=person.code,
+            )
+        )
+        assignment.state = "submitted"
+        assignment.return_comment = ""
+        session.add(assignment)
+        record_event(
+            session, person.code, "section.submitted", cycle_id, section=section_key, version=version_no
+        )
+        session.flush()
+        complete = all_sections_in(session, cycle_id)
+    woke = wake_cycle(cycle_id) if complete else False
+    return SubmissionResult(cycle_id, section_key, version_no, complete, woke)
+
+
+def _division_name(session: Session, code: str) -> str:
+    division = session.get(Division, code)
+    return division.name if division else code
+
+
+def parse_indicator_value(spec: IndicatorSpec, raw: object, division_name: str) -> tuple[str, float | None]:
+    text = str(raw).strip()
+    where = f"chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}"
+    if not text:
+        raise UserError(f"Thiếu giá trị cho {where}.")
+    if spec.kind == "text":
+        return text, None
+    try:
+        number = float(parse_number(text.removesuffix("%").strip()))
+    except ValueError as exc:
+        raise UserError(
+            f"Giá trị '{text}' của {where} không phải là số (viết như 547,5 hoặc 1.626)."
+        ) from exc
+    if spec.min is not None and number < spec.min:
+        raise UserError(f"Giá trị '{text}' của {where} nhỏ hơn mức tối thiểu {spec.min:g}.")
+    if spec.max is not None and number > spec.max:
+        raise UserError(f"Giá trị '{text}' của {where} lớn hơn mức tối đa {spec.max:g}.")
+    return text, number
+
+
+def read_indicator_file(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        raise UserError(f"Không tìm thấy tệp '{path}'.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UserError(f"Tệp số liệu '{path.name}' không đọc được (cần YAML 'mã: giá trị').") from exc
+    if not isinstance(data, dict) or not data:
+        raise UserError(f"Tệp số liệu '{path.name}' phải là danh sách 'mã chỉ tiêu: giá trị'.")
+    return data
+
+
+def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
+    values = read_indicator_file(source)
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        if not CycleState(cycle.state).accepts_submissions:
+            raise Conflict(f"Kỳ báo cáo số {cycle_id} đã đóng; không nhận thêm số liệu.")
+        definition = cycle_definition(session, cycle)
+        person = get_person(session, by)
+        division_name = _division_name(session, person.division_code or "")
+        rows = []
+        for code, raw in values.items():
+            spec = definition.indicator(str(code))
+            if spec is None:
+                known = ", ".join(i.code for i in definition.indicators.items)
+                raise UserError(f"Không có chỉ tiêu '{code}' trong báo cáo này. Các chỉ tiêu: {known}.")
+            if spec.owner != person.division_code:
+                raise Forbidden(
+                    f"Chỉ tiêu '{spec.name.strip('- ')}' do {_division_name(session, spec.owner)} "
+                    f"phụ trách; {person.name} ({division_name}) không thể gửi."
+                )
+            note = ""
+            if isinstance(raw, dict):
+                raw, note = raw.get("value", ""), str(raw.get("note", ""))
+            text, number = parse_indicator_value(spec, raw, division_name)
+            rows.append((spec, text, number, note))
+        for spec, text, number, note in rows:
+            last = session.exec(
+                select(func.max(IndicatorValue.version_no)).where(
+                    IndicatorValue.cycle_id == cycle_id, IndicatorValue.indicator_code == spec.code
+                )
+            ).one()
+            session.add(
+                IndicatorValue(
+                    cycle_id=cycle_id,
+                    indicator_code=spec.code,
+                    version_no=(last or 0) + 1,
+                    value_text=text,
+                    value_number=number,
+                    note=note,
+                    division_code=spec.owner,
+                    submitted_by=person.code,
+                )
+            )
+        record_event(
+            session, person.code, "indicators.submitted", cycle_id, codes=[r[0].code for r in rows]
+        )
+    return [r[0].code for r in rows]

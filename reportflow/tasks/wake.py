@@ -1,0 +1,56 @@
+"""Wakes a cycle's flow run that is paused waiting for sections."""
+
+from __future__ import annotations
+
+import logging
+import time
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.flow_runs import resume_flow_run
+
+from reportflow.config import get_settings
+from reportflow.models import CycleState, session_scope
+from reportflow.tasks.cycles import get_cycle
+
+log = logging.getLogger(__name__)
+
+SECTIONS_PAUSE_PREFIX = "sections-"
+
+
+def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
+    """Resumes the run if it waits for sections. The run re-reads the database, so a spurious wake is harmless.
+
+    The run checks the database just before it pauses; if the last section lands in between,
+    the run is still Running here, so this waits (briefly) for it to reach the pause.
+    """
+    with session_scope() as session:
+        flow_run_id = get_cycle(session, cycle_id).flow_run_id
+    if not flow_run_id:
+        return False
+    deadline = time.monotonic() + (get_settings().resume_wait_s if wait_s is None else wait_s)
+    with get_client(sync_client=True) as client:
+        while True:
+            try:
+                run = client.read_flow_run(UUID(flow_run_id))
+            except ObjectNotFound:
+                return False
+            state = run.state
+            if state is None or state.is_final():
+                return False
+            if state.is_paused():
+                key = state.state_details.pause_key or ""
+                if not key.startswith(SECTIONS_PAUSE_PREFIX):
+                    return False
+                resume_flow_run(UUID(flow_run_id))
+                return True
+            if not _still_collecting(cycle_id) or time.monotonic() >= deadline:
+                log.warning("cycle %s: run %s did not reach its pause in time", cycle_id, flow_run_id)
+                return False
+            time.sleep(0.3)
+
+
+def _still_collecting(cycle_id: int) -> bool:
+    with session_scope() as session:
+        return get_cycle(session, cycle_id).state == CycleState.COLLECTING

@@ -1,0 +1,87 @@
+"""Shared fixtures: a project database per test (SQLite, and PostgreSQL when configured),
+a real local Prefect server for the session, and a real SMTP server per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_URL = os.environ.get("REPORTFLOW_TEST_POSTGRES_URL", "")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point Prefect at this session's own server before anything imports it."""
+    home = Path(tempfile.mkdtemp(prefix="reportflow-prefect-"))
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{_free_port()}/api"
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
+    for key in [k for k in os.environ if k.startswith("REPORTFLOW_") and k != "REPORTFLOW_TEST_POSTGRES_URL"]:
+        del os.environ[key]
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> str:
+    from reportflow.prefect_server import ensure_server
+
+    api_url = os.environ["PREFECT_API_URL"]
+    home = Path(os.environ["PREFECT_HOME"])
+    ensure_server(api_url, home, home / "server.log", timeout_s=120)
+    return api_url
+
+
+@pytest.fixture
+def restore_environment() -> Iterator[None]:
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    from reportflow.config import reload_settings
+
+    reload_settings()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path: Path, restore_environment) -> str:
+    """A fresh, empty project database on the backend named by the parameter."""
+    from sqlmodel import SQLModel
+
+    from reportflow.config import reload_settings
+    from reportflow.models import get_engine, init_db
+
+    if request.param == "postgres":
+        if not POSTGRES_URL:
+            pytest.skip("REPORTFLOW_TEST_POSTGRES_URL is not set")
+        os.environ["REPORTFLOW_DATABASE_URL"] = POSTGRES_URL
+    os.environ["REPORTFLOW_DATA_DIR"] = str(tmp_path / "data")
+    reload_settings()
+    if request.param == "postgres":
+        SQLModel.metadata.drop_all(get_engine())
+    init_db()
+    return request.param
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, restore_environment):
+    from reportflow.config import reload_settings
+    from reportflow.smtp_sink import SmtpSink
+
+    sink = SmtpSink(tmp_path / "outbox").start()
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)
+    reload_settings()
+    yield sink
+    sink.stop()

@@ -1,0 +1,31 @@
+"""Small builders shared by tests: an open cycle of the sample definition, section files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from reportflow.config import PACKAGE_DIR
+from reportflow.models import session_scope
+from reportflow.tasks.cycles import CycleRequest, open_cycle
+
+SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
+
+SAMPLE_REQUEST = CycleRequest(
+    number="850/SKHĐT-THKTKG",
+    date=dt.date(2020, 5, 13),
+    sender="Sở Kế hoạch và Đầu tư",
+    subject="báo cáo tình hình KT-XH 6 tháng đầu năm 2020",
+    deadline=dt.date(2020, 6, 8),
+)
+
+
+def open_sample_cycle(definition: str = "ktxh-6-thang") -> int:
+    with session_scope() as session:
+        return open_cycle(session, definition, SAMPLE_REQUEST, "chanhvp").id
+
+
+def section_md(tmp_path: Path, key: str) -> Path:
+    target = tmp_path / f"{key}.md"
+    target.write_text((SECTIONS_DIR / f"{key}.md").read_text(encoding="utf-8"), encoding="utf-8")
+    return target
