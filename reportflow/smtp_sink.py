@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import itertools
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +40,10 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         self.outbox.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = _free_port(self.host)
         self._controller = Controller(_Handler(self.outbox), hostname=self.host, port=self.port)
         self._controller.start()
-        self.port = self._controller.server.sockets[0].getsockname()[1]
         return self
 
     def stop(self) -> None:
@@ -49,6 +51,12 @@ class SmtpSink:
 
     def messages(self) -> list[email.message.EmailMessage]:
         return [read_eml(p) for p in sorted(self.outbox.glob("*.eml"))]
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def read_eml(path: Path) -> email.message.EmailMessage:

@@ -10,6 +10,7 @@ from reportflow.models import session_scope
 from reportflow.tasks.cycles import CycleRequest, open_cycle
 
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
+SAMPLE_TEXT = PACKAGE_DIR / "demo" / "data" / "sample-859-BC-STTTT-VP.txt"
 
 SAMPLE_REQUEST = CycleRequest(
     number="850/SKHĐT-THKTKG",

@@ -127,19 +127,24 @@ def _open_and_start(out: Path, scenario: dict, step) -> tuple[int, subprocess.Po
         cycle_id, internal = cycle.id, cycle.internal_deadline
     step(f"Mở kỳ báo cáo số {cycle_id} theo Công văn {request['number']}; hạn nội bộ {internal:%d/%m/%Y}")
 
-    log = (out / "flow.log").open("wb")
-    flow = subprocess.Popen(
-        [sys.executable, "-m", "reportflow.cli", "cycle", "run", str(cycle_id)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    _wait_for_pause(cycle_id, "sections-", flow)
+    flow = start_flow_process(cycle_id, out / "flow.log")
+    wait_for_pause(cycle_id, "sections-", flow)
     step("Quy trình report_cycle đang chạy, đã gửi đề nghị tới các phòng và tạm dừng chờ đủ các phần")
     return cycle_id, flow
 
 
-def _wait_for_pause(cycle_id: int, prefix: str, flow: subprocess.Popen, timeout_s: float = 120) -> None:
+def start_flow_process(cycle_id: int, log_path: Path) -> subprocess.Popen:
+    """Runs the cycle's flow locally in its own process, as `reportflow cycle run` would."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "reportflow.cli", "cycle", "run", str(cycle_id)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def wait_for_pause(cycle_id: int, prefix: str, flow: subprocess.Popen, timeout_s: float = 120) -> None:
     from uuid import UUID
 
     from prefect.client.orchestration import get_client

@@ -168,6 +168,7 @@ def new_table(
     borders: bool = True,
     indent_twips: int = 0,
     fixed_layout: bool = False,
+    side_cell_margin_twips: int | None = None,
 ) -> etree._Element:
     """An empty ``w:tbl`` with its grid; rows are added with :func:`append_row`."""
     tbl = OxmlElement("w:tbl")
@@ -183,6 +184,10 @@ def new_table(
             _sub(tblborders, qn(f"w:{side}"), val="nil")
     if fixed_layout:
         _sub(tblpr, qn("w:tblLayout"), type="fixed")
+    if side_cell_margin_twips is not None:
+        margins = etree.SubElement(tblpr, qn("w:tblCellMar"))
+        for side in ("left", "right"):
+            _sub(margins, qn(f"w:{side}"), w=str(side_cell_margin_twips), type="dxa")
     _sub(tblpr, qn("w:tblLook"), val="04A0", firstRow="1", lastRow="0", firstColumn="1",
          lastColumn="0", noHBand="0", noVBand="1")  # fmt: skip
     grid = etree.SubElement(tbl, W_TBLGRID)

@@ -1,0 +1,151 @@
+"""The fixed parts of a Decree 30 document around the body: the header block (issuing body,
+Quốc hiệu, number, place and date), the title, the signature block and the page header."""
+
+from __future__ import annotations
+
+from docx.document import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
+from lxml import etree
+
+from reportflow.document.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
+from reportflow.document.oxml import (
+    ParaSpec,
+    RunSpec,
+    append_field,
+    append_row,
+    mm_to_twips,
+    new_paragraph,
+    new_table,
+)
+from reportflow.document.report import ReportDocument
+from reportflow.document.vi_format import place_date_line
+
+NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
+RECIPIENTS_LABEL = "Nơi nhận:"
+NUMBER_PREFIX = "Số: "
+SIGNATURE_BLANK_LINES = 4
+DRAFT_MARK_SIZE_PT = 12
+
+# The header table has no side cell margins, so a column is as wide as its text may be:
+# "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" (bold 13) needs about 78 mm, the Quốc hiệu (bold 12) 90 mm.
+# Together they exceed the 165 mm text width, so the table reaches 7 mm into the left margin,
+# as the usual Word templates of the decree do.
+HEADER_LEFT_MM, HEADER_RIGHT_MM, HEADER_INDENT_MM = 81, 91, -7
+SIGNATURE_LEFT_MM, SIGNATURE_RIGHT_MM = 80, CONTENT_WIDTH_MM - 80
+RULE_GAP_PT = 5  # height of the empty paragraph carrying a short rule: the gap above the line
+# Average advance of a Times New Roman glyph in em, to size the short rules under text.
+_UPPER_BOLD_EM, _MIXED_EM = 0.68, 0.5
+_PT_TO_MM = 25.4 / 72
+
+
+def _text_width_mm(text: str, size_pt: float, em: float) -> float:
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    return longest * em * size_pt * _PT_TO_MM
+
+
+def short_rule(text_width_mm: float, box_width_mm: float, fraction: float) -> etree._Element:
+    """A centred empty paragraph whose bottom border is the short solid line under a heading."""
+    width = min(max(text_width_mm * fraction, 15.0), box_width_mm)
+    side = mm_to_twips((box_width_mm - width) / 2)
+    spec = ParaSpec(
+        align="center",
+        space_before_pt=0,
+        space_after_pt=0,
+        indent_left_twips=side,
+        indent_right_twips=side,
+        first_line_twips=0,
+        bottom_border=True,
+        mark_size_pt=RULE_GAP_PT,
+    )
+    return new_paragraph(spec)
+
+
+def _centered(text: str, size: float, bold=False, italic=False, underline=False, before=0.0):
+    spec = ParaSpec(align="center", space_before_pt=before, space_after_pt=0, first_line_twips=0)
+    run = RunSpec(text, bold=bold, italic=italic, size_pt=size, underline=underline)
+    return new_paragraph(spec, [run])
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()] or [""]
+
+
+def header_block(report: ReportDocument) -> etree._Element:
+    """Borderless two-column table: bodies and Quốc hiệu, then number and place-date line."""
+    widths = [mm_to_twips(HEADER_LEFT_MM), mm_to_twips(HEADER_RIGHT_MM)]
+    tbl = new_table(
+        widths,
+        borders=False,
+        indent_twips=mm_to_twips(HEADER_INDENT_MM),
+        fixed_layout=True,
+        side_cell_margin_twips=0,
+    )
+    left: list[etree._Element] = []
+    if report.parent_body.strip():
+        left += [_centered(line.upper(), 13) for line in _lines(report.parent_body)]
+    issuing = _lines(report.issuing_body.upper())
+    left += [_centered(line, 13, bold=True) for line in issuing]
+    text_box = HEADER_LEFT_MM
+    issuing_width = _text_width_mm("\n".join(issuing), 13, _UPPER_BOLD_EM)
+    left.append(short_rule(min(issuing_width, text_box), text_box, 0.4))
+    right = [_centered(NATIONAL_TITLE, 12, bold=True), _centered(NATIONAL_MOTTO, 13, bold=True, underline=True)]
+    append_row(tbl, [left, right], widths)
+
+    number = _centered(NUMBER_PREFIX + report.number_text.strip(), 13, before=6)
+    date_line = place_date_line(report.place, report.issued_on)
+    dated = _centered(date_line, 14, italic=True, before=6)
+    append_row(tbl, [[number], [dated]], widths)
+    return tbl
+
+
+def title_block(report: ReportDocument) -> list[etree._Element]:
+    out = [_centered(report.doc_type_name.strip().upper(), 14, bold=True, before=18)]
+    summary = report.summary.strip()
+    if summary:
+        out += [_centered(line, 14, bold=True) for line in _lines(summary)]
+    width = min(_text_width_mm(summary or report.doc_type_name, 14, _MIXED_EM), CONTENT_WIDTH_MM)
+    rule = short_rule(width, CONTENT_WIDTH_MM, 1 / 3)
+    out.append(rule)
+    # Room between the title and the first body paragraph.
+    out.append(new_paragraph(ParaSpec(space_after_pt=6, mark_size_pt=8)))
+    return out
+
+
+def signature_block(report: ReportDocument) -> etree._Element:
+    """Borderless two-column table: "Nơi nhận:" and its lines, the signer's title and name."""
+    widths = [mm_to_twips(SIGNATURE_LEFT_MM), mm_to_twips(SIGNATURE_RIGHT_MM)]
+    tbl = new_table(widths, borders=False, fixed_layout=True)
+    label_spec = ParaSpec(align="left", space_before_pt=12, space_after_pt=0, first_line_twips=0)
+    left = [new_paragraph(label_spec, [RunSpec(RECIPIENTS_LABEL, bold=True, italic=True, size_pt=12)])]
+    line_spec = ParaSpec(align="left", space_after_pt=0, first_line_twips=0)
+    left += [
+        new_paragraph(line_spec, [RunSpec(line.strip(), size_pt=11)])
+        for line in report.recipients
+        if line.strip()
+    ]
+    titles = _lines(report.signer_title.upper())
+    right = [_centered(line, 14, bold=True, before=12 if i == 0 else 0) for i, line in enumerate(titles)]
+    right += [_centered("", 14) for _ in range(SIGNATURE_BLANK_LINES)]
+    right.append(_centered(report.signer_name.strip(), 14, bold=True))
+    append_row(tbl, [left, right], widths)
+    return tbl
+
+
+def setup_page_header(document: Document, draft_watermark: str = "") -> None:
+    """Page number centred in the header from page 2 on; page 1's header stays empty, except
+    for the draft mark when there is one."""
+    section = document.sections[0]
+    section.different_first_page_header_footer = True
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    append_field(paragraph._p, "PAGE", "1", PAGE_NUMBER_SIZE_PT)
+    first = section.first_page_header
+    first.is_linked_to_previous = False
+    if draft_watermark.strip():
+        mark = first.paragraphs[0]
+        mark.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        run = mark.add_run(draft_watermark.strip())
+        run.bold = True
+        run.font.size = Pt(DRAFT_MARK_SIZE_PT)

@@ -1,0 +1,111 @@
+"""The director's loop through the real resume API: a refused code, sections sent back, approval."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from reportflow.demo.run import DATA_DIR, start_flow_process, wait_for_pause, wait_until
+from reportflow.document.textdump import docx_text_lines
+from reportflow.models import (
+    ApprovalDecision,
+    AuditEvent,
+    CycleState,
+    RenderedDocument,
+    SectionAssignment,
+    session_scope,
+)
+from reportflow.smtp_sink import message_text
+from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.decide import send_decision
+from reportflow.tasks.errors import UserError
+from reportflow.tasks.submit import submit_indicators, submit_section
+from tests.factories import open_sample_cycle, section_md
+
+pytestmark = pytest.mark.e2e
+CODE = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
+
+
+def approval_codes(smtp) -> list[str]:
+    return [m.group(1) for msg in smtp.messages() if (m := CODE.search(message_text(msg)))]
+
+
+def submit_everything(cycle_id: int, tmp_path) -> None:
+    owners = {
+        "tham-muu": "chanhvp", "ttbcxb": "tp-ttbcxb", "bcvt": "tp-bcvt", "cntt": "tp-cntt",
+        "thanh-tra": "chanhtt", "dau-tu-cong": "tp-cntt", "cong-ttdt": "gd-ttcntt",
+        "cong-tac-khac": "chanhvp", "danh-gia": "chanhvp", "nhiem-vu": "chanhvp",
+    }
+    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
+    submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
+    for key, person in owners.items():
+        submit_section(cycle_id, key, section_md(tmp_path, key), person)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    from reportflow.config import reload_settings
+
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "decision-", flow)
+        first_code = wait_until(lambda: approval_codes(smtp), 30, "approval mail")[0]
+
+        with pytest.raises(UserError, match="chỉ Giám đốc"):
+            send_decision(cycle_id, "chanhvp", first_code, [], False, "")
+        with pytest.raises(UserError, match="Mã phê duyệt không đúng"):
+            send_decision(cycle_id, "giamdoc", "000000" if first_code != "000000" else "111111", [], False, "")
+        with session_scope() as session:
+            assert session.exec(select(ApprovalDecision)).all() == []
+
+        send_decision(cycle_id, "Trần Văn Khoản", first_code, ["bcvt=Bổ sung số liệu bưu chính quý II"], False, "")
+        with session_scope() as session:
+            cycle = get_cycle(session, cycle_id)
+            returned = session.exec(
+                select(SectionAssignment).where(SectionAssignment.state == "returned")
+            ).all()
+            assert (cycle.state, cycle.round) == (CycleState.COLLECTING, 2)
+            assert [(a.section_key, a.return_comment) for a in returned] == [
+                ("bcvt", "Bổ sung số liệu bưu chính quý II")
+            ]
+        wait_for_pause(cycle_id, "sections-", flow)
+        returned_mail = [m for m in smtp.messages() if "đề nghị chỉnh sửa" in str(m["Subject"])]
+        assert [str(m["To"]) for m in returned_mail] == ["bcvt@stttt.travinh.example"]
+
+        revised = tmp_path / "bcvt-v2.md"
+        revised.write_text("- Bổ sung: sản lượng bưu chính quý II tăng 12,5%.\n", encoding="utf-8")
+        submit_section(cycle_id, "bcvt", revised, "tp-bcvt")
+        wait_for_pause(cycle_id, "decision-", flow)
+        codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) >= 2 and c, 30, "second mail")
+        with pytest.raises(UserError):
+            send_decision(cycle_id, "giamdoc", first_code, [], False, "")  # used in round 1
+        send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
+        assert flow.wait(timeout=120) == 0
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+    with session_scope() as session:
+        decisions = session.exec(select(ApprovalDecision).order_by(ApprovalDecision.id)).all()
+        assert [(d.round, d.decision, d.approver_code) for d in decisions] == [
+            (1, "request_changes", "giamdoc"),
+            (2, "approve", "giamdoc"),
+        ]
+        assert get_cycle(session, cycle_id).state == CycleState.DONE
+        refused = session.exec(select(AuditEvent).where(AuditEvent.action == "decision.refused")).all()
+        assert refused == []  # the CLI path refuses before resuming, so the run never saw them
+        final = session.exec(
+            select(RenderedDocument).where(RenderedDocument.kind == "final")
+        ).one()
+    dispatched = [m for m in smtp.messages() if "01/BC-STTTT-VP" in str(m["Subject"])]
+    assert len(dispatched) == 3
+    text = "\n".join(docx_text_lines(final.path))
+    assert "sản lượng bưu chính quý II tăng 12,5%" in text
+    assert "Chỉ đạo các Doanh nghiệp Bru chính" not in text

@@ -1,0 +1,53 @@
+"""Report definitions are data: a second one is added with no code change."""
+
+from __future__ import annotations
+
+import os
+
+from reportflow.config import reload_settings
+from reportflow.definition_loader import load_definition
+from reportflow.models import session_scope
+from reportflow.tasks.cycles import assignments
+from tests.factories import SAMPLE_TEXT, open_sample_cycle
+
+SECOND = """
+code: bao-cao-quy-cntt
+name: Báo cáo quý về ứng dụng công nghệ thông tin
+number_pattern: "{number}/BC-STTTT-CNTT"
+summary: Tình hình ứng dụng công nghệ thông tin quý {{ year }}
+signer: {title: GIÁM ĐỐC, person: giamdoc}
+outline:
+  - title: KẾT QUẢ
+    children:
+      - {key: ha-tang, owner: cntt, title: Hạ tầng kỹ thuật}
+      - {key: cong-dvc, owner: ttcntt, title: Cổng dịch vụ công}
+  - {key: kien-nghi, owner: vp, title: KIẾN NGHỊ}
+recipients:
+  - {key: ubnd, label: UBND tỉnh (b/c), email: ubnd@travinh.example, requester: true}
+"""
+
+
+def test_sample_definition_lists_every_heading_of_the_sample_in_order():
+    definition = load_definition("ktxh-6-thang")
+    seed = SAMPLE_TEXT.read_text(encoding="utf-8")
+    titles = [item.title.replace("{{ year }}", "2020") for item in definition.walk()]
+    positions = [seed.find(" ".join(t.rstrip(":").split())) for t in titles]
+    assert all(p >= 0 for p in positions), [t for t, p in zip(titles, positions, strict=True) if p < 0]
+    assert positions == sorted(positions)
+    assert len(titles) == len(set(positions))
+
+
+def test_second_definition_needs_no_code_change(database, tmp_path):
+    folder = tmp_path / "agency-definitions"
+    folder.mkdir()
+    (folder / "bao-cao-quy-cntt.yaml").write_text(SECOND, encoding="utf-8")
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
+    reload_settings()
+    cycle_id = open_sample_cycle("bao-cao-quy-cntt")
+    with session_scope() as session:
+        rows = assignments(session, cycle_id)
+    assert [(a.section_key, a.division_code) for a in rows] == [
+        ("ha-tang", "cntt"),
+        ("cong-dvc", "ttcntt"),
+        ("kien-nghi", "vp"),
+    ]

@@ -1,0 +1,99 @@
+"""The demo cycle against a real local Prefect server and a real SMTP server, checked from outside:
+the final DOCX opened again with python-docx, and the .eml files the SMTP server received."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rich.console import Console
+
+from reportflow.definition_loader import load_definition
+from reportflow.demo.run import DATA_DIR, run_demo
+from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.blocks import block_text
+from reportflow.document.textdump import docx_text_lines
+from reportflow.smtp_sink import attachment_names, read_eml
+
+pytestmark = pytest.mark.e2e
+
+
+def normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def demo_result(prefect_server, tmp_path_factory):
+    import os
+
+    from reportflow.config import reload_settings
+
+    saved = dict(os.environ)
+    out = tmp_path_factory.mktemp("demo")
+    console = Console(record=True, width=160)
+    try:
+        final = run_demo(out, console)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reload_settings()
+    return out, final, console.export_text()
+
+
+def test_final_document_holds_every_section_in_order(demo_result):
+    _, final, _ = demo_result
+    text = normal("\n".join(docx_text_lines(final)))
+    definition = load_definition("ktxh-6-thang")
+    position = 0
+    for section in definition.sections():
+        content = parse_markdown((DATA_DIR / "sections" / f"{section.key}.md").read_text(encoding="utf-8"))
+        for block in content.blocks:
+            snippet = normal(block_text(block))[:80]
+            found = text.find(snippet, position)
+            assert found >= 0, f"section {section.key}: missing or out of order: {snippet!r}"
+            position = found
+
+
+def test_final_document_has_number_indicators_and_recipients(demo_result):
+    _, final, _ = demo_result
+    lines = [normal(line) for line in docx_text_lines(final)]
+    text = "\n".join(lines)
+    assert "Số: 859/BC-STTTT-VP" in text
+    assert "Trà Vinh, ngày 05 tháng 6 năm 2020" in text
+    for value in ("82/85 xã có điểm BD-VHX", "96,47% (82/85 xã có BD-VHX)", "228", "547,5", "98,82"):
+        assert value in text, value
+    table_rows = [line.split("\t") for line in docx_text_lines(final) if line.startswith("3\t")]
+    assert ["3", "- Thời lượng phát thanh bằng tiếng dân tộc", "Giờ/năm", "547,5", "228"] in table_rows
+    for recipient in ("- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."):
+        assert recipient in lines, recipient
+    assert "DỰ THẢO" not in text
+
+
+def test_every_recipient_received_exactly_one_email_with_the_docx(demo_result):
+    out, _, _ = demo_result
+    definition = load_definition("ktxh-6-thang")
+    messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
+    for recipient in definition.recipients:
+        received = [m for m in messages if recipient.email in str(m["To"])]
+        assert len(received) == 1, (recipient.key, len(received))
+        assert attachment_names(received[0]) == ["859-BC-STTTT-VP.docx"]
+        assert "859/BC-STTTT-VP" in str(received[0]["Subject"])
+
+
+def test_late_division_was_reminded_and_director_copied(demo_result):
+    out, _, log = demo_result
+    messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
+    reminders = [m for m in messages if "quá hạn" in str(m["Subject"]).lower()]
+    assert {str(m["To"]) for m in reminders} == {
+        "thanhtra@stttt.travinh.example",
+        "giamdoc@stttt.travinh.example",
+    }
+    assert all("thanh-tra" in m.get_body().get_content() for m in reminders)
+    assert re.search(r"Nhắc việc bước t\+2 → chanhtt", log)
+
+
+def test_summary_names_the_document_run_and_mails(demo_result):
+    _, final, log = demo_result
+    assert str(final.resolve()) in normal(log).replace(" ", "") or final.name in log
+    assert re.search(r"/runs/flow-run/[0-9a-f-]{36}", log)
+    assert "thktkg@skhdt.travinh.example" in log

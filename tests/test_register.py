@@ -1,0 +1,63 @@
+"""The register of outgoing documents: numbers after approval only, once per cycle, zero-padded."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from reportflow.models import CycleState, RegisterEntry, session_scope
+from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.errors import Conflict
+from reportflow.tasks.numbering import assign_number, format_number, open_register
+from tests.factories import open_sample_cycle
+
+
+def approve_in_db(cycle_id: int) -> None:
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        cycle.state = CycleState.APPROVED
+        session.add(cycle)
+
+
+@pytest.mark.parametrize(("number", "expected"), [(5, "05/BC-STTTT-VP"), (859, "859/BC-STTTT-VP"), (10, "10/BC-STTTT-VP")])
+def test_number_format_pads_below_ten(number, expected):
+    assert format_number("{number}/BC-STTTT-VP", number) == expected
+
+
+def test_numbers_only_after_approval(database):
+    cycle_id = open_sample_cycle()
+    with pytest.raises(Conflict, match="chưa được phê duyệt"):
+        assign_number(cycle_id)
+    with session_scope() as session:
+        assert session.exec(select(RegisterEntry)).all() == []
+
+
+def test_first_number_of_the_year_is_01_and_numbers_follow(database, monkeypatch):
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    from reportflow.config import reload_settings
+
+    reload_settings()
+    first, second = open_sample_cycle(), open_sample_cycle()
+    approve_in_db(first)
+    approve_in_db(second)
+    assert assign_number(first).number_text == "01/BC-STTTT-VP"
+    assert assign_number(second).number_text == "02/BC-STTTT-VP"
+
+
+def test_a_cycle_keeps_its_number_when_asked_again(database):
+    open_register("SỞ THÔNG TIN VÀ TRUYỀN THÔNG", 2020, 858)
+    cycle_id = open_sample_cycle()
+    approve_in_db(cycle_id)
+    import os
+
+    os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-05T09:00:00+07:00"
+    from reportflow.config import reload_settings
+
+    reload_settings()
+    first = assign_number(cycle_id)
+    again = assign_number(cycle_id)
+    assert (first.number, again.number) == (859, 859)
+    assert first.number_text == "859/BC-STTTT-VP"
+    with session_scope() as session:
+        assert len(session.exec(select(RegisterEntry)).all()) == 1
+        assert get_cycle(session, cycle_id).state == CycleState.NUMBERED
