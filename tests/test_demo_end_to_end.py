@@ -64,8 +64,9 @@ def test_final_document_has_number_indicators_and_recipients(demo_result):
         assert value in text, value
     table_rows = [line.split("\t") for line in docx_text_lines(final) if line.startswith("3\t")]
     assert ["3", "- Thời lượng phát thanh bằng tiếng dân tộc", "Giờ/năm", "547,5", "228"] in table_rows
-    for recipient in ("- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."):
-        assert recipient in lines, recipient
+    recipients = ["Nơi nhận:", "- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."]
+    positions = [text.find(r) for r in recipients]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(recipients, positions))
     assert "DỰ THẢO" not in text
 
 

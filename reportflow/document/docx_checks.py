@@ -65,7 +65,7 @@ def check_tracked_changes(body: etree._Element) -> None:
 
 
 def check_comments(package: DocxPackage, body: etree._Element) -> None:
-    anchors = len(xpath(body, ".//w:commentReference | .//w:commentRangeStart"))
+    anchors = len(set(xpath(body, ".//w:commentReference/@w:id | .//w:commentRangeStart/@w:id")))
     comments = 0
     if package.has("word/comments.xml"):
         comments = len(xpath(package.read_xml("word/comments.xml"), "//w:comment"))

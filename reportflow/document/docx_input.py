@@ -116,12 +116,16 @@ class _Resolver:
         abstract_id = xpath(num[0], "w:abstractNumId/@w:val")
         if not abstract_id:
             return None
-        fmt = xpath(
-            self._numbering,
-            f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']"
-            f"/w:lvl[@w:ilvl='{level}']/w:numFmt/@w:val",
-        )
-        return str(fmt[0]) if fmt else None
+        levels = xpath(self._numbering, f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']/w:lvl")
+        formats = {}
+        for lvl in levels:
+            fmt = xpath(lvl, "w:numFmt/@w:val")
+            ilvl = lvl.get(qn("w:ilvl"), "")
+            if fmt and ilvl.isdigit():
+                formats[int(ilvl)] = str(fmt[0])
+        # A "singleLevel" list defines level 0 only; Word then uses it for deeper levels.
+        usable = [n for n in formats if n <= level]
+        return formats[max(usable)] if usable else None
 
 
 def _val(element: etree._Element | None) -> str | None:

@@ -17,7 +17,13 @@ from docx.document import Document
 from lxml import etree
 
 from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, Table
-from reportflow.document.layout import CONTENT_WIDTH_MM, StyleIds, setup_page, setup_styles
+from reportflow.document.layout import (
+    CONTENT_WIDTH_MM,
+    TABLE_SIZE_PT,
+    StyleIds,
+    setup_page,
+    setup_styles,
+)
 from reportflow.document.letterhead import header_block, setup_page_header, signature_block, title_block
 from reportflow.document.numbering import letter, number_outline
 from reportflow.document.oxml import (
@@ -38,16 +44,26 @@ def _run_specs(runs: Iterable[Run]) -> list[RunSpec]:
     return [RunSpec(run.text, bold=run.bold, italic=run.italic) for run in runs if run.text]
 
 
+_CHAR_MM = TABLE_SIZE_PT * 0.55 * 25.4 / 72  # average glyph width of table text
+_CELL_PADDING_MM = 4.5  # both cell margins and a little air
+
+
 def _column_widths(table: Table, total_twips: int) -> list[int]:
-    """Split the width by the longest line of each column, within sensible bounds."""
-    columns = len(table.header)
-    weights = []
-    for col in range(columns):
+    """Each column gets room for its longest word; the rest is shared by line length."""
+    minimums, desires = [], []
+    for col in range(len(table.header)):
         texts = [table.header[col], *(row[col] for row in table.rows)]
-        longest = max((len(line) for text in texts for line in text.splitlines()), default=0)
-        weights.append(min(max(longest, 4), 40) + 2)
-    total_weight = sum(weights)
-    widths = [total_twips * w // total_weight for w in weights]
+        words = [len(word) for text in texts for word in text.split()]
+        lines = [len(line) for text in texts for line in text.splitlines()]
+        minimums.append(max(words, default=1) * _CHAR_MM + _CELL_PADDING_MM)
+        desires.append(min(max(lines, default=1), 40))
+    total_mm = total_twips / mm_to_twips(1)
+    spare = total_mm - sum(minimums)
+    if spare > 0:
+        widths_mm = [m + spare * d / sum(desires) for m, d in zip(minimums, desires, strict=True)]
+    else:
+        widths_mm = [m * total_mm / sum(minimums) for m in minimums]
+    widths = [mm_to_twips(w) for w in widths_mm]
     widths[-1] += total_twips - sum(widths)
     return widths
 

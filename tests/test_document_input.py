@@ -1,0 +1,474 @@
+"""Markdown and .docx submissions into blocks, and the refusals of hostile or unusable files."""
+
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import docx
+import pytest
+from docx.shared import Pt
+
+from reportflow.document import docx_package
+from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
+from reportflow.document.docx_input import parse_docx
+from reportflow.document.errors import SectionInputError
+from reportflow.document.markdown_input import parse_markdown
+
+# --------------------------------------------------------------------------- markdown
+
+
+def test_markdown_paragraphs_join_wrapped_lines_and_keep_emphasis():
+    content = parse_markdown(
+        "Sở Thông tin và Truyền thông **nhận được**\nCông văn *số 850* và _khẩn_.\n\nĐoạn hai."
+    )
+    assert content.blocks == [
+        Paragraph(
+            runs=[
+                Run("Sở Thông tin và Truyền thông "),
+                Run("nhận được", bold=True),
+                Run(" Công văn "),
+                Run("số 850", italic=True),
+                Run(" và "),
+                Run("khẩn", italic=True),
+                Run("."),
+            ]
+        ),
+        Paragraph(runs=[Run("Đoạn hai.")]),
+    ]
+
+
+def test_markdown_lists_and_levels():
+    content = parse_markdown(
+        "- Kết quả xử lý:\n+ Sở kiến nghị: 03 đơn vị\n  - thụt vào\n- tiếp\n  nối dòng\n"
+        "a) thứ nhất\n1. thứ hai\n2) thứ ba"
+    )
+    got = [(b.level, b.ordered, "".join(r.text for r in b.runs)) for b in content.blocks]
+    assert got == [
+        (0, False, "Kết quả xử lý:"),
+        (1, False, "Sở kiến nghị: 03 đơn vị"),
+        (1, False, "thụt vào"),
+        (0, False, "tiếp nối dòng"),
+        (0, True, "thứ nhất"),
+        (0, True, "thứ hai"),
+        (0, True, "thứ ba"),
+    ]
+    assert all(isinstance(b, ListItem) for b in content.blocks)
+
+
+def test_markdown_headings():
+    content = parse_markdown(
+        "# Tiêu đề\n\n#### **\\* Bưu chính – Viễn thông**\n\n* Về Công nghệ thông tin:\n\n"
+        "**Về ứng dụng công nghệ thông tin**\n\nVăn bản thường."
+    )
+    kinds = [type(b).__name__ for b in content.blocks]
+    assert kinds == ["Heading", "Heading", "Heading", "Heading", "Paragraph"]
+    texts = [content.blocks[i].runs for i in range(4)]
+    assert "".join(r.text for r in texts[0]) == "Tiêu đề"
+    assert "".join(r.text for r in texts[1]) == "* Bưu chính – Viễn thông"
+    assert "".join(r.text for r in texts[2]) == "* Về Công nghệ thông tin:"
+    assert "".join(r.text for r in texts[3]) == "Về ứng dụng công nghệ thông tin"
+
+
+def test_markdown_inline_bold_in_a_sentence_is_not_a_heading():
+    content = parse_markdown("**Chú ý**: đây là đoạn văn.")
+    assert isinstance(content.blocks[0], Paragraph)
+    assert content.blocks[0].runs[0] == Run("Chú ý", bold=True)
+
+
+def test_markdown_pipe_table():
+    content = parse_markdown(
+        "Trước bảng\n\n| TT | Chỉ tiêu | Kế hoạch |\n|---|:---|---:|\n"
+        "| 1 | **Số xã** có bưu điện \\| VHX | 84 |\n| 2 | Tỷ lệ | 98,82 |\n\nSau bảng"
+    )
+    assert isinstance(content.blocks[0], Paragraph)
+    table = content.blocks[1]
+    assert table == Table(
+        header=["TT", "Chỉ tiêu", "Kế hoạch"],
+        rows=[["1", "Số xã có bưu điện | VHX", "84"], ["2", "Tỷ lệ", "98,82"]],
+    )
+    assert isinstance(content.blocks[2], Paragraph)
+
+
+def test_markdown_tab_separated_table_as_pasted_from_word():
+    content = parse_markdown(
+        "TT\tChỉ tiêu\tĐơn vị tính\n1\t- Số xã có bưu điện văn hóa xã\tXã\n2\t- Tỷ lệ\t%"
+    )
+    assert content.blocks == [
+        Table(
+            header=["TT", "Chỉ tiêu", "Đơn vị tính"],
+            rows=[["1", "- Số xã có bưu điện văn hóa xã", "Xã"], ["2", "- Tỷ lệ", "%"]],
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["{{ 7*7 }}", "{% for x in y %}{{ x }}{% endfor %}", "${7*7} #{7*7} <%= 7*7 %>"]
+)
+def test_markdown_text_is_never_evaluated(text):
+    content = parse_markdown(f"Giá trị {text} giữ nguyên.")
+    assert content.plain_text() == f"Giá trị {text} giữ nguyên."
+
+
+def test_markdown_unmatched_markers_stay_literal():
+    content = parse_markdown("2*3 = 6, snake_case_name và **chưa đóng")
+    assert content.plain_text() == "2*3 = 6, snake_case_name và **chưa đóng"
+
+
+def test_markdown_rejects_control_characters_with_position():
+    with pytest.raises(SectionInputError) as info:
+        parse_markdown("Dòng một\nDòng\x07 hai")
+    err = info.value
+    assert err.code == "illegal_character"
+    assert "U+0007" in str(err) and "dòng 2" in str(err) and "cột 5" in str(err)
+    assert "xóa" in str(err)
+
+
+def test_markdown_rejects_oversized_input():
+    with pytest.raises(SectionInputError) as info:
+        parse_markdown("a" * 2_001, max_bytes=2_000)
+    assert info.value.code == "too_large"
+    assert "quá lớn" in str(info.value)
+    assert parse_markdown("a" * 2_000, max_bytes=2_000).plain_text() == "a" * 2_000
+
+
+def test_markdown_blocks_survive_json_round_trip():
+    content = parse_markdown("# H\n\n- **a** b\n+ c\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\nĐoạn *n*.")
+    assert SectionContent.from_json(content.to_json()).blocks == content.blocks
+
+
+# --------------------------------------------------------------------------- docx helpers
+
+
+def _save(document) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _rewrite(
+    data: bytes,
+    edits: dict[str, Callable[[bytes], bytes]] | None = None,
+    add: dict[str, bytes] | None = None,
+) -> bytes:
+    """Copy a .docx zip, changing some parts and adding others."""
+    edits, add = edits or {}, add or {}
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            payload = source.read(info.filename)
+            if info.filename in edits:
+                changed = edits[info.filename](payload)
+                assert changed != payload, f"edit of {info.filename} changed nothing"
+                payload = changed
+            target.writestr(info.filename, payload)
+        for name, payload in add.items():
+            target.writestr(name, payload)
+    return out.getvalue()
+
+
+def _replace(old: str, new: str) -> Callable[[bytes], bytes]:
+    return lambda payload: payload.replace(old.encode(), new.encode(), 1)
+
+
+def _tiny_png() -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def _simple_docx(text: str = "MARKER") -> bytes:
+    document = docx.Document()
+    document.add_paragraph("Đoạn mở đầu.")
+    document.add_paragraph(text)
+    return _save(document)
+
+
+def _text(block) -> str:
+    return "".join(r.text for r in block.runs)
+
+
+# --------------------------------------------------------------------------- docx parsing
+
+
+@pytest.fixture
+def rich_docx(tmp_path: Path) -> bytes:
+    document = docx.Document()
+    document.add_heading("Về Bưu chính - Viễn thông", level=2)
+    p = document.add_paragraph("Tiếp nhận ")
+    run = p.add_run("79 hồ sơ")
+    run.bold = True
+    run.font.size = Pt(20)
+    run.font.name = "Arial"
+    p.add_run(" thủ tục ").italic = False
+    p.add_run("hành chính").italic = True
+    document.add_paragraph("")  # empty paragraphs are dropped
+    document.add_paragraph("Mục gạch đầu dòng", style="List Bullet")
+    document.add_paragraph("Mục cấp hai", style="List Bullet 2")
+    document.add_paragraph("Mục đánh số", style="List Number")
+    document.add_paragraph("- Gạch gõ tay")
+    document.add_paragraph("+ Cộng gõ tay")
+    document.add_paragraph("* Về Công nghệ thông tin:")
+    table = document.add_table(rows=3, cols=3)
+    values = [["TT", "Chỉ tiêu", "Kết quả"], ["1", "Số xã", "82/85"], ["2", "Tỷ lệ", "96,47%"]]
+    for row, texts in zip(table.rows, values, strict=True):
+        for cell, value in zip(row.cells, texts, strict=True):
+            cell.text = value
+    document.add_paragraph("Sau bảng.")
+    hidden = document.add_paragraph("Hiện ").add_run("ẩn")
+    hidden.font.hidden = True
+    data = _save(document)
+    (tmp_path / "rich.docx").write_bytes(data)
+    return data
+
+
+def test_docx_walks_paragraphs_lists_tables_in_order(rich_docx):
+    blocks = parse_docx(rich_docx, "rich.docx").blocks
+    summary = [
+        (type(b).__name__, getattr(b, "level", None), getattr(b, "ordered", None)) for b in blocks
+    ]
+    assert summary == [
+        ("Heading", None, None),
+        ("Paragraph", None, None),
+        ("ListItem", 0, False),
+        ("ListItem", 1, False),
+        ("ListItem", 0, True),
+        ("ListItem", 0, False),
+        ("ListItem", 1, False),
+        ("Heading", None, None),
+        ("Table", None, None),
+        ("Paragraph", None, None),
+        ("Paragraph", None, None),
+    ]
+    assert _text(blocks[0]) == "Về Bưu chính - Viễn thông"
+    assert _text(blocks[5]) == "Gạch gõ tay"
+    assert _text(blocks[6]) == "Cộng gõ tay"
+    assert _text(blocks[7]) == "* Về Công nghệ thông tin:"
+    assert blocks[8] == Table(
+        header=["TT", "Chỉ tiêu", "Kết quả"], rows=[["1", "Số xã", "82/85"], ["2", "Tỷ lệ", "96,47%"]]
+    )
+    assert _text(blocks[10]) == "Hiện", "hidden text must not leak into the report"
+
+
+def test_docx_keeps_bold_and_italic_but_no_fonts(rich_docx):
+    paragraph = parse_docx(rich_docx).blocks[1]
+    assert paragraph.runs == [
+        Run("Tiếp nhận "),
+        Run("79 hồ sơ", bold=True),
+        Run(" thủ tục "),
+        Run("hành chính", italic=True),
+    ]
+    assert "Arial" not in str(SectionContent([paragraph]).to_json())
+
+
+def test_docx_bold_from_character_style_and_numbering_part():
+    document = docx.Document()
+    document.add_paragraph().add_run("Nhấn mạnh").style = "Strong"
+    numbered = document.add_paragraph("Mục có numPr")
+    num_pr = numbered._p.get_or_add_pPr().get_or_add_numPr()
+    num_pr.get_or_add_ilvl().val = 1
+    list_number_num_id = document.styles["List Number"].element.pPr.numPr.numId.val
+    num_pr.get_or_add_numId().val = list_number_num_id
+    blocks = parse_docx(_save(document)).blocks
+    assert blocks[0] == Paragraph(runs=[Run("Nhấn mạnh", bold=True)])
+    assert blocks[1] == ListItem(runs=[Run("Mục có numPr")], level=1, ordered=True)
+
+
+def test_docx_merged_cells_do_not_duplicate_text():
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    merged = table.cell(0, 0).merge(table.cell(0, 1))
+    merged.text = "Gộp"
+    table.cell(0, 2).text = "C"
+    for cell, value in zip(table.rows[1].cells, ["1", "2", "3"], strict=True):
+        cell.text = value
+    (block,) = parse_docx(_save(document)).blocks
+    assert block == Table(header=["Gộp", "", "C"], rows=[["1", "2", "3"]])
+
+
+# --------------------------------------------------------------------------- docx refusals
+
+
+def _refusal(data: bytes, filename: str = "phan.docx", **kwargs) -> SectionInputError:
+    with pytest.raises(SectionInputError) as info:
+        parse_docx(data, filename, **kwargs)
+    assert str(info.value).strip(), "the message must not be empty"
+    assert "Traceback" not in str(info.value)
+    return info.value
+
+
+def test_refuses_renamed_text_file():
+    err = _refusal("Đây là văn bản thuần\n".encode(), "bao-cao.docx")
+    assert err.code == "not_docx"
+    assert "văn bản thuần" in str(err) and ".docx" in str(err)
+
+
+def test_refuses_old_doc_and_pdf():
+    assert "Word cũ (.doc)" in str(_refusal(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600))
+    assert "PDF" in str(_refusal(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"))
+
+
+def test_refuses_zip_without_word_document():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("notes.txt", "xin chào")
+    err = _refusal(buffer.getvalue())
+    assert err.code == "not_docx" and "word/document.xml" in str(err)
+
+
+def test_refuses_wrong_main_content_type():
+    data = _rewrite(
+        _simple_docx(),
+        edits={
+            "[Content_Types].xml": _replace(
+                "wordprocessingml.document.main+xml", "spreadsheetml.sheet.main+xml"
+            )
+        },
+    )
+    err = _refusal(data)
+    assert err.code == "not_docx" and "spreadsheetml" in str(err)
+
+
+def test_refuses_file_over_max_bytes():
+    data = _simple_docx()
+    err = _refusal(data, max_bytes=len(data) - 1)
+    assert err.code == "too_large" and "vượt giới hạn" in str(err)
+    assert parse_docx(data, max_bytes=len(data)).blocks  # the limit itself is allowed
+
+
+def test_refuses_zip_bomb_by_ratio_before_decompressing(monkeypatch):
+    buffer = io.BytesIO(_simple_docx())
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as zf, zf.open("word/media/bomb.bin", "w") as f:
+        chunk = b"\0" * 1_000_000
+        for _ in range(20):
+            f.write(chunk)
+
+    def no_decompression(*args, **kwargs):
+        raise AssertionError("an entry was opened before the bomb check")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_decompression)
+    err = _refusal(buffer.getvalue())
+    assert err.code == "zip_bomb"
+    assert "word/media/bomb.bin" in str(err) and "nén bất thường" in str(err)
+
+
+def test_refuses_zip_bomb_by_total_size(monkeypatch):
+    monkeypatch.setattr(docx_package, "MAX_UNCOMPRESSED_BYTES", 20_000)
+    data = _rewrite(_simple_docx(), add={"word/media/big.bin": bytes(range(256)) * 100})
+    err = _refusal(data)
+    assert err.code == "zip_bomb" and "giải nén" in str(err)
+
+
+def test_refuses_docm_by_name_and_by_vba_part():
+    data = _simple_docx()
+    assert _refusal(data, "bao-cao.docm").code == "macro_enabled"
+    with_vba = _rewrite(data, add={"word/vbaProject.bin": b"\xd0\xcf\x11\xe0 not really"})
+    err = _refusal(with_vba, "bao-cao.docx")
+    assert err.code == "macro_enabled" and "macro" in str(err)
+
+
+def test_refuses_macro_enabled_content_type():
+    data = _rewrite(
+        _simple_docx(),
+        edits={
+            "[Content_Types].xml": _replace(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                "application/vnd.ms-word.document.macroEnabled.main+xml",
+            )
+        },
+    )
+    assert _refusal(data).code == "macro_enabled"
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "named"),
+    [
+        ('<w:ins w:id="9" w:author="A" w:date="2020-06-01T00:00:00Z">{run}</w:ins>', "w:ins"),
+        (
+            '<w:del w:id="9" w:author="A" w:date="2020-06-01T00:00:00Z">'
+            "<w:r><w:delText>cũ</w:delText></w:r></w:del>{run}",
+            "w:del",
+        ),
+        ('<w:moveTo w:id="9" w:author="A">{run}</w:moveTo>', "w:moveTo"),
+    ],
+)
+def test_refuses_tracked_changes(wrapper, named):
+    run = "<w:r><w:t>MARKER</w:t></w:r>"
+    data = _rewrite(
+        _simple_docx(), edits={"word/document.xml": _replace(run, wrapper.format(run=run))}
+    )
+    err = _refusal(data)
+    assert err.code == "tracked_changes"
+    assert named in str(err) and "Chấp nhận" in str(err)
+
+
+def test_refuses_comments():
+    document = docx.Document()
+    paragraph = document.add_paragraph("Cần sửa")
+    document.add_comment(paragraph.runs, text="Sửa lại số liệu", author="Lãnh đạo")
+    err = _refusal(_save(document))
+    assert err.code == "comments" and "ghi chú" in str(err) and "1 ghi chú" in str(err)
+
+
+def test_refuses_comment_anchor_without_comments_part():
+    run = "<w:r><w:t>MARKER</w:t></w:r>"
+    anchored = f'<w:commentRangeStart w:id="0"/>{run}<w:commentRangeEnd w:id="0"/>'
+    data = _rewrite(_simple_docx(), edits={"word/document.xml": _replace(run, anchored)})
+    assert _refusal(data).code == "comments"
+
+
+def test_refuses_embedded_image():
+    document = docx.Document()
+    document.add_paragraph("Ảnh minh họa:")
+    document.add_picture(io.BytesIO(_tiny_png()))
+    err = _refusal(_save(document))
+    assert err.code == "unsupported_content"
+    assert "1 hình ảnh" in str(err)
+
+
+def test_refuses_chart_and_ole_object_naming_each():
+    chart = (
+        '<w:r><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/'
+        'wordprocessingDrawing"><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/'
+        '2006/main"><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart"/>'
+        "</a:graphic></wp:inline></w:drawing></w:r>"
+    )
+    ole = '<w:r><w:object><o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" ProgID="Excel.Sheet.12"/></w:object></w:r>'
+    run = "<w:r><w:t>MARKER</w:t></w:r>"
+    data = _rewrite(_simple_docx(), edits={"word/document.xml": _replace(run, run + chart + ole)})
+    message = str(_refusal(data))
+    assert "1 biểu đồ" in message and "OLE" in message
+
+
+def test_refuses_footnotes():
+    run = "<w:r><w:t>MARKER</w:t></w:r>"
+    note = '<w:r><w:footnoteReference w:id="1"/></w:r>'
+    data = _rewrite(_simple_docx(), edits={"word/document.xml": _replace(run, run + note)})
+    assert "chú thích" in str(_refusal(data))
+
+
+@pytest.mark.parametrize(
+    "bad", ["MAR\x01KER", "MAR&#1;KER", "MARKER</w:t></w:r></w:p>"], ids=["raw", "charref", "broken"]
+)
+def test_refuses_malformed_or_illegal_xml_cleanly(bad):
+    data = _rewrite(_simple_docx(), edits={"word/document.xml": _replace("MARKER", bad)})
+    err = _refusal(data)
+    assert err.code == "malformed_xml"
+    assert "word/document.xml" in str(err) and "dòng" in str(err)
+
+
+def test_refuses_empty_file():
+    assert _refusal(b"").code == "empty"
+
+
+def test_accepts_what_it_refuses_once_cleaned():
+    """The hostile fixtures are refused for their hostile part only: the base file parses."""
+    blocks = parse_docx(_simple_docx()).blocks
+    assert [_text(b) for b in blocks] == ["Đoạn mở đầu.", "MARKER"]
