@@ -11,10 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from reportflow.definition_schema import DefinitionError
+from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
 from reportflow.tasks.errors import UserError
 
-app = typer.Typer(help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.", no_args_is_help=True)
+app = typer.Typer(
+    help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.", no_args_is_help=True
+)
 cycle_app = typer.Typer(help="Mở và chạy kỳ báo cáo.", no_args_is_help=True)
 register_app = typer.Typer(help="Sổ đăng ký văn bản đi.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
@@ -29,7 +32,9 @@ def _parse_date(value: str) -> dt.date:
             return dt.datetime.strptime(value, fmt).date()
         except ValueError:
             pass
-    raise typer.BadParameter(f"'{value}' không phải ngày hợp lệ (viết dd/mm/yyyy, ví dụ 13/05/2020).")
+    raise typer.BadParameter(
+        f"'{value}' không phải ngày hợp lệ (viết dd/mm/yyyy, ví dụ 13/05/2020)."
+    )
 
 
 DateOpt = Annotated[dt.date, typer.Option(parser=_parse_date, metavar="DD/MM/YYYY")]
@@ -43,13 +48,16 @@ def _fail(exc: Exception) -> None:
 @cycle_app.command("open")
 def cycle_open(
     definition: Annotated[str, typer.Argument(help="Mã định nghĩa báo cáo, ví dụ ktxh-6-thang")],
-    request_number: Annotated[str, typer.Option(help="Số công văn yêu cầu, ví dụ 850/SKHĐT-THKTKG")],
+    request_number: Annotated[
+        str, typer.Option(help="Số công văn yêu cầu, ví dụ 850/SKHĐT-THKTKG")
+    ],
     request_date: DateOpt,
     sender: Annotated[str, typer.Option(help="Cơ quan gửi yêu cầu")],
     subject: Annotated[str, typer.Option(help="Trích yếu của yêu cầu")],
     deadline: DateOpt,
     internal_deadline: Annotated[
-        dt.date | None, typer.Option(parser=_parse_date, metavar="DD/MM/YYYY", help="Hạn nội bộ cho các phòng")
+        dt.date | None,
+        typer.Option(parser=_parse_date, metavar="DD/MM/YYYY", help="Hạn nội bộ cho các phòng"),
     ] = None,
     period_label: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ '6 tháng đầu năm'")] = "",
     by: Annotated[str, typer.Option(help="Mã người mở kỳ (Văn phòng)")] = "chanhvp",
@@ -72,7 +80,9 @@ def cycle_open(
         spec = load_definition(definition)
         internal = plan_internal_deadline(spec, request)
         console.print(f"Báo cáo: [bold]{spec.name}[/]")
-        console.print(f"Hạn gửi {sender}: {deadline:%d/%m/%Y}; hạn nội bộ các phòng: {internal:%d/%m/%Y}")
+        console.print(
+            f"Hạn gửi {sender}: {vn_date(deadline)}; hạn nội bộ các phòng: {vn_date(internal)}"
+        )
         if not yes and not typer.confirm("Mở kỳ báo cáo?"):
             raise typer.Exit(code=1)
         init_db()
@@ -81,7 +91,9 @@ def cycle_open(
             cycle_id = cycle.id
     except (UserError, DefinitionError) as exc:
         _fail(exc)
-    console.print(f"Đã mở kỳ báo cáo số [bold]{cycle_id}[/]. Chạy quy trình: reportflow cycle run {cycle_id}")
+    console.print(
+        f"Đã mở kỳ báo cáo số [bold]{cycle_id}[/]. Chạy quy trình: reportflow cycle run {cycle_id}"
+    )
 
 
 @cycle_app.command("run")
@@ -95,7 +107,11 @@ def cycle_run(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo"
 
 
 @app.command()
-def status(cycle_id: Annotated[int | None, typer.Argument(help="Số kỳ báo cáo; bỏ trống để xem tất cả")] = None) -> None:
+def status(
+    cycle_id: Annotated[
+        int | None, typer.Argument(help="Số kỳ báo cáo; bỏ trống để xem tất cả")
+    ] = None,
+) -> None:
     """Bảng tiến độ: phần, đơn vị, trạng thái, số phiên bản, lần nhắc gần nhất."""
     from sqlmodel import select
 
@@ -116,7 +132,9 @@ def status(cycle_id: Annotated[int | None, typer.Argument(help="Số kỳ báo c
 
 
 def print_cycle_table(cycle, rows: list[dict[str, str]]) -> None:
-    table = Table(title=f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({cycle.state})")
+    table = Table(
+        title=f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({cycle.state})"
+    )
     for column in rows[0] if rows else []:
         table.add_column(column)
     for row in rows:
@@ -129,7 +147,9 @@ def submit(
     cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
     section: Annotated[str | None, typer.Argument(help="Mã phần (xem: reportflow status)")] = None,
     file: Annotated[Path | None, typer.Argument(help="Tệp .docx hoặc .md")] = None,
-    indicators: Annotated[Path | None, typer.Option(help="Tệp YAML số liệu 'mã chỉ tiêu: giá trị'")] = None,
+    indicators: Annotated[
+        Path | None, typer.Option(help="Tệp YAML số liệu 'mã chỉ tiêu: giá trị'")
+    ] = None,
     by: Annotated[str, typer.Option(help="Mã người gửi")] = ...,
 ) -> None:
     """Gửi một phần báo cáo (.docx/.md) và/hoặc số liệu chỉ tiêu."""
@@ -146,7 +166,14 @@ def submit(
             result = submit_section(cycle_id, section, file, by)
             console.print(f"Đã nhận phần '{section}', phiên bản {result.version_no}.")
             if result.complete:
-                console.print("Đã đủ các phần; quy trình tổng hợp dự thảo" + (" đã được đánh thức." if result.woke_cycle else " sẽ chạy khi quy trình hoạt động."))
+                console.print(
+                    "Đã đủ các phần; quy trình tổng hợp dự thảo"
+                    + (
+                        " đã được đánh thức."
+                        if result.woke_cycle
+                        else " sẽ chạy khi quy trình hoạt động."
+                    )
+                )
     except UserError as exc:
         _fail(exc)
 
@@ -163,12 +190,16 @@ def remind(
         with session_scope() as session:
             planned = plan_reminders(session)
         for p in planned:
-            console.print(f"Kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key} (còn {p.step.working_days_left} ngày làm việc)")
+            console.print(
+                f"Kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key} (còn {p.step.working_days_left} ngày làm việc)"
+            )
         console.print(f"{len(planned)} nhắc việc sẽ được gửi (chưa gửi gì).")
         return
     sent = send_due_reminders()
     for p in sent:
-        console.print(f"Đã nhắc: kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key}")
+        console.print(
+            f"Đã nhắc: kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key}"
+        )
     console.print(f"Đã gửi {len(sent)} nhắc việc.")
 
 
@@ -177,7 +208,10 @@ def approve(
     cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
     by: Annotated[str, typer.Option(help="Mã hoặc họ tên Giám đốc")] = ...,
     code: Annotated[str, typer.Option(help="Mã phê duyệt một lần nhận qua thư riêng")] = ...,
-    changes: Annotated[list[str] | None, typer.Option("--changes", help="MÃ_PHẦN=ý kiến: trả lại phần này để sửa (lặp lại được)")] = None,
+    changes: Annotated[
+        list[str] | None,
+        typer.Option("--changes", help="MÃ_PHẦN=ý kiến: trả lại phần này để sửa (lặp lại được)"),
+    ] = None,
     reject: Annotated[bool, typer.Option("--reject", help="Hủy báo cáo")] = False,
     comment: Annotated[str, typer.Option(help="Ý kiến chung")] = "",
 ) -> None:
@@ -208,7 +242,9 @@ def register_open(
 
 @app.command("smtp-sink")
 def smtp_sink(
-    outbox: Annotated[Path, typer.Option(help="Thư mục lưu thư nhận được (.eml)")] = Path("out/outbox"),
+    outbox: Annotated[Path, typer.Option(help="Thư mục lưu thư nhận được (.eml)")] = Path(
+        "out/outbox"
+    ),
     port: Annotated[int, typer.Option(help="Cổng SMTP")] = 8025,
 ) -> None:
     """Máy chủ SMTP thử nghiệm: lưu mọi thư nhận được thành tệp .eml (Ctrl+C để dừng)."""

@@ -45,7 +45,9 @@ def load_organisation(dirs: list[Path] | None = None) -> OrganisationSpec:
         raise DefinitionError(ORGANISATION_FILE, _validation_problems(exc)) from exc
 
 
-def parse_definition(data: dict[str, Any], source: str, organisation: OrganisationSpec) -> ReportDefinition:
+def parse_definition(
+    data: dict[str, Any], source: str, organisation: OrganisationSpec
+) -> ReportDefinition:
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:

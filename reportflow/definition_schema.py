@@ -66,7 +66,9 @@ class OutlineItem(Strict):
     @model_validator(mode="after")
     def _owner_needs_key(self) -> OutlineItem:
         if (self.key is None) != (self.owner is None):
-            raise ValueError(f"mục '{self.title}': cần khai báo cả 'key' và 'owner', hoặc không cái nào")
+            raise ValueError(
+                f"mục '{self.title}': cần khai báo cả 'key' và 'owner', hoặc không cái nào"
+            )
         return self
 
 

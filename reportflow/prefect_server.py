@@ -29,7 +29,17 @@ def ensure_server(api_url: str, home: Path, log_path: Path, timeout_s: float = 9
     home.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", port],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -41,4 +51,6 @@ def ensure_server(api_url: str, home: Path, log_path: Path, timeout_s: float = 9
         if is_healthy(api_url):
             return True
         time.sleep(0.5)
-    raise RuntimeError(f"Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {log_path}")
+    raise RuntimeError(
+        f"Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {log_path}"
+    )

@@ -27,7 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{_free_port()}/api"
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
-    for key in [k for k in os.environ if k.startswith("REPORTFLOW_") and k != "REPORTFLOW_TEST_POSTGRES_URL"]:
+    for key in [
+        k for k in os.environ if k.startswith("REPORTFLOW_") and k != "REPORTFLOW_TEST_POSTGRES_URL"
+    ]:
         del os.environ[key]
 
 

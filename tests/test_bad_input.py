@@ -35,7 +35,9 @@ def test_section_of_another_division_is_refused(cycle_id, tmp_path):
     before = row_counts()
     with pytest.raises(Forbidden) as error:
         submit_section(cycle_id, "thanh-tra", section_md(tmp_path, "thanh-tra"), by="tp-bcvt")
-    assert "Thanh tra Sở" in str(error.value) and "Mỗi phòng chỉ gửi phần của mình" in str(error.value)
+    assert "Thanh tra Sở" in str(error.value) and "Mỗi phòng chỉ gửi phần của mình" in str(
+        error.value
+    )
     assert row_counts() == before
 
 

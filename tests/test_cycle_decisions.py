@@ -34,9 +34,16 @@ def approval_codes(smtp) -> list[str]:
 
 def submit_everything(cycle_id: int, tmp_path) -> None:
     owners = {
-        "tham-muu": "chanhvp", "ttbcxb": "tp-ttbcxb", "bcvt": "tp-bcvt", "cntt": "tp-cntt",
-        "thanh-tra": "chanhtt", "dau-tu-cong": "tp-cntt", "cong-ttdt": "gd-ttcntt",
-        "cong-tac-khac": "chanhvp", "danh-gia": "chanhvp", "nhiem-vu": "chanhvp",
+        "tham-muu": "chanhvp",
+        "ttbcxb": "tp-ttbcxb",
+        "bcvt": "tp-bcvt",
+        "cntt": "tp-cntt",
+        "thanh-tra": "chanhtt",
+        "dau-tu-cong": "tp-cntt",
+        "cong-ttdt": "gd-ttcntt",
+        "cong-tac-khac": "chanhvp",
+        "danh-gia": "chanhvp",
+        "nhiem-vu": "chanhvp",
     }
     submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
     submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
@@ -62,11 +69,20 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
         with pytest.raises(UserError, match="chỉ Giám đốc"):
             send_decision(cycle_id, "chanhvp", first_code, [], False, "")
         with pytest.raises(UserError, match="Mã phê duyệt không đúng"):
-            send_decision(cycle_id, "giamdoc", "000000" if first_code != "000000" else "111111", [], False, "")
+            send_decision(
+                cycle_id, "giamdoc", "000000" if first_code != "000000" else "111111", [], False, ""
+            )
         with session_scope() as session:
             assert session.exec(select(ApprovalDecision)).all() == []
 
-        send_decision(cycle_id, "Trần Văn Khoản", first_code, ["bcvt=Bổ sung số liệu bưu chính quý II"], False, "")
+        send_decision(
+            cycle_id,
+            "Trần Văn Khoản",
+            first_code,
+            ["bcvt=Bổ sung số liệu bưu chính quý II"],
+            False,
+            "",
+        )
         with session_scope() as session:
             cycle = get_cycle(session, cycle_id)
             returned = session.exec(
@@ -84,7 +100,9 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
         revised.write_text("- Bổ sung: sản lượng bưu chính quý II tăng 12,5%.\n", encoding="utf-8")
         submit_section(cycle_id, "bcvt", revised, "tp-bcvt")
         wait_for_pause(cycle_id, "decision-", flow)
-        codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) >= 2 and c, 30, "second mail")
+        codes = wait_until(
+            lambda: (c := approval_codes(smtp)) and len(c) >= 2 and c, 30, "second mail"
+        )
         with pytest.raises(UserError):
             send_decision(cycle_id, "giamdoc", first_code, [], False, "")  # used in round 1
         send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
@@ -99,11 +117,11 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
             (2, "approve", "giamdoc"),
         ]
         assert get_cycle(session, cycle_id).state == CycleState.DONE
-        refused = session.exec(select(AuditEvent).where(AuditEvent.action == "decision.refused")).all()
+        refused = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "decision.refused")
+        ).all()
         assert refused == []  # the CLI path refuses before resuming, so the run never saw them
-        final = session.exec(
-            select(RenderedDocument).where(RenderedDocument.kind == "final")
-        ).one()
+        final = session.exec(select(RenderedDocument).where(RenderedDocument.kind == "final")).one()
     dispatched = [m for m in smtp.messages() if "01/BC-STTTT-VP" in str(m["Subject"])]
     assert len(dispatched) == 3
     text = "\n".join(docx_text_lines(final.path))

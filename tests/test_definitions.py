@@ -32,7 +32,9 @@ def test_sample_definition_lists_every_heading_of_the_sample_in_order():
     seed = SAMPLE_TEXT.read_text(encoding="utf-8")
     titles = [item.title.replace("{{ year }}", "2020") for item in definition.walk()]
     positions = [seed.find(" ".join(t.rstrip(":").split())) for t in titles]
-    assert all(p >= 0 for p in positions), [t for t, p in zip(titles, positions, strict=True) if p < 0]
+    assert all(p >= 0 for p in positions), [
+        t for t, p in zip(titles, positions, strict=True) if p < 0
+    ]
     assert positions == sorted(positions)
     assert len(titles) == len(set(positions))
 

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from reportflow.definition_loader import load_definition
 from reportflow.demo.run import DATA_DIR, run_demo
-from reportflow.document.markdown_input import parse_markdown
 from reportflow.document.blocks import block_text
+from reportflow.document.markdown_input import parse_markdown
 from reportflow.document.textdump import docx_text_lines
 from reportflow.smtp_sink import attachment_names, read_eml
 
@@ -46,7 +46,9 @@ def test_final_document_holds_every_section_in_order(demo_result):
     definition = load_definition("ktxh-6-thang")
     position = 0
     for section in definition.sections():
-        content = parse_markdown((DATA_DIR / "sections" / f"{section.key}.md").read_text(encoding="utf-8"))
+        content = parse_markdown(
+            (DATA_DIR / "sections" / f"{section.key}.md").read_text(encoding="utf-8")
+        )
         for block in content.blocks:
             snippet = normal(block_text(block))[:80]
             found = text.find(snippet, position)
@@ -60,13 +62,31 @@ def test_final_document_has_number_indicators_and_recipients(demo_result):
     text = "\n".join(lines)
     assert "Số: 859/BC-STTTT-VP" in text
     assert "Trà Vinh, ngày 05 tháng 6 năm 2020" in text
-    for value in ("82/85 xã có điểm BD-VHX", "96,47% (82/85 xã có BD-VHX)", "228", "547,5", "98,82"):
+    for value in (
+        "82/85 xã có điểm BD-VHX",
+        "96,47% (82/85 xã có BD-VHX)",
+        "228",
+        "547,5",
+        "98,82",
+    ):
         assert value in text, value
     table_rows = [line.split("\t") for line in docx_text_lines(final) if line.startswith("3\t")]
-    assert ["3", "- Thời lượng phát thanh bằng tiếng dân tộc", "Giờ/năm", "547,5", "228"] in table_rows
-    recipients = ["Nơi nhận:", "- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."]
+    assert [
+        "3",
+        "- Thời lượng phát thanh bằng tiếng dân tộc",
+        "Giờ/năm",
+        "547,5",
+        "228",
+    ] in table_rows
+    recipients = [
+        "Nơi nhận:",
+        "- Sở KH&ĐT (b/c);",
+        "- BGD Sở;",
+        "- Lãnh đạo các phòng, TT;",
+        "- Lưu: VT.",
+    ]
     positions = [text.find(r) for r in recipients]
-    assert -1 not in positions and positions == sorted(positions), dict(zip(recipients, positions))
+    assert -1 not in positions and positions == sorted(positions), dict(zip(recipients, positions, strict=True))
     assert "DỰ THẢO" not in text
 
 

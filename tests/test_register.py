@@ -19,7 +19,10 @@ def approve_in_db(cycle_id: int) -> None:
         session.add(cycle)
 
 
-@pytest.mark.parametrize(("number", "expected"), [(5, "05/BC-STTTT-VP"), (859, "859/BC-STTTT-VP"), (10, "10/BC-STTTT-VP")])
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [(5, "05/BC-STTTT-VP"), (859, "859/BC-STTTT-VP"), (10, "10/BC-STTTT-VP")],
+)
 def test_number_format_pads_below_ten(number, expected):
     assert format_number("{number}/BC-STTTT-VP", number) == expected
 

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from reportflow.config import PACKAGE_DIR, reload_settings
 from reportflow.demo.word_author import write_docx_like_a_person
+from reportflow.document.vi_format import short_date as vn_date
 
 DATA_DIR = PACKAGE_DIR / "demo" / "data"
 CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
@@ -67,7 +68,9 @@ def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | 
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the cycle's flow process ended early ({what}); see out/demo/flow.log")
+            raise RuntimeError(
+                f"the cycle's flow process ended early ({what}); see out/demo/flow.log"
+            )
         time.sleep(0.3)
     raise TimeoutError(f"timed out waiting for {what}")
 
@@ -110,7 +113,11 @@ def _open_and_start(out: Path, scenario: dict, step) -> tuple[int, subprocess.Po
 
     init_db()
     request = scenario["request"]
-    open_register(load_organisation().issuing_body, dt.date.fromisoformat(scenario["clock"][:10]).year, scenario["register_last_number"])
+    open_register(
+        load_organisation().issuing_body,
+        dt.date.fromisoformat(scenario["clock"][:10]).year,
+        scenario["register_last_number"],
+    )
     with session_scope() as session:
         cycle = open_cycle(
             session,
@@ -125,11 +132,15 @@ def _open_and_start(out: Path, scenario: dict, step) -> tuple[int, subprocess.Po
             scenario["opened_by"],
         )
         cycle_id, internal = cycle.id, cycle.internal_deadline
-    step(f"Mở kỳ báo cáo số {cycle_id} theo Công văn {request['number']}; hạn nội bộ {internal:%d/%m/%Y}")
+    step(
+        f"Mở kỳ báo cáo số {cycle_id} theo Công văn {request['number']}; hạn nội bộ {vn_date(internal)}"
+    )
 
     flow = start_flow_process(cycle_id, out / "flow.log")
     wait_for_pause(cycle_id, "sections-", flow)
-    step("Quy trình report_cycle đang chạy, đã gửi đề nghị tới các phòng và tạm dừng chờ đủ các phần")
+    step(
+        "Quy trình report_cycle đang chạy, đã gửi đề nghị tới các phòng và tạm dừng chờ đủ các phần"
+    )
     return cycle_id, flow
 
 
@@ -144,7 +155,9 @@ def start_flow_process(cycle_id: int, log_path: Path) -> subprocess.Popen:
         )
 
 
-def wait_for_pause(cycle_id: int, prefix: str, flow: subprocess.Popen, timeout_s: float = 120) -> None:
+def wait_for_pause(
+    cycle_id: int, prefix: str, flow: subprocess.Popen, timeout_s: float = 120
+) -> None:
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
@@ -161,7 +174,9 @@ def wait_for_pause(cycle_id: int, prefix: str, flow: subprocess.Popen, timeout_s
     def paused():
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(UUID(flow_run_id)).state
-        return state and state.is_paused() and (state.state_details.pause_key or "").startswith(prefix)
+        return (
+            state and state.is_paused() and (state.state_details.pause_key or "").startswith(prefix)
+        )
 
     wait_until(paused, timeout_s, f"the flow to pause at {prefix}", flow)
 
@@ -175,7 +190,9 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
     for entry in scenario["submissions"]:
         path = section_file(entry, work)
         result = submit_section(cycle_id, entry["section"], path, entry["by"])
-        step(f"  {entry['by']} gửi phần '{entry['section']}' ({path.suffix}), phiên bản {result.version_no}")
+        step(
+            f"  {entry['by']} gửi phần '{entry['section']}' ({path.suffix}), phiên bản {result.version_no}"
+        )
     for entry in scenario["indicators"]:
         codes = submit_indicators(cycle_id, DATA_DIR / entry["file"], entry["by"])
         step(f"  {entry['by']} gửi số liệu: {', '.join(codes)}")
@@ -187,7 +204,9 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
     for entry in scenario["late"]:
         path = section_file(entry, work)
         result = submit_section(cycle_id, entry["section"], path, entry["by"])
-        step(f"  {entry['by']} gửi muộn phần '{entry['section']}'; đủ các phần, quy trình được đánh thức: {result.woke_cycle}")
+        step(
+            f"  {entry['by']} gửi muộn phần '{entry['section']}'; đủ các phần, quy trình được đánh thức: {result.woke_cycle}"
+        )
 
     def approval_code():
         for message in sink.messages():
@@ -198,7 +217,10 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
 
     code = wait_until(approval_code, 120, "the director's approval e-mail", flow)
     step("Dự thảo đã tổng hợp; Giám đốc nhận thư kèm dự thảo và mã phê duyệt một lần")
-    step("Giám đốc phê duyệt: " + send_decision(cycle_id, scenario["director"], code, [], False, "Đồng ý ban hành."))
+    step(
+        "Giám đốc phê duyệt: "
+        + send_decision(cycle_id, scenario["director"], code, [], False, "Đồng ý ban hành.")
+    )
 
     if flow.wait(timeout=180) != 0:
         raise RuntimeError("the cycle's flow run failed; see out/demo/flow.log")
@@ -224,19 +246,20 @@ def _final_document(cycle_id: int) -> Path:
 
 
 def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachment_names) -> None:
+    from sqlmodel import select
+
     from reportflow.cli import print_cycle_table
     from reportflow.models import RegisterEntry, session_scope
     from reportflow.tasks.cycles import get_cycle
     from reportflow.tasks.notify import cycle_url
     from reportflow.tasks.progress import progress_rows, row_cells
-    from sqlmodel import select
 
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
         print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle_id)])
         entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
         url = cycle_url(cycle.flow_run_id)
-    console.print(f"Số văn bản: [bold]{entry.number_text}[/], ngày {entry.issued_on:%d/%m/%Y}")
+    console.print(f"Số văn bản: [bold]{entry.number_text}[/], ngày {vn_date(entry.issued_on)}")
     console.print(f"Bản chính thức: [bold]{final.resolve()}[/]")
     console.print(f"Quy trình trên Prefect UI: [bold]{url}[/]")
     console.print("Thư đã nhận tại máy chủ thư thử nghiệm:")

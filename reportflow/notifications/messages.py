@@ -11,18 +11,15 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from reportflow.clock import VN_TZ
 from reportflow.config import PACKAGE_DIR
+from reportflow.document.vi_format import short_date as vn_date
 
 WEEKDAYS_VI = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
 
 
-def vn_date(value: dt.date) -> str:
-    """Running-text date as the sample writes it: 05/6/2020, 16/01/2020."""
-    month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
-    return f"{value.day:02d}/{month}/{value.year}"
-
-
 def vn_datetime(value: dt.datetime) -> str:
-    local = value.astimezone(VN_TZ) if value.tzinfo else value.replace(tzinfo=dt.UTC).astimezone(VN_TZ)
+    local = (
+        value.astimezone(VN_TZ) if value.tzinfo else value.replace(tzinfo=dt.UTC).astimezone(VN_TZ)
+    )
     return f"{local:%H:%M} ngày {vn_date(local.date())}"
 
 

@@ -8,8 +8,8 @@ import hmac
 import secrets
 from typing import Literal
 
-from pydantic import BaseModel, Field
 from prefect.input import RunInput
+from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from reportflow.clock import utcnow
@@ -30,7 +30,8 @@ class DirectorDecision(RunInput):
     """The form the director fills in the Prefect UI when resuming the cycle."""
 
     decision: Literal["approve", "request_changes", "reject"] = Field(
-        title="Quyết định", description="approve: phê duyệt; request_changes: trả lại phần cần sửa; reject: hủy"
+        title="Quyết định",
+        description="approve: phê duyệt; request_changes: trả lại phần cần sửa; reject: hủy",
     )
     approver: str = Field(title="Người quyết định (mã hoặc họ tên)")
     approval_code: str = Field(title="Mã phê duyệt một lần (gửi qua thư riêng)")
@@ -47,7 +48,9 @@ def _hash_code(cycle_id: int, round_no: int, code: str) -> str:
     return hmac.new(key, code.strip().encode(), hashlib.sha256).hexdigest()
 
 
-def issue_approval_code(session: Session, cycle: Cycle, director: Person) -> tuple[str, ApprovalCode]:
+def issue_approval_code(
+    session: Session, cycle: Cycle, director: Person
+) -> tuple[str, ApprovalCode]:
     """A fresh code for this round; only its hash is stored, the code itself goes to the director."""
     code = f"{secrets.randbelow(10**6):06d}"
     record = ApprovalCode(
@@ -92,10 +95,14 @@ def resolve_approver(session: Session, approver: str) -> Person:
     return require_director(session, match.code)
 
 
-def check_decision(session: Session, cycle: Cycle, decision: DirectorDecision) -> tuple[Person, ApprovalCode]:
+def check_decision(
+    session: Session, cycle: Cycle, decision: DirectorDecision
+) -> tuple[Person, ApprovalCode]:
     """Everything a decision must satisfy; raises with the reason, writes nothing."""
     if cycle.state != CycleState.AWAITING_DECISION:
-        raise DecisionRefused(f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({cycle.state}).")
+        raise DecisionRefused(
+            f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({cycle.state})."
+        )
     director = resolve_approver(session, decision.approver)
     code = find_valid_code(session, cycle, decision.approval_code)
     if code is None or code.person_code != director.code:
@@ -112,7 +119,9 @@ def check_decision(session: Session, cycle: Cycle, decision: DirectorDecision) -
     return director, code
 
 
-def record_decision(session: Session, cycle_id: int, decision: DirectorDecision) -> ApprovalDecision:
+def record_decision(
+    session: Session, cycle_id: int, decision: DirectorDecision
+) -> ApprovalDecision:
     """Stores the decision and its effect (sections returned, cycle state) in one transaction."""
     cycle = get_cycle(session, cycle_id, for_update=True)
     director, code = check_decision(session, cycle, decision)

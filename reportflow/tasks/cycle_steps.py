@@ -9,14 +9,32 @@ from sqlmodel import select
 
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import CycleState, RenderedDocument, SectionAssignment, session_scope
+from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import send_message
-from reportflow.notifications.channels import channel_urls
-from reportflow.tasks.approval import DecisionRefused, DirectorDecision, issue_approval_code, record_decision
+from reportflow.tasks.approval import (
+    DecisionRefused,
+    DirectorDecision,
+    issue_approval_code,
+    record_decision,
+)
 from reportflow.tasks.audit import record_event
-from reportflow.tasks.cycles import all_sections_in, assignments, cycle_definition, get_cycle, template_context
+from reportflow.tasks.cycles import (
+    all_sections_in,
+    assignments,
+    cycle_definition,
+    get_cycle,
+    template_context,
+)
 from reportflow.tasks.merge import latest_indicators, render_cycle_document, section_summary
-from reportflow.tasks.notify import Outgoing, cycle_url, deliver, directors, division_heads, division_name
+from reportflow.tasks.notify import (
+    Outgoing,
+    cycle_url,
+    deliver,
+    directors,
+    division_heads,
+    division_name,
+)
 
 
 def attach_run(cycle_id: int, flow_run_id: str) -> None:
@@ -25,7 +43,9 @@ def attach_run(cycle_id: int, flow_run_id: str) -> None:
         if cycle.flow_run_id != flow_run_id:
             cycle.flow_run_id = flow_run_id
             session.add(cycle)
-            record_event(session, "reportflow", "cycle.run_attached", cycle_id, flow_run_id=flow_run_id)
+            record_event(
+                session, "reportflow", "cycle.run_attached", cycle_id, flow_run_id=flow_run_id
+            )
 
 
 def cycle_state(cycle_id: int) -> CycleState:
@@ -56,7 +76,9 @@ def request_sections(cycle_id: int) -> int:
     return sum(deliver(m) for m in messages)
 
 
-def _request_text(template, cycle, definition: ReportDefinition, person, division_code, items, item, session):
+def _request_text(
+    template, cycle, definition: ReportDefinition, person, division_code, items, item, session
+):
     common = dict(
         report_name=definition.name,
         period_label=cycle.period_label,
@@ -104,7 +126,9 @@ def prepare_draft(cycle_id: int) -> Path:
         draft = render_cycle_document(session, cycle, "draft")
         cycle.state = CycleState.AWAITING_DECISION
         session.add(cycle)
-        record_event(session, "reportflow", "draft.rendered", cycle_id, round=cycle.round, path=draft.path)
+        record_event(
+            session, "reportflow", "draft.rendered", cycle_id, round=cycle.round, path=draft.path
+        )
         definition = cycle_definition(session, cycle)
         summary = render_string(definition.summary, **template_context(cycle))
         outgoing = []
@@ -122,7 +146,9 @@ def prepare_draft(cycle_id: int) -> Path:
                 cycle_url=cycle_url(cycle.flow_run_id),
                 cycle_id=cycle.id,
             )
-            outgoing.append((channel_urls(director.email, list(director.apprise_urls)), title, body))
+            outgoing.append(
+                (channel_urls(director.email, list(director.apprise_urls)), title, body)
+            )
     path = Path(draft.path)
     for urls, title, body in outgoing:
         for url in urls:
@@ -160,7 +186,9 @@ def decision_description(cycle_id: int) -> str:
         lines += ["", "| Chỉ tiêu | Kết quả |", "|---|---|"]
         for item in definition.indicators.items:
             value = indicators.get(item.code)
-            lines.append(f"| {item.name.strip('- ')} | {value.value_text if value else '(chưa có)'} |")
+            lines.append(
+                f"| {item.name.strip('- ')} | {value.value_text if value else '(chưa có)'} |"
+            )
         lines += [
             "",
             "Điền **approver** (mã hoặc họ tên), **approval_code** (mã một lần trong thư riêng) và "
@@ -176,9 +204,7 @@ def apply_decision(cycle_id: int, decision: DirectorDecision) -> str:
             return record_decision(session, cycle_id, decision).decision
     except DecisionRefused as exc:
         with session_scope() as session:
-            record_event(
-                session, decision.approver, "decision.refused", cycle_id, reason=str(exc)
-            )
+            record_event(session, decision.approver, "decision.refused", cycle_id, reason=str(exc))
         return "refused"
 
 

@@ -48,7 +48,7 @@ def open_cycle(
     get_person(session, opened_by)
     if request.deadline < request.date:
         raise UserError(
-            f"Hạn gửi ({request.deadline:%d/%m/%Y}) sớm hơn ngày công văn ({request.date:%d/%m/%Y})."
+            f"Hạn gửi ({vn_date(request.deadline)}) sớm hơn ngày công văn ({vn_date(request.date)})."
         )
     internal = plan_internal_deadline(definition, request)
     if internal > request.deadline:

@@ -10,12 +10,19 @@ from prefect.flow_runs import resume_flow_run
 from sqlmodel import select
 
 from reportflow.models import ApprovalDecision, session_scope
-from reportflow.tasks.approval import DecisionRefused, DirectorDecision, SectionChange, check_decision
+from reportflow.tasks.approval import (
+    DecisionRefused,
+    DirectorDecision,
+    SectionChange,
+    check_decision,
+)
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.errors import Conflict, UserError
 
 
-def build_decision(approver: str, code: str, changes: list[str], reject: bool, comment: str) -> DirectorDecision:
+def build_decision(
+    approver: str, code: str, changes: list[str], reject: bool, comment: str
+) -> DirectorDecision:
     parsed = []
     for item in changes:
         key, sep, text = item.partition("=")
@@ -31,7 +38,13 @@ def build_decision(approver: str, code: str, changes: list[str], reject: bool, c
 
 
 def send_decision(
-    cycle_id: int, approver: str, code: str, changes: list[str], reject: bool, comment: str, wait_s: float = 60
+    cycle_id: int,
+    approver: str,
+    code: str,
+    changes: list[str],
+    reject: bool,
+    comment: str,
+    wait_s: float = 60,
 ) -> str:
     """Checks the decision first (nothing is sent if it would be refused), then resumes the run."""
     decision = build_decision(approver, code, changes, reject, comment)
@@ -65,8 +78,14 @@ def _wait_for_decision_pause(flow_run_id: UUID, wait_s: float = 30) -> None:
     with get_client(sync_client=True) as client:
         while True:
             state = client.read_flow_run(flow_run_id).state
-            if state and state.is_paused() and (state.state_details.pause_key or "").startswith("decision-"):
+            if (
+                state
+                and state.is_paused()
+                and (state.state_details.pause_key or "").startswith("decision-")
+            ):
                 return
             if time.monotonic() >= deadline:
-                raise Conflict("Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút.")
+                raise Conflict(
+                    "Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút."
+                )
             time.sleep(0.3)

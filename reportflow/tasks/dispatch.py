@@ -12,7 +12,13 @@ from reportflow.clock import utcnow
 from reportflow.config import get_settings
 from reportflow.definition_loader import load_organisation
 from reportflow.definition_schema import RecipientSpec
-from reportflow.models import CycleState, DispatchRecord, RegisterEntry, RenderedDocument, session_scope
+from reportflow.models import (
+    CycleState,
+    DispatchRecord,
+    RegisterEntry,
+    RenderedDocument,
+    session_scope,
+)
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message
 from reportflow.notifications.redaction import redact_url
@@ -48,7 +54,8 @@ def _claim_attempt(cycle_id: int, recipient: RecipientSpec, channel: str) -> int
         attempt = (
             session.exec(
                 select(func.count()).where(
-                    DispatchRecord.cycle_id == cycle_id, DispatchRecord.recipient_key == recipient.key
+                    DispatchRecord.cycle_id == cycle_id,
+                    DispatchRecord.recipient_key == recipient.key,
                 )
             ).one()
             + 1
@@ -130,7 +137,9 @@ def dispatch_report(cycle_id: int) -> DispatchOutcome:
         if record_id is None:
             skipped.append(recipient.key)
             continue
-        errors = [d.error for d in (send_message(u, title, body, [attachment]) for u in urls) if not d.ok]
+        errors = [
+            d.error for d in (send_message(u, title, body, [attachment]) for u in urls) if not d.ok
+        ]
         if not urls:
             errors.append("người nhận chưa có kênh gửi (email hoặc apprise)")
         _finish_attempt(record_id, not errors, "; ".join(errors))

@@ -44,7 +44,9 @@ def latest_indicators(session: Session, cycle_id: int) -> dict[str, IndicatorVal
     return {row.indicator_code: row for row in rows}
 
 
-def indicator_table(definition: ReportDefinition, values: dict[str, IndicatorValue], context: dict) -> Table:
+def indicator_table(
+    definition: ReportDefinition, values: dict[str, IndicatorValue], context: dict
+) -> Table:
     spec = definition.indicators
     header = [
         "TT",
@@ -110,7 +112,9 @@ def render_cycle_document(session: Session, cycle: Cycle, kind: str) -> Rendered
     """Renders the draft (kind="draft") or the numbered final document and records it."""
     register = None
     if kind == "final":
-        register = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle.id)).one()
+        register = session.exec(
+            select(RegisterEntry).where(RegisterEntry.cycle_id == cycle.id)
+        ).one()
     document = build_document(session, cycle, register)
     folder = get_settings().documents_dir / f"cycle-{cycle.id}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,4 +149,3 @@ def section_summary(session: Session, cycle: Cycle) -> list[dict]:
             }
         )
     return summary
-

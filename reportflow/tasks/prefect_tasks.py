@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prefect import task
 
-from reportflow.tasks import cycle_steps, dispatch, numbering, progress
-from reportflow.tasks.merge import render_cycle_document
 from reportflow.models import session_scope
+from reportflow.tasks import cycle_steps, dispatch, numbering, progress
 from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.merge import render_cycle_document
 
 
 @task(name="request sections")

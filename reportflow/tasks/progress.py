@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, func, select
 
-from reportflow.clock import VN_TZ
+from reportflow.clock import now
 from reportflow.models import ReminderRecord, SectionAssignment, SectionVersion, session_scope
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.tasks.cycles import assignments, get_cycle
@@ -84,5 +84,5 @@ def publish_progress(cycle_id: int) -> None:
         key=f"cycle-{cycle_id}-progress",
         table=rows,
         description=f"Tiến độ kỳ báo cáo số {cycle_id} ({cycle.state}), cập nhật "
-        f"{dt.datetime.now(VN_TZ):%H:%M %d/%m/%Y}",
+        f"{vn_datetime(now())}",
     )

@@ -13,7 +13,14 @@ from reportflow.clock import today as clock_today
 from reportflow.models import Cycle, CycleState, SectionAssignment, session_scope
 from reportflow.notifications.messages import render_message
 from reportflow.tasks.cycles import cycle_definition
-from reportflow.tasks.notify import Outgoing, cycle_url, deliver, directors, division_heads, division_name
+from reportflow.tasks.notify import (
+    Outgoing,
+    cycle_url,
+    deliver,
+    directors,
+    division_heads,
+    division_name,
+)
 
 OPEN_SECTION_STATES = ("pending", "returned")
 

@@ -101,7 +101,9 @@ def _open_assignment(
     ).first()
     if assignment is None:
         known = ", ".join(s.key for s in cycle_definition(session, cycle).sections())
-        raise NotFound(f"Kỳ báo cáo số {cycle_id} không có phần '{section_key}'. Các phần: {known}.")
+        raise NotFound(
+            f"Kỳ báo cáo số {cycle_id} không có phần '{section_key}'. Các phần: {known}."
+        )
     return assignment, cycle_definition(session, cycle)
 
 
@@ -134,7 +136,12 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
         assignment.return_comment = ""
         session.add(assignment)
         record_event(
-            session, person.code, "section.submitted", cycle_id, section=section_key, version=version_no
+            session,
+            person.code,
+            "section.submitted",
+            cycle_id,
+            section=section_key,
+            version=version_no,
         )
         session.flush()
         complete = all_sections_in(session, cycle_id)
@@ -147,7 +154,9 @@ def _division_name(session: Session, code: str) -> str:
     return division.name if division else code
 
 
-def parse_indicator_value(spec: IndicatorSpec, raw: object, division_name: str) -> tuple[str, float | None]:
+def parse_indicator_value(
+    spec: IndicatorSpec, raw: object, division_name: str
+) -> tuple[str, float | None]:
     text = str(raw).strip()
     where = f"chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}"
     if not text:
@@ -173,7 +182,9 @@ def read_indicator_file(path: Path) -> dict[str, object]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"Tệp số liệu '{path.name}' không đọc được (cần YAML 'mã: giá trị').") from exc
+        raise UserError(
+            f"Tệp số liệu '{path.name}' không đọc được (cần YAML 'mã: giá trị')."
+        ) from exc
     if not isinstance(data, dict) or not data:
         raise UserError(f"Tệp số liệu '{path.name}' phải là danh sách 'mã chỉ tiêu: giá trị'.")
     return data
@@ -193,7 +204,9 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
             spec = definition.indicator(str(code))
             if spec is None:
                 known = ", ".join(i.code for i in definition.indicators.items)
-                raise UserError(f"Không có chỉ tiêu '{code}' trong báo cáo này. Các chỉ tiêu: {known}.")
+                raise UserError(
+                    f"Không có chỉ tiêu '{code}' trong báo cáo này. Các chỉ tiêu: {known}."
+                )
             if spec.owner != person.division_code:
                 raise Forbidden(
                     f"Chỉ tiêu '{spec.name.strip('- ')}' do {_division_name(session, spec.owner)} "

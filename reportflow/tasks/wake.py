@@ -46,7 +46,9 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
                 resume_flow_run(UUID(flow_run_id))
                 return True
             if not _still_collecting(cycle_id) or time.monotonic() >= deadline:
-                log.warning("cycle %s: run %s did not reach its pause in time", cycle_id, flow_run_id)
+                log.warning(
+                    "cycle %s: run %s did not reach its pause in time", cycle_id, flow_run_id
+                )
                 return False
             time.sleep(0.3)
 
