@@ -12,13 +12,18 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from reportflow.clock import utcnow
+from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.clock import today, utcnow
 from reportflow.config import get_settings
 from reportflow.models import ApprovalCode, ApprovalDecision, Cycle, CycleState, Person
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.errors import Forbidden, UserError
 from reportflow.tasks.organisation import require_director
+
+
+RESUBMISSION_WORKING_DAYS = 2
+"""A section sent back is due again this many working days after the decision."""
 
 
 class SectionChange(BaseModel):
@@ -143,10 +148,12 @@ def record_decision(
     elif decision.decision == "reject":
         cycle.state = CycleState.REJECTED
     else:
+        new_due = WorkingCalendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
         for assignment in assignments(session, cycle.id):
             if assignment.section_key in changes:
                 assignment.state = "returned"
                 assignment.return_comment = changes[assignment.section_key]
+                assignment.due = new_due
                 session.add(assignment)
         cycle.state = CycleState.COLLECTING
         cycle.round += 1
