@@ -240,6 +240,45 @@ def register_open(
     console.print(f"Sổ văn bản đi năm {year}: số tiếp theo là {last_number + 1:02d}.")
 
 
+@app.command()
+def export(
+    cycle_id: Annotated[int | None, typer.Argument(help="Số kỳ báo cáo")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Xuất PDF qua LibreOffice")] = False,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Xuất báo cáo mẫu 859/BC-STTTT-VP từ dữ liệu demo")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Thư mục kết quả")] = Path("out/export"),
+) -> None:
+    """Xuất văn bản của kỳ báo cáo (bản chính thức, hoặc dự thảo mới nhất) ra .docx hoặc PDF."""
+    import shutil
+
+    from reportflow.tasks.export import convert_to_pdf, latest_document, pdf_page_count
+
+    try:
+        if sample:
+            from reportflow.demo.sample import build_sample_document
+            from reportflow.document.render import render_report
+
+            out.mkdir(parents=True, exist_ok=True)
+            document = render_report(build_sample_document(), out / "859-BC-STTTT-VP.docx")
+        elif cycle_id is not None:
+            init_db()
+            document = latest_document(cycle_id)
+        else:
+            raise UserError("Cần số kỳ báo cáo, hoặc --sample.")
+        if pdf:
+            target = convert_to_pdf(document, out)
+            console.print(f"Đã xuất {target} ({pdf_page_count(target)} trang).")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / document.name
+            if target.resolve() != document.resolve():
+                shutil.copyfile(document, target)
+            console.print(f"Đã xuất {target}.")
+    except UserError as exc:
+        _fail(exc)
+
+
 @app.command("smtp-sink")
 def smtp_sink(
     outbox: Annotated[Path, typer.Option(help="Thư mục lưu thư nhận được (.eml)")] = Path(

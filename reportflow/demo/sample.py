@@ -1,0 +1,80 @@
+"""The sample report 859/BC-STTTT-VP built from the demo data through the real merge, without Prefect.
+
+Used by the fidelity test, the bench and `reportflow export --sample`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reportflow.config import reload_settings
+from reportflow.document.report import ReportDocument
+
+
+@contextmanager
+def scratch_project(frozen_now: str) -> Iterator[Path]:
+    """A throw-away project database and data folder; the caller's settings come back afterwards."""
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="reportflow-sample-") as tmp:
+        os.environ.pop("REPORTFLOW_DATABASE_URL", None)
+        os.environ["REPORTFLOW_DATA_DIR"] = tmp
+        os.environ["REPORTFLOW_FROZEN_NOW"] = frozen_now
+        reload_settings()
+        try:
+            yield Path(tmp)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            reload_settings()
+
+
+def build_sample_document() -> ReportDocument:
+    from sqlmodel import select
+
+    from reportflow.definition_loader import load_organisation
+    from reportflow.demo.run import DATA_DIR, load_scenario, section_file
+    from reportflow.models import CycleState, RegisterEntry, init_db, session_scope
+    from reportflow.tasks.cycles import CycleRequest, get_cycle, open_cycle
+    from reportflow.tasks.merge import build_document
+    from reportflow.tasks.numbering import assign_number, open_register
+    from reportflow.tasks.submit import submit_indicators, submit_section
+
+    scenario = load_scenario()
+    with scratch_project(scenario["clock"]) as folder:
+        init_db()
+        request = scenario["request"]
+        open_register(load_organisation().issuing_body, 2020, scenario["register_last_number"])
+        with session_scope() as session:
+            cycle_id = open_cycle(
+                session,
+                scenario["definition"],
+                CycleRequest(
+                    number=request["number"],
+                    date=request["date"],
+                    sender=request["sender"],
+                    subject=request["subject"],
+                    deadline=request["deadline"],
+                ),
+                scenario["opened_by"],
+            ).id
+        for entry in [*scenario["submissions"], *scenario["late"]]:
+            submit_section(
+                cycle_id, entry["section"], section_file(entry, folder / "work"), entry["by"]
+            )
+        for entry in scenario["indicators"]:
+            submit_indicators(cycle_id, DATA_DIR / entry["file"], entry["by"])
+        with session_scope() as session:
+            cycle = get_cycle(session, cycle_id)
+            cycle.state = CycleState.APPROVED
+            session.add(cycle)
+        assign_number(cycle_id)
+        with session_scope() as session:
+            cycle = get_cycle(session, cycle_id)
+            entry = session.exec(
+                select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)
+            ).one()
+            return build_document(session, cycle, entry)

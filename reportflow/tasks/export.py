@@ -1,0 +1,65 @@
+"""PDF export through LibreOffice, the same conversion the tests use to prove a document opens."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from sqlmodel import select
+
+from reportflow.models import RenderedDocument, session_scope
+from reportflow.tasks.errors import NotFound, UserError
+
+
+def latest_document(cycle_id: int) -> Path:
+    """The final document if the cycle has one, else its latest draft."""
+    with session_scope() as session:
+        rows = session.exec(
+            select(RenderedDocument)
+            .where(RenderedDocument.cycle_id == cycle_id)
+            .order_by(RenderedDocument.id.desc())
+        ).all()
+    final = next((r for r in rows if r.kind == "final"), None)
+    chosen = final or (rows[0] if rows else None)
+    if chosen is None:
+        raise NotFound(f"Kỳ báo cáo số {cycle_id} chưa có văn bản nào (dự thảo hoặc chính thức).")
+    return Path(chosen.path)
+
+
+def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise UserError(
+            "Không tìm thấy LibreOffice (soffice). Cài gói libreoffice-writer-nogui rồi chạy lại."
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="reportflow-soffice-") as profile:
+        result = subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out_dir),
+                str(document),
+            ],
+            capture_output=True,
+            timeout=timeout_s,
+        )
+    pdf = out_dir / f"{document.stem}.pdf"
+    if result.returncode != 0 or not pdf.exists():
+        raise UserError(
+            f"LibreOffice không chuyển được '{document.name}' sang PDF: "
+            f"{result.stderr.decode(errors='replace').strip()[:300]}"
+        )
+    return pdf
+
+
+def pdf_page_count(pdf: Path) -> int:
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
