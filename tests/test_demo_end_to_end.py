@@ -86,7 +86,9 @@ def test_final_document_has_number_indicators_and_recipients(demo_result):
         "- Lưu: VT.",
     ]
     positions = [text.find(r) for r in recipients]
-    assert -1 not in positions and positions == sorted(positions), dict(zip(recipients, positions, strict=True))
+    assert -1 not in positions and positions == sorted(positions), dict(
+        zip(recipients, positions, strict=True)
+    )
     assert "DỰ THẢO" not in text
 
 

@@ -12,7 +12,7 @@ import pytest
 from docx.shared import Pt
 
 from reportflow.document import docx_package
-from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
+from reportflow.document.blocks import ListItem, Paragraph, Run, SectionContent, Table
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.errors import SectionInputError
 from reportflow.document.markdown_input import parse_markdown
@@ -135,7 +135,9 @@ def test_markdown_rejects_oversized_input():
 
 
 def test_markdown_blocks_survive_json_round_trip():
-    content = parse_markdown("# H\n\n- **a** b\n+ c\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\nĐoạn *n*.")
+    content = parse_markdown(
+        "# H\n\n- **a** b\n+ c\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\nĐoạn *n*."
+    )
     assert SectionContent.from_json(content.to_json()).blocks == content.blocks
 
 
@@ -181,7 +183,9 @@ def _tiny_png() -> bytes:
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def _simple_docx(text: str = "MARKER") -> bytes:
@@ -252,7 +256,8 @@ def test_docx_walks_paragraphs_lists_tables_in_order(rich_docx):
     assert _text(blocks[6]) == "Cộng gõ tay"
     assert _text(blocks[7]) == "* Về Công nghệ thông tin:"
     assert blocks[8] == Table(
-        header=["TT", "Chỉ tiêu", "Kết quả"], rows=[["1", "Số xã", "82/85"], ["2", "Tỷ lệ", "96,47%"]]
+        header=["TT", "Chỉ tiêu", "Kết quả"],
+        rows=[["1", "Số xã", "82/85"], ["2", "Tỷ lệ", "96,47%"]],
     )
     assert _text(blocks[10]) == "Hiện", "hidden text must not leak into the report"
 
@@ -345,7 +350,10 @@ def test_refuses_file_over_max_bytes():
 
 def test_refuses_zip_bomb_by_ratio_before_decompressing(monkeypatch):
     buffer = io.BytesIO(_simple_docx())
-    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as zf, zf.open("word/media/bomb.bin", "w") as f:
+    with (
+        zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as zf,
+        zf.open("word/media/bomb.bin", "w") as f,
+    ):
         chunk = b"\0" * 1_000_000
         for _ in range(20):
             f.write(chunk)
@@ -455,7 +463,9 @@ def test_refuses_footnotes():
 
 
 @pytest.mark.parametrize(
-    "bad", ["MAR\x01KER", "MAR&#1;KER", "MARKER</w:t></w:r></w:p>"], ids=["raw", "charref", "broken"]
+    "bad",
+    ["MAR\x01KER", "MAR&#1;KER", "MARKER</w:t></w:r></w:p>"],
+    ids=["raw", "charref", "broken"],
 )
 def test_refuses_malformed_or_illegal_xml_cleanly(bad):
     data = _rewrite(_simple_docx(), edits={"word/document.xml": _replace("MARKER", bad)})

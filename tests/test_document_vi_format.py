@@ -99,9 +99,9 @@ def test_parse_number_rejects(text):
 def test_format_then_parse_round_trips():
     rng = random.Random(20200605)
     for _ in range(500):
-        integer = rng.randint(-10**12, 10**12)
+        integer = rng.randint(-(10**12), 10**12)
         assert parse_number(format_number(integer)) == integer
-        value = Decimal(rng.randint(-10**9, 10**9)).scaleb(-rng.randint(1, 4))
+        value = Decimal(rng.randint(-(10**9), 10**9)).scaleb(-rng.randint(1, 4))
         assert parse_number(format_number(value)) == value
 
 

@@ -9,7 +9,10 @@ from reportflow.notifications.sender import send_message
 
 SECRETS = [
     ("mailto://user:S3cretPass@smtp.example.org:587?to=a@example.org", "S3cretPass"),
-    ("tgram://123456789:AAHsecretBotToken1234567890abcdef/987654", "AAHsecretBotToken1234567890abcdef"),
+    (
+        "tgram://123456789:AAHsecretBotToken1234567890abcdef/987654",
+        "AAHsecretBotToken1234567890abcdef",
+    ),
     (
         "slack://TokenA1/TokenB2BBBBBBB/TokenC3CCCCCCCCCCCCCCCCCCCC/#general",
         "TokenC3CCCCCCCCCCCCCCCCCCCC",
@@ -32,7 +35,9 @@ def test_urls_inside_free_text_are_redacted():
 
 def test_failed_delivery_reports_only_the_redacted_channel():
     # Port 9 on loopback has no SMTP server: a real, fast connection failure.
-    delivery = send_message("mailto://bob:Hunter2Secret@127.0.0.1:9?to=x@example.org&mode=insecure", "t", "b")
+    delivery = send_message(
+        "mailto://bob:Hunter2Secret@127.0.0.1:9?to=x@example.org&mode=insecure", "t", "b"
+    )
     assert not delivery.ok
     assert "Hunter2Secret" not in delivery.channel + delivery.error
     assert delivery.channel.startswith("mailto://127.0.0.1")

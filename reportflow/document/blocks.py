@@ -8,7 +8,7 @@ version can be stored as JSON and rendered again later without the source file.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Table:
     kind: Literal["table"] = "table"
 
 
-Block = Union[Heading, Paragraph, ListItem, Table]
+Block = Heading | Paragraph | ListItem | Table
 
 
 @dataclass
@@ -90,5 +90,7 @@ def block_from_json(item: dict[str, Any]) -> Block:
     if kind == "paragraph":
         return Paragraph(runs=runs)
     if kind == "list_item":
-        return ListItem(runs=runs, level=int(item.get("level", 0)), ordered=bool(item.get("ordered")))
+        return ListItem(
+            runs=runs, level=int(item.get("level", 0)), ordered=bool(item.get("ordered"))
+        )
     raise ValueError(f"unknown block kind: {kind!r}")

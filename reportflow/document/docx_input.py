@@ -19,7 +19,15 @@ from docx.styles.style import BaseStyle
 from docx.text.run import Run as DocxRun
 from lxml import etree
 
-from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, SectionContent, Table
+from reportflow.document.blocks import (
+    Block,
+    Heading,
+    ListItem,
+    Paragraph,
+    Run,
+    SectionContent,
+    Table,
+)
 from reportflow.document.docx_checks import check_body, xpath
 from reportflow.document.docx_package import DocxPackage, open_package
 from reportflow.document.errors import SectionInputError
@@ -116,7 +124,9 @@ class _Resolver:
         abstract_id = xpath(num[0], "w:abstractNumId/@w:val")
         if not abstract_id:
             return None
-        levels = xpath(self._numbering, f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']/w:lvl")
+        levels = xpath(
+            self._numbering, f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']/w:lvl"
+        )
         formats = {}
         for lvl in levels:
             fmt = xpath(lvl, "w:numFmt/@w:val")
@@ -274,7 +284,9 @@ def _open_document(package: DocxPackage, data: bytes) -> docx.document.Document:
         ) from exc
 
 
-def parse_docx(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> SectionContent:
+def parse_docx(
+    data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_BYTES
+) -> SectionContent:
     """Parse a submitted .docx into blocks; raises SectionInputError for anything refused."""
     package = open_package(data, filename=filename, max_bytes=max_bytes)
     document = _open_document(package, data)

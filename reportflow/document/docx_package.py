@@ -26,7 +26,9 @@ MAX_ENTRIES = 5_000
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 WORD_MACRO_MAIN = "application/vnd.ms-word.document.macroenabled.main+xml"
-WORD_TEMPLATE_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+WORD_TEMPLATE_MAIN = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+)
 WORD_MACRO_TEMPLATE_MAIN = "application/vnd.ms-word.template.macroenabledtemplate.main+xml"
 OFFICE_DOCUMENT_REL = "/officeDocument"
 
@@ -34,7 +36,9 @@ _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-_RESUBMIT = "Hãy mở tệp bằng Word, chọn Lưu thành (Save As) định dạng Word Document (.docx) rồi nộp lại."
+_RESUBMIT = (
+    "Hãy mở tệp bằng Word, chọn Lưu thành (Save As) định dạng Word Document (.docx) rồi nộp lại."
+)
 
 
 def _mb(size: int) -> str:
@@ -42,9 +46,7 @@ def _mb(size: int) -> str:
 
 
 def safe_xml_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def parse_part_xml(name: str, data: bytes) -> etree._Element:
@@ -76,7 +78,9 @@ def _describe_non_zip(data: bytes) -> str:
             "Word Document (.docx) rồi nộp lại."
         )
     if data.startswith(b"%PDF"):
-        return "Tệp là PDF, không phải tệp Word .docx. Hãy nộp tệp Word (.docx) gốc của phần báo cáo."
+        return (
+            "Tệp là PDF, không phải tệp Word .docx. Hãy nộp tệp Word (.docx) gốc của phần báo cáo."
+        )
     if data.lstrip().startswith((b"{\\rtf", b"{\\RTF")):
         return f"Tệp là định dạng RTF, không phải .docx. {_RESUBMIT}"
     sample = data[:4096]

@@ -101,7 +101,9 @@ def _set_defaults(document: Document) -> None:
 
 
 def _paragraph_style(document: Document, name: str, base: ParagraphStyle) -> ParagraphStyle:
-    style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    # Styles.add_style() first scans every style by name; ours are new, so skip the scan.
+    element = document.styles.element.add_style_of_type(name, WD_STYLE_TYPE.PARAGRAPH, False)
+    style = ParagraphStyle(element)
     style.base_style = base
     style.quick_style = True
     return style

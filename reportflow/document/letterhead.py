@@ -6,17 +6,17 @@ from __future__ import annotations
 from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
-from lxml import etree
 
 from reportflow.document.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
 from reportflow.document.oxml import (
     ParaSpec,
-    RunSpec,
-    append_field,
-    append_row,
+    field_xml,
     mm_to_twips,
-    new_paragraph,
-    new_table,
+    paragraph_xml,
+    parse_fragment,
+    row_xml,
+    run_xml,
+    table_xml,
 )
 from reportflow.document.report import ReportDocument
 from reportflow.document.vi_format import place_date_line
@@ -45,7 +45,7 @@ def _text_width_mm(text: str, size_pt: float, em: float) -> float:
     return longest * em * size_pt * _PT_TO_MM
 
 
-def short_rule(text_width_mm: float, box_width_mm: float, fraction: float) -> etree._Element:
+def short_rule_xml(text_width_mm: float, box_width_mm: float, fraction: float) -> str:
     """A centred empty paragraph whose bottom border is the short solid line under a heading."""
     width = min(max(text_width_mm * fraction, 15.0), box_width_mm)
     side = mm_to_twips((box_width_mm - width) / 2)
@@ -59,78 +59,87 @@ def short_rule(text_width_mm: float, box_width_mm: float, fraction: float) -> et
         bottom_border=True,
         mark_size_pt=RULE_GAP_PT,
     )
-    return new_paragraph(spec)
+    return paragraph_xml(spec)
 
 
-def _centered(text: str, size: float, bold=False, italic=False, underline=False, before=0.0):
+def _centered(
+    text: str,
+    size: float,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    before: float = 0.0,
+) -> str:
     spec = ParaSpec(align="center", space_before_pt=before, space_after_pt=0, first_line_twips=0)
-    run = RunSpec(text, bold=bold, italic=italic, size_pt=size, underline=underline)
-    return new_paragraph(spec, [run])
+    return paragraph_xml(
+        spec, run_xml(text, bold=bold, italic=italic, size_pt=size, underline=underline)
+    )
 
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()] or [""]
 
 
-def header_block(report: ReportDocument) -> etree._Element:
+def header_block_xml(report: ReportDocument) -> str:
     """Borderless two-column table: bodies and Quốc hiệu, then number and place-date line."""
     widths = [mm_to_twips(HEADER_LEFT_MM), mm_to_twips(HEADER_RIGHT_MM)]
-    tbl = new_table(
+    left = []
+    if report.parent_body.strip():
+        left += [_centered(line, 13) for line in _lines(report.parent_body.upper())]
+    issuing = _lines(report.issuing_body.upper())
+    left += [_centered(line, 13, bold=True) for line in issuing]
+    issuing_width = _text_width_mm("\n".join(issuing), 13, _UPPER_BOLD_EM)
+    left.append(short_rule_xml(min(issuing_width, HEADER_LEFT_MM), HEADER_LEFT_MM, 0.4))
+    right = [
+        _centered(NATIONAL_TITLE, 12, bold=True),
+        _centered(NATIONAL_MOTTO, 13, bold=True, underline=True),
+    ]
+    number = _centered(NUMBER_PREFIX + report.number_text.strip(), 13, before=6)
+    dated = _centered(place_date_line(report.place, report.issued_on), 14, italic=True, before=6)
+    rows = [row_xml(["".join(left), "".join(right)], widths), row_xml([number, dated], widths)]
+    return table_xml(
         widths,
+        rows,
         borders=False,
         indent_twips=mm_to_twips(HEADER_INDENT_MM),
         fixed_layout=True,
         side_cell_margin_twips=0,
     )
-    left: list[etree._Element] = []
-    if report.parent_body.strip():
-        left += [_centered(line.upper(), 13) for line in _lines(report.parent_body)]
-    issuing = _lines(report.issuing_body.upper())
-    left += [_centered(line, 13, bold=True) for line in issuing]
-    text_box = HEADER_LEFT_MM
-    issuing_width = _text_width_mm("\n".join(issuing), 13, _UPPER_BOLD_EM)
-    left.append(short_rule(min(issuing_width, text_box), text_box, 0.4))
-    right = [_centered(NATIONAL_TITLE, 12, bold=True), _centered(NATIONAL_MOTTO, 13, bold=True, underline=True)]
-    append_row(tbl, [left, right], widths)
-
-    number = _centered(NUMBER_PREFIX + report.number_text.strip(), 13, before=6)
-    date_line = place_date_line(report.place, report.issued_on)
-    dated = _centered(date_line, 14, italic=True, before=6)
-    append_row(tbl, [[number], [dated]], widths)
-    return tbl
 
 
-def title_block(report: ReportDocument) -> list[etree._Element]:
-    out = [_centered(report.doc_type_name.strip().upper(), 14, bold=True, before=18)]
+def title_block_xml(report: ReportDocument) -> str:
+    parts = [_centered(report.doc_type_name.strip().upper(), 14, bold=True, before=18)]
     summary = report.summary.strip()
     if summary:
-        out += [_centered(line, 14, bold=True) for line in _lines(summary)]
+        parts += [_centered(line, 14, bold=True) for line in _lines(summary)]
     width = min(_text_width_mm(summary or report.doc_type_name, 14, _MIXED_EM), CONTENT_WIDTH_MM)
-    rule = short_rule(width, CONTENT_WIDTH_MM, 1 / 3)
-    out.append(rule)
+    parts.append(short_rule_xml(width, CONTENT_WIDTH_MM, 1 / 3))
     # Room between the title and the first body paragraph.
-    out.append(new_paragraph(ParaSpec(space_after_pt=6, mark_size_pt=8)))
-    return out
+    parts.append(paragraph_xml(ParaSpec(space_after_pt=6, mark_size_pt=8)))
+    return "".join(parts)
 
 
-def signature_block(report: ReportDocument) -> etree._Element:
+def signature_block_xml(report: ReportDocument) -> str:
     """Borderless two-column table: "Nơi nhận:" and its lines, the signer's title and name."""
     widths = [mm_to_twips(SIGNATURE_LEFT_MM), mm_to_twips(SIGNATURE_RIGHT_MM)]
-    tbl = new_table(widths, borders=False, fixed_layout=True)
     label_spec = ParaSpec(align="left", space_before_pt=12, space_after_pt=0, first_line_twips=0)
-    left = [new_paragraph(label_spec, [RunSpec(RECIPIENTS_LABEL, bold=True, italic=True, size_pt=12)])]
     line_spec = ParaSpec(align="left", space_after_pt=0, first_line_twips=0)
+    left = [
+        paragraph_xml(label_spec, run_xml(RECIPIENTS_LABEL, bold=True, italic=True, size_pt=12))
+    ]
     left += [
-        new_paragraph(line_spec, [RunSpec(line.strip(), size_pt=11)])
+        paragraph_xml(line_spec, run_xml(line.strip(), size_pt=11))
         for line in report.recipients
         if line.strip()
     ]
     titles = _lines(report.signer_title.upper())
-    right = [_centered(line, 14, bold=True, before=12 if i == 0 else 0) for i, line in enumerate(titles)]
-    right += [_centered("", 14) for _ in range(SIGNATURE_BLANK_LINES)]
+    right = [
+        _centered(line, 14, bold=True, before=12 if i == 0 else 0) for i, line in enumerate(titles)
+    ]
+    right += [_centered("", 14)] * SIGNATURE_BLANK_LINES
     right.append(_centered(report.signer_name.strip(), 14, bold=True))
-    append_row(tbl, [left, right], widths)
-    return tbl
+    row = row_xml(["".join(left), "".join(right)], widths)
+    return table_xml(widths, [row], borders=False, fixed_layout=True)
 
 
 def setup_page_header(document: Document, draft_watermark: str = "") -> None:
@@ -140,7 +149,7 @@ def setup_page_header(document: Document, draft_watermark: str = "") -> None:
     section.different_first_page_header_footer = True
     paragraph = section.header.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    append_field(paragraph._p, "PAGE", "1", PAGE_NUMBER_SIZE_PT)
+    paragraph._p.extend(parse_fragment(field_xml("PAGE", "1", PAGE_NUMBER_SIZE_PT), "w:p"))
     first = section.first_page_header
     first.is_linked_to_previous = False
     if draft_watermark.strip():

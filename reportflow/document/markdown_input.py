@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, SectionContent, Table
+from reportflow.document.blocks import (
+    Block,
+    Heading,
+    ListItem,
+    Paragraph,
+    Run,
+    SectionContent,
+    Table,
+)
 from reportflow.document.errors import SectionInputError
 from reportflow.document.markdown_inline import parse_inline, strip_inline
 from reportflow.document.vi_format import format_number

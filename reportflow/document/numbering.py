@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 from reportflow.document.report import OutlineNode
 
-VIETNAMESE_LETTERS = "a b c d đ e g h i k l m n o p q r s t u v x y".split()
+# The Vietnamese alphabet without f, j, w, z and the letters with marks, as legal texts
+# number their points: a), b), c), d), đ), e), g), ...
+VIETNAMESE_LETTERS = (
+    "a", "b", "c", "d", "đ", "e", "g", "h", "i", "k", "l", "m",
+    "n", "o", "p", "q", "r", "s", "t", "u", "v", "x", "y",
+)  # fmt: skip
 
 _ROMAN = (
     (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),

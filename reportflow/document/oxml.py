@@ -1,30 +1,24 @@
 """Low-level WordprocessingML builders used by the renderer.
 
-Like python-docx's own ``oxml`` layer, these functions only make or change XML elements;
-they know nothing of reports. They build elements directly with lxml, in schema order,
-because going through python-docx's proxy objects for every run is what makes large
-reports slow.
+Like python-docx's own ``oxml`` layer, this module only produces or changes XML; it knows
+nothing of reports. Body content is written as WordprocessingML text, in schema order, and
+parsed once with python-docx's parser (:func:`with_body_content`). Creating an lxml proxy
+object for every paragraph and run, or moving thousands of elements between trees, is what
+makes large reports slow; one parse of the joined text is how docxtpl gets its speed too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from docx.oxml.ns import qn
-from docx.oxml.parser import OxmlElement
+from docx.oxml.ns import nsdecls, qn
+from docx.oxml.parser import parse_xml
 from lxml import etree
 
-from reportflow.document.xml_text import strip_illegal_chars
-
-W_P, W_PPR, W_PSTYLE, W_JC = qn("w:p"), qn("w:pPr"), qn("w:pStyle"), qn("w:jc")
-W_R, W_RPR, W_T, W_BR, W_TAB = qn("w:r"), qn("w:rPr"), qn("w:t"), qn("w:br"), qn("w:tab")
-W_B, W_I, W_SZ, W_SZCS, W_U = qn("w:b"), qn("w:i"), qn("w:sz"), qn("w:szCs"), qn("w:u")
-W_VAL = qn("w:val")
-W_SPACING, W_IND, W_KEEPNEXT, W_PBDR = qn("w:spacing"), qn("w:ind"), qn("w:keepNext"), qn("w:pBdr")
-W_TBL, W_TBLPR, W_TBLGRID, W_GRIDCOL = qn("w:tbl"), qn("w:tblPr"), qn("w:tblGrid"), qn("w:gridCol")
-W_TR, W_TRPR, W_TC, W_TCPR, W_TCW = qn("w:tr"), qn("w:trPr"), qn("w:tc"), qn("w:tcPr"), qn("w:tcW")
-XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+from reportflow.document.xml_text import ILLEGAL_XML_CHARS
 
 TWIPS_PER_MM = 1440 / 25.4
 
@@ -33,55 +27,53 @@ def mm_to_twips(mm: float) -> int:
     return round(mm * TWIPS_PER_MM)
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """Direct character formatting of one run; None leaves the style's value."""
-
-    text: str
-    bold: bool = False
-    italic: bool = False
-    size_pt: float | None = None
-    underline: bool = False
+def escape(text: str) -> str:
+    """Text content for XML: markup characters escaped, XML-illegal characters dropped."""
+    if ILLEGAL_XML_CHARS.search(text):
+        text = ILLEGAL_XML_CHARS.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _sub(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
-    element = etree.SubElement(parent, tag)
-    for key, value in attrs.items():
-        element.set(qn(f"w:{key}"), value)
-    return element
+def _attr(value: str) -> str:
+    return escape(value).replace('"', "&quot;")
 
 
-def append_text(r: etree._Element, text: str) -> None:
-    """Append ``text`` to run ``r``; "\\n" becomes a line break and "\\t" a tab."""
-    text = strip_illegal_chars(text)
-    for line_no, line in enumerate(text.split("\n")):
-        if line_no:
-            etree.SubElement(r, W_BR)
-        for piece_no, piece in enumerate(line.split("\t")):
-            if piece_no:
-                etree.SubElement(r, W_TAB)
-            if piece:
-                t = etree.SubElement(r, W_T)
-                t.text = piece
-                t.set(XML_SPACE, "preserve")
+def _t(text: str) -> str:
+    return f'<w:t xml:space="preserve">{escape(text)}</w:t>' if text else ""
 
 
-def append_run(p: etree._Element, spec: RunSpec) -> etree._Element:
-    r = etree.SubElement(p, W_R)
-    if spec.bold or spec.italic or spec.size_pt or spec.underline:
-        rpr = etree.SubElement(r, W_RPR)
-        if spec.bold:
-            etree.SubElement(rpr, W_B)
-        if spec.italic:
-            etree.SubElement(rpr, W_I)
-        if spec.size_pt:
-            half_points = str(round(spec.size_pt * 2))
-            _sub(rpr, W_SZ, val=half_points)
-            _sub(rpr, W_SZCS, val=half_points)
-        if spec.underline:
-            _sub(rpr, W_U, val="single")
-    append_text(r, spec.text)
-    return r
+def text_xml(text: str) -> str:
+    """The content of a run: "\\n" becomes a line break and "\\t" a tab."""
+    if "\n" not in text and "\t" not in text:
+        return _t(text)
+    lines = ("<w:tab/>".join(_t(piece) for piece in line.split("\t")) for line in text.split("\n"))
+    return "<w:br/>".join(lines)
+
+
+def _size(size_pt: float) -> str:
+    half_points = round(size_pt * 2)
+    return f'<w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/>'
+
+
+def run_xml(
+    text: str,
+    bold: bool = False,
+    italic: bool = False,
+    size_pt: float | None = None,
+    underline: bool = False,
+) -> str:
+    """One run; formatting not asked for is left to the paragraph's style."""
+    if bold or italic or size_pt or underline:
+        rpr = (
+            "<w:rPr>"
+            + ("<w:b/>" if bold else "")
+            + ("<w:i/>" if italic else "")
+            + (_size(size_pt) if size_pt else "")
+            + ('<w:u w:val="single"/>' if underline else "")
+            + "</w:rPr>"
+        )
+        return f"<w:r>{rpr}{text_xml(text)}</w:r>"
+    return f"<w:r>{text_xml(text)}</w:r>"
 
 
 @dataclass(frozen=True)
@@ -100,129 +92,156 @@ class ParaSpec:
     mark_size_pt: float | None = None  # size of the paragraph mark (height of an empty line)
 
 
-def new_paragraph(spec: ParaSpec, runs: Iterable[RunSpec] = ()) -> etree._Element:
-    p = OxmlElement("w:p")
-    ppr = etree.SubElement(p, W_PPR)
+@lru_cache(maxsize=256)
+def _ppr_xml(spec: ParaSpec) -> str:
+    parts = []
     if spec.style_id:
-        _sub(ppr, W_PSTYLE, val=spec.style_id)
+        parts.append(f'<w:pStyle w:val="{_attr(spec.style_id)}"/>')
     if spec.keep_next:
-        etree.SubElement(ppr, W_KEEPNEXT)
+        parts.append("<w:keepNext/>")
     if spec.bottom_border:
-        pbdr = etree.SubElement(ppr, W_PBDR)
-        _sub(pbdr, qn("w:bottom"), val="single", sz="6", space="1", color="auto")
-    if spec.space_before_pt is not None or spec.space_after_pt is not None:
-        spacing = etree.SubElement(ppr, W_SPACING)
-        if spec.space_before_pt is not None:
-            spacing.set(qn("w:before"), str(round(spec.space_before_pt * 20)))
-        if spec.space_after_pt is not None:
-            spacing.set(qn("w:after"), str(round(spec.space_after_pt * 20)))
-    indents = (spec.indent_left_twips, spec.indent_right_twips, spec.first_line_twips)
-    if any(v is not None for v in indents):
-        ind = etree.SubElement(ppr, W_IND)
-        if spec.indent_left_twips is not None:
-            ind.set(qn("w:left"), str(spec.indent_left_twips))
-        if spec.indent_right_twips is not None:
-            ind.set(qn("w:right"), str(spec.indent_right_twips))
-        if spec.first_line_twips is not None:
-            ind.set(qn("w:firstLine"), str(spec.first_line_twips))
+        parts.append(
+            '<w:pBdr><w:bottom w:val="single" w:sz="6" w:space="1" w:color="auto"/></w:pBdr>'
+        )
+    spacing = ""
+    if spec.space_before_pt is not None:
+        spacing += f' w:before="{round(spec.space_before_pt * 20)}"'
+    if spec.space_after_pt is not None:
+        spacing += f' w:after="{round(spec.space_after_pt * 20)}"'
+    if spacing:
+        parts.append(f"<w:spacing{spacing}/>")
+    indents = ""
+    for name, value in (
+        ("left", spec.indent_left_twips),
+        ("right", spec.indent_right_twips),
+        ("firstLine", spec.first_line_twips),
+    ):
+        if value is not None:
+            indents += f' w:{name}="{value}"'
+    if indents:
+        parts.append(f"<w:ind{indents}/>")
     if spec.align:
-        _sub(ppr, W_JC, val=spec.align)
+        parts.append(f'<w:jc w:val="{spec.align}"/>')
     if spec.mark_size_pt:
-        rpr = etree.SubElement(ppr, W_RPR)
-        half_points = str(round(spec.mark_size_pt * 2))
-        _sub(rpr, W_SZ, val=half_points)
-        _sub(rpr, W_SZCS, val=half_points)
-    if len(ppr) == 0:
-        p.remove(ppr)
-    for run in runs:
-        append_run(p, run)
-    return p
+        parts.append(f"<w:rPr>{_size(spec.mark_size_pt)}</w:rPr>")
+    return f"<w:pPr>{''.join(parts)}</w:pPr>" if parts else ""
 
 
-def append_field(p: etree._Element, instruction: str, placeholder: str, size_pt: float) -> None:
-    """Append a complex field (e.g. ``PAGE``) whose cached result is ``placeholder``."""
-
-    def run() -> etree._Element:
-        r = etree.SubElement(p, W_R)
-        rpr = etree.SubElement(r, W_RPR)
-        _sub(rpr, W_SZ, val=str(round(size_pt * 2)))
-        _sub(rpr, W_SZCS, val=str(round(size_pt * 2)))
-        return r
-
-    _sub(run(), qn("w:fldChar"), fldCharType="begin")
-    instr = etree.SubElement(run(), qn("w:instrText"))
-    instr.text = f" {instruction} "
-    instr.set(XML_SPACE, "preserve")
-    _sub(run(), qn("w:fldChar"), fldCharType="separate")
-    t = etree.SubElement(run(), W_T)
-    t.text = placeholder
-    _sub(run(), qn("w:fldChar"), fldCharType="end")
+def paragraph_xml(spec: ParaSpec, content: str = "") -> str:
+    """A paragraph; ``content`` is the runs' XML."""
+    return f"<w:p>{_ppr_xml(spec)}{content}</w:p>"
 
 
-_BORDER_SIDES = ("top", "left", "bottom", "right", "insideH", "insideV")
+def styled_paragraph_xml(style_id: str, content: str = "") -> str:
+    """The hot path: a paragraph formatted by its style alone."""
+    return f'<w:p><w:pPr><w:pStyle w:val="{style_id}"/></w:pPr>{content}</w:p>'
 
 
-def new_table(
+def field_xml(instruction: str, placeholder: str, size_pt: float) -> str:
+    """The runs of a complex field (e.g. ``PAGE``) whose cached result is ``placeholder``."""
+    rpr = f"<w:rPr>{_size(size_pt)}</w:rPr>"
+    return (
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r>{rpr}<w:instrText xml:space="preserve"> {escape(instruction)} </w:instrText></w:r>'
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="separate"/></w:r>'
+        f"<w:r>{rpr}{_t(placeholder)}</w:r>"
+        f'<w:r>{rpr}<w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
+_NO_BORDERS = (
+    "<w:tblBorders>"
+    + "".join(
+        f'<w:{side} w:val="nil"/>'
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+    )
+    + "</w:tblBorders>"
+)
+
+
+def table_xml(
     col_widths_twips: Sequence[int],
+    rows: Iterable[str],
     style_id: str | None = None,
     borders: bool = True,
     indent_twips: int = 0,
     fixed_layout: bool = False,
     side_cell_margin_twips: int | None = None,
-) -> etree._Element:
-    """An empty ``w:tbl`` with its grid; rows are added with :func:`append_row`."""
-    tbl = OxmlElement("w:tbl")
-    tblpr = etree.SubElement(tbl, W_TBLPR)
-    if style_id:
-        _sub(tblpr, qn("w:tblStyle"), val=style_id)
-    _sub(tblpr, qn("w:tblW"), w=str(sum(col_widths_twips)), type="dxa")
+) -> str:
+    """A table of ``rows`` (from :func:`row_xml`).
+
+    ``borders=False`` writes explicit "nil" borders, so no table style can add any.
+    """
+    tblpr = [f'<w:tblStyle w:val="{_attr(style_id)}"/>' if style_id else ""]
+    tblpr.append(f'<w:tblW w:w="{sum(col_widths_twips)}" w:type="dxa"/>')
     if indent_twips:
-        _sub(tblpr, qn("w:tblInd"), w=str(indent_twips), type="dxa")
+        tblpr.append(f'<w:tblInd w:w="{indent_twips}" w:type="dxa"/>')
     if not borders:
-        tblborders = etree.SubElement(tblpr, qn("w:tblBorders"))
-        for side in _BORDER_SIDES:
-            _sub(tblborders, qn(f"w:{side}"), val="nil")
+        tblpr.append(_NO_BORDERS)
     if fixed_layout:
-        _sub(tblpr, qn("w:tblLayout"), type="fixed")
+        tblpr.append('<w:tblLayout w:type="fixed"/>')
     if side_cell_margin_twips is not None:
-        margins = etree.SubElement(tblpr, qn("w:tblCellMar"))
-        for side in ("left", "right"):
-            _sub(margins, qn(f"w:{side}"), w=str(side_cell_margin_twips), type="dxa")
-    _sub(tblpr, qn("w:tblLook"), val="04A0", firstRow="1", lastRow="0", firstColumn="1",
-         lastColumn="0", noHBand="0", noVBand="1")  # fmt: skip
-    grid = etree.SubElement(tbl, W_TBLGRID)
-    for width in col_widths_twips:
-        _sub(grid, W_GRIDCOL, w=str(width))
-    return tbl
+        margin = side_cell_margin_twips
+        tblpr.append(
+            f'<w:tblCellMar><w:left w:w="{margin}" w:type="dxa"/>'
+            f'<w:right w:w="{margin}" w:type="dxa"/></w:tblCellMar>'
+        )
+    tblpr.append(
+        '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
+        'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
+    )
+    grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in col_widths_twips)
+    return (
+        f"<w:tbl><w:tblPr>{''.join(tblpr)}</w:tblPr><w:tblGrid>{grid}</w:tblGrid>"
+        f"{''.join(rows)}</w:tbl>"
+    )
 
 
-def append_row(
-    tbl: etree._Element,
-    cells: Sequence[Sequence[etree._Element]],
+def row_xml(
+    cells: Sequence[str],
     col_widths_twips: Sequence[int],
     header: bool = False,
     cant_split: bool = False,
-) -> etree._Element:
-    """Append a row whose i-th cell holds the paragraphs ``cells[i]``.
+) -> str:
+    """A row whose i-th cell holds the paragraphs XML ``cells[i]``.
 
     ``header`` marks the row as a header row repeated at the top of each page.
     """
-    tr = etree.SubElement(tbl, W_TR)
+    trpr = ""
     if header or cant_split:
-        trpr = etree.SubElement(tr, W_TRPR)
-        if cant_split:
-            etree.SubElement(trpr, qn("w:cantSplit"))
-        if header:
-            etree.SubElement(trpr, qn("w:tblHeader"))
-    for paragraphs, width in zip(cells, col_widths_twips, strict=True):
-        tc = etree.SubElement(tr, W_TC)
-        tcpr = etree.SubElement(tc, W_TCPR)
-        _sub(tcpr, W_TCW, w=str(width), type="dxa")
-        if paragraphs:
-            tc.extend(paragraphs)
-        else:
-            etree.SubElement(tc, W_P)  # a cell must end with a paragraph
-    return tr
+        trpr = (
+            "<w:trPr>"
+            + ("<w:cantSplit/>" if cant_split else "")
+            + ("<w:tblHeader/>" if header else "")
+            + "</w:trPr>"
+        )
+    tcs = "".join(
+        f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>{content or "<w:p/>"}</w:tc>'
+        for content, width in zip(cells, col_widths_twips, strict=True)
+    )
+    return f"<w:tr>{trpr}{tcs}</w:tr>"
+
+
+_BODY_START = re.compile(r"<w:body\b[^>]*>")
+
+
+def with_body_content(document_root: etree._Element, body_xml: str) -> etree._Element:
+    """A new ``w:document`` root: ``document_root`` with ``body_xml`` first in its body.
+
+    One parse of the whole part is several times faster than parsing a fragment and moving
+    thousands of elements into the existing tree, which lxml does node by node.
+    """
+    text = etree.tostring(document_root, encoding="unicode")
+    match = _BODY_START.search(text)
+    if match is None:
+        raise ValueError("the document part has no w:body")
+    return parse_xml((text[: match.end()] + body_xml + text[match.end() :]).encode())
+
+
+def parse_fragment(xml: str, container: str = "w:body") -> list[etree._Element]:
+    """Parse sibling elements written by this module, ready to be moved into a part."""
+    root = parse_xml(f"<{container} {nsdecls('w')}>{xml}</{container}>".encode())
+    return list(root)
 
 
 def set_style_outline_level(style_element: etree._Element, level: int) -> None:

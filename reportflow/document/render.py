@@ -14,7 +14,6 @@ from pathlib import Path
 
 import docx
 from docx.document import Document
-from lxml import etree
 
 from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, Table
 from reportflow.document.layout import (
@@ -24,35 +23,39 @@ from reportflow.document.layout import (
     setup_page,
     setup_styles,
 )
-from reportflow.document.letterhead import header_block, setup_page_header, signature_block, title_block
+from reportflow.document.letterhead import (
+    header_block_xml,
+    setup_page_header,
+    signature_block_xml,
+    title_block_xml,
+)
 from reportflow.document.numbering import letter, number_outline
 from reportflow.document.oxml import (
     ParaSpec,
-    RunSpec,
-    append_row,
     mm_to_twips,
-    new_paragraph,
-    new_table,
+    paragraph_xml,
+    row_xml,
+    run_xml,
+    styled_paragraph_xml,
+    table_xml,
+    with_body_content,
 )
 from reportflow.document.report import OutlineNode, ReportDocument
 from reportflow.document.vi_format import is_numeric_text
 
 BULLETS = ("- ", "+ ")  # list levels 0 and 1; deeper levels reuse the last
 
-
-def _run_specs(runs: Iterable[Run]) -> list[RunSpec]:
-    return [RunSpec(run.text, bold=run.bold, italic=run.italic) for run in runs if run.text]
-
-
 _CHAR_MM = TABLE_SIZE_PT * 0.55 * 25.4 / 72  # average glyph width of table text
 _CELL_PADDING_MM = 4.5  # both cell margins and a little air
 
 
-def _column_widths(table: Table, total_twips: int) -> list[int]:
+def _column_widths(
+    header: Sequence[str], rows: Sequence[Sequence[str]], total_twips: int
+) -> list[int]:
     """Each column gets room for its longest word; the rest is shared by line length."""
     minimums, desires = [], []
-    for col in range(len(table.header)):
-        texts = [table.header[col], *(row[col] for row in table.rows)]
+    for col in range(len(header)):
+        texts = [header[col], *(row[col] for row in rows)]
         words = [len(word) for text in texts for word in text.split()]
         lines = [len(line) for text in texts for line in text.splitlines()]
         minimums.append(max(words, default=1) * _CHAR_MM + _CELL_PADDING_MM)
@@ -69,33 +72,31 @@ def _column_widths(table: Table, total_twips: int) -> list[int]:
 
 
 class _BodyWriter:
-    """Collects the body elements of the report in reading order."""
+    """Collects the XML of the report's body, in reading order."""
 
     def __init__(self, ids: StyleIds) -> None:
         self.ids = ids
-        self.out: list[etree._Element] = []
-        self._specs = {
-            style: ParaSpec(style_id=style)
-            for style in (ids.body, ids.list_item, ids.section_heading, ids.marker_heading,
-                          ids.table_text, ids.table_number, ids.table_header, *ids.headings)
-        }  # fmt: skip
+        self.parts: list[str] = []
         self._table_width = mm_to_twips(CONTENT_WIDTH_MM)
 
-    def paragraph(self, style_id: str, runs: Sequence[RunSpec]) -> None:
-        self.out.append(new_paragraph(self._specs[style_id], runs))
+    def paragraph(self, style_id: str, runs: Iterable[Run], prefix: str = "") -> None:
+        content = "".join(run_xml(r.text, r.bold, r.italic) for r in runs if r.text)
+        if prefix:
+            content = run_xml(prefix) + content
+        self.parts.append(styled_paragraph_xml(style_id, content))
 
     def text_paragraphs(self, texts: Iterable[str]) -> None:
         for text in texts:
             if text.strip():
-                self.paragraph(self.ids.body, [RunSpec(text.strip())])
+                self.paragraph(self.ids.body, [Run(text.strip())])
 
     def blocks(self, blocks: Iterable[Block]) -> None:
+        ids = self.ids
         ordered_counts: dict[int, int] = {}
         for block in blocks:
-            if not isinstance(block, ListItem):
-                ordered_counts.clear()
             if isinstance(block, Paragraph):
-                self.paragraph(self.ids.body, _run_specs(block.runs))
+                ordered_counts.clear()
+                self.paragraph(ids.body, block.runs)
             elif isinstance(block, ListItem):
                 level = max(block.level, 0)
                 for deeper in [k for k in ordered_counts if k > level]:
@@ -106,38 +107,40 @@ class _BodyWriter:
                 else:
                     ordered_counts.pop(level, None)
                     prefix = BULLETS[min(level, len(BULLETS) - 1)]
-                self.paragraph(self.ids.list_item, [RunSpec(prefix), *_run_specs(block.runs)])
+                self.paragraph(ids.list_item, block.runs, prefix)
             elif isinstance(block, Heading):
-                self.paragraph(self.ids.section_heading, _run_specs(block.runs))
+                ordered_counts.clear()
+                self.paragraph(ids.section_heading, block.runs)
             elif isinstance(block, Table):
+                ordered_counts.clear()
                 self.table(block)
 
-    def _cell(self, text: str, style_id: str) -> list[etree._Element]:
-        spec = self._specs[style_id]
+    @staticmethod
+    def _cell(text: str, style_id: str) -> str:
         lines = text.split("\n") if text else [""]
-        return [new_paragraph(spec, [RunSpec(line)] if line else ()) for line in lines]
+        return "".join(
+            styled_paragraph_xml(style_id, run_xml(line) if line else "") for line in lines
+        )
 
     def table(self, table: Table) -> None:
-        if not table.header and not table.rows:
+        columns = max([len(table.header), *(len(row) for row in table.rows)])
+        if columns == 0:
             return
-        columns = max(len(table.header), *(len(row) for row in table.rows)) if table.rows else len(table.header)
-        header = list(table.header) + [""] * (columns - len(table.header))
-        rows = [list(row) + [""] * (columns - len(row)) for row in table.rows]
-        table = Table(header=header, rows=rows)
-        widths = _column_widths(table, self._table_width)
-        tbl = new_table(widths, style_id=self.ids.table_grid)
+        header = [*table.header, *[""] * (columns - len(table.header))]
+        rows = [[*row, *[""] * (columns - len(row))] for row in table.rows]
+        widths = _column_widths(header, rows, self._table_width)
         ids = self.ids
         header_cells = [self._cell(text, ids.table_header) for text in header]
-        append_row(tbl, header_cells, widths, header=True, cant_split=True)
+        xml_rows = [row_xml(header_cells, widths, header=True, cant_split=True)]
         for row in rows:
             cells = [
                 self._cell(text, ids.table_number if is_numeric_text(text) else ids.table_text)
                 for text in row
             ]
-            append_row(tbl, cells, widths, cant_split=True)
-        self.out.append(tbl)
-        # Word merges two adjacent tables; a paragraph keeps them apart and gives air.
-        self.out.append(new_paragraph(ParaSpec(space_after_pt=0, mark_size_pt=6)))
+            xml_rows.append(row_xml(cells, widths, cant_split=True))
+        self.parts.append(table_xml(widths, xml_rows, style_id=ids.table_grid))
+        # Word merges two adjacent tables; a small paragraph keeps them apart and gives air.
+        self.parts.append(paragraph_xml(ParaSpec(space_after_pt=0, mark_size_pt=6)))
 
     def outline(self, nodes: Sequence[OutlineNode]) -> None:
         for item in number_outline(nodes):
@@ -145,10 +148,10 @@ class _BodyWriter:
             title = node.title.strip()
             if item.label is not None:
                 text = f"{item.label} {title.upper() if node.level <= 1 else title}"
-                self.paragraph(self.ids.heading(node.level), [RunSpec(text)])
-            elif title or node.marker:
+                self.paragraph(self.ids.heading(node.level), [Run(text)])
+            elif title or node.marker.strip():
                 text = f"{node.marker.strip()} {title}".strip()
-                self.paragraph(self.ids.marker_heading, [RunSpec(text)])
+                self.paragraph(self.ids.marker_heading, [Run(text)])
             self.blocks(node.content.blocks)
             if node.table is not None:
                 self.table(node.table)
@@ -160,26 +163,26 @@ def build_document(report: ReportDocument) -> Document:
     setup_page(document)
     ids = setup_styles(document)
     setup_page_header(document, report.draft_watermark)
-    if report.summary.strip() or report.doc_type_name.strip():
-        document.core_properties.title = f"{report.doc_type_name} {report.summary}".strip()
-    document.core_properties.language = "vi-VN"
+    properties = document.core_properties
+    properties.title = f"{report.doc_type_name} {report.summary}".strip()
+    properties.language = "vi-VN"
 
     writer = _BodyWriter(ids)
-    writer.out.append(header_block(report))
-    writer.out.extend(title_block(report))
+    writer.parts.append(header_block_xml(report))
+    writer.parts.append(title_block_xml(report))
     writer.text_paragraphs(report.intro)
     writer.outline(report.outline)
     writer.text_paragraphs(report.closing)
-    writer.out.append(signature_block(report))
+    writer.parts.append(signature_block_xml(report))
 
     body = document.element.body
-    sect_pr = body.sectPr
     for child in list(body):
-        body.remove(child)
-    body.extend(writer.out)
-    if sect_pr is not None:
-        body.append(sect_pr)
-    return document
+        if child is not body.sectPr:  # the section properties stay the body's last child
+            body.remove(child)
+    part = document.part
+    # python-docx has no public way to swap a part's root element; XmlPart keeps it here.
+    part._element = with_body_content(document.element, "".join(writer.parts))
+    return part.document
 
 
 def render_report_bytes(report: ReportDocument) -> bytes:

@@ -30,7 +30,3 @@ def find_illegal_char(text: str) -> IllegalChar | None:
     line = text.count("\n", 0, start) + 1
     column = start - (text.rfind("\n", 0, start) + 1) + 1
     return IllegalChar(match.group(), line, column)
-
-
-def strip_illegal_chars(text: str) -> str:
-    return ILLEGAL_XML_CHARS.sub("", text)

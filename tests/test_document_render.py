@@ -1,0 +1,571 @@
+"""Rendering a ReportDocument into the Decree 30/2020 layout, checked by reopening the file."""
+
+import dataclasses
+import datetime as dt
+import time
+from pathlib import Path
+
+import docx
+import pytest
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+from docx.table import Table as DocxTable
+from docx.text.paragraph import Paragraph as DocxParagraph
+
+from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
+from reportflow.document.docx_input import parse_docx
+from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.render import render_report
+from reportflow.document.report import OutlineNode, ReportDocument
+from reportflow.document.textdump import docx_text_lines
+
+SUMMARY = (
+    "Tình hình thực hiện nhiệm vụ phát triển kinh tế - xã hội ngành thông tin và truyền thông "
+    "6 tháng đầu năm và định hướng 6 tháng cuối năm 2020"
+)
+INDICATORS = Table(
+    header=["TT", "Chỉ tiêu", "Đơn vị tính", "Kế hoạch năm 2020", "Kết quả 6 tháng đầu năm"],
+    rows=[
+        ["1", "- Số xã có bưu điện văn hóa xã", "Xã", "84", "82/85 xã có điểm BD-VHX"],
+        ["2", "- Tỷ lệ xã có bưu điện văn hóa xã", "%", "98,82", "96,47%"],
+        ["3", "- Thời lượng phát thanh bằng tiếng dân tộc", "Giờ/năm", "547,5", "228"],
+    ],
+)
+
+
+def _content(*blocks) -> SectionContent:
+    return SectionContent(blocks=list(blocks))
+
+
+def _outline() -> list[OutlineNode]:
+    inspection = parse_markdown(
+        "Tổ chức thanh tra, kiểm tra 08 cuộc đối với 32 đơn vị.\n\n"
+        "- Số cá nhân, tổ chức được kiểm tra: 32 đơn vị.\n"
+        "- Kết quả xử lý:\n"
+        "+ Số tiền xử phạt vi phạm hành chính: 26.250.000đ\n"
+        "a) thứ nhất\n"
+        "b) thứ hai\n\n"
+        "Đoạn sau danh sách.\n\n"
+        "c) lại từ đầu"
+    )
+    return [
+        OutlineNode(
+            "Kết quả triển khai thực hiện nhiệm vụ",
+            1,
+            children=[
+                OutlineNode(
+                    "Công tác tham mưu",
+                    2,
+                    content=_content(
+                        Paragraph(runs=[Run("Trình UBND tỉnh "), Run("ban hành", bold=True)])
+                    ),
+                ),
+                OutlineNode(
+                    "Công tác thực hiện nhiệm vụ chuyên môn",
+                    2,
+                    children=[
+                        OutlineNode("Về Thông tin - Báo chí - Xuất bản", 3),
+                        OutlineNode(
+                            "Về Bưu chính - Viễn thông, Công nghệ thông tin",
+                            3,
+                            children=[
+                                OutlineNode(
+                                    "Bưu chính – Viễn thông", 4, numbered=False, marker="*"
+                                ),
+                                OutlineNode("Mạng lưới", 4),
+                                OutlineNode("Dịch vụ", 4),
+                            ],
+                        ),
+                        OutlineNode("Về công tác thanh tra", 3, content=inspection),
+                    ],
+                ),
+            ],
+        ),
+        OutlineNode("Kết quả thực hiện các chỉ tiêu", 1, table=INDICATORS),
+        OutlineNode("Đánh giá kết quả đạt được", 1, children=[OutlineNode("Ưu điểm", 2)]),
+    ]
+
+
+def _report(**changes) -> ReportDocument:
+    report = ReportDocument(
+        parent_body="UBND TỈNH TRÀ VINH",
+        issuing_body="SỞ THÔNG TIN VÀ TRUYỀN THÔNG",
+        number_text="859/BC-STTTT-VP",
+        place="Trà Vinh",
+        issued_on=dt.date(2020, 6, 5),
+        doc_type_name="BÁO CÁO",
+        summary=SUMMARY,
+        intro=[
+            "Sở Thông tin và Truyền thông nhận được Công văn số 850/SKHĐT-THKTKG ngày 13/5/2020."
+        ],
+        outline=_outline(),
+        closing=["Trên đây là báo cáo tình hình thực hiện nhiệm vụ./."],
+        recipients=["- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."],
+        signer_title="Giám đốc",
+        signer_name="Trần Văn Khoản",
+    )
+    return dataclasses.replace(report, **changes)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    return render_report(_report(), tmp_path_factory.mktemp("render") / "bao-cao.docx")
+
+
+@pytest.fixture(scope="module")
+def document(rendered):
+    return docx.Document(str(rendered))
+
+
+def _body_items(document):
+    return list(document.iter_inner_content())
+
+
+def _paragraph_by_text(document, startswith: str) -> DocxParagraph:
+    matches = [p for p in document.paragraphs if p.text.startswith(startswith)]
+    assert matches, f"no paragraph starts with {startswith!r}"
+    return matches[0]
+
+
+def _effective(paragraph: DocxParagraph, getter):
+    """A paragraph-format value, from the paragraph or else its style chain."""
+    value = getter(paragraph.paragraph_format)
+    style = paragraph.style
+    while value is None and style is not None:
+        value = getter(style.paragraph_format)
+        style = style.base_style
+    return value
+
+
+def _font_flag(paragraph: DocxParagraph, run, name: str):
+    value = getattr(run.font, name)
+    style = paragraph.style
+    while value is None and style is not None:
+        value = getattr(style.font, name)
+        style = style.base_style
+    return bool(value)
+
+
+# --------------------------------------------------------------------------- page and fonts
+
+
+def test_page_is_a4_portrait_with_decree_margins(document):
+    section = document.sections[0]
+    assert section.page_width.mm == pytest.approx(210, abs=0.2)
+    assert section.page_height.mm == pytest.approx(297, abs=0.2)
+    assert section.top_margin.mm == pytest.approx(20, abs=0.2)
+    assert section.bottom_margin.mm == pytest.approx(20, abs=0.2)
+    assert section.left_margin.mm == pytest.approx(30, abs=0.2)
+    assert section.right_margin.mm == pytest.approx(15, abs=0.2)
+
+
+def test_times_new_roman_14_in_normal_and_document_defaults(document):
+    normal = document.styles["Normal"]
+    assert normal.font.name == "Times New Roman"
+    assert normal.font.size == Pt(14)
+    rfonts = normal.element.rPr.rFonts
+    for slot in ("ascii", "hAnsi", "cs", "eastAsia"):
+        assert rfonts.get(qn(f"w:{slot}")) == "Times New Roman", slot
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    default_fonts = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}")
+    assert default_fonts.get(qn("w:asciiTheme")) is None, "a theme font would override TNR"
+    assert default_fonts.get(qn("w:ascii")) == "Times New Roman"
+
+
+def test_no_other_font_is_named_anywhere(rendered):
+    import zipfile
+
+    with zipfile.ZipFile(rendered) as zf:
+        xml = zf.read("word/document.xml").decode() + zf.read("word/styles.xml").decode()
+    assert "Calibri" not in xml and "Arial" not in xml
+
+
+# --------------------------------------------------------------------------- header block
+
+
+def test_header_block_is_a_borderless_two_column_table(document):
+    first = _body_items(document)[0]
+    assert isinstance(first, DocxTable)
+    assert len(first.columns) == 2 and len(first.rows) == 2
+    borders = first._tbl.tblPr.find(qn("w:tblBorders"))
+    assert borders is not None
+    assert {b.get(qn("w:val")) for b in borders} == {"nil"}
+
+
+def test_header_block_texts_sizes_and_bold(document):
+    table = _body_items(document)[0]
+    left, right = table.rows[0].cells
+    texts = [p.text for p in left.paragraphs if p.text]
+    assert texts == ["UBND TỈNH TRÀ VINH", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"]
+    parent, issuing = (p for p in left.paragraphs if p.text)
+    assert parent.runs[0].bold is not True and parent.runs[0].font.size == Pt(13)
+    assert issuing.runs[0].bold is True and issuing.runs[0].font.size == Pt(13)
+
+    title, motto = right.paragraphs
+    assert title.text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert title.runs[0].bold is True and title.runs[0].font.size == Pt(12)
+    assert motto.text == "Độc lập - Tự do - Hạnh phúc"
+    assert motto.runs[0].bold is True and motto.runs[0].font.size == Pt(13)
+    assert motto.runs[0].underline is True
+
+    number, dated = table.rows[1].cells
+    assert number.text == "Số: 859/BC-STTTT-VP"
+    assert number.paragraphs[0].runs[0].font.size == Pt(13)
+    assert dated.text == "Trà Vinh, ngày 05 tháng 6 năm 2020"
+    assert dated.paragraphs[0].runs[0].italic is True
+    for paragraph in [*left.paragraphs, *right.paragraphs, *number.paragraphs, *dated.paragraphs]:
+        assert paragraph.alignment == WD_ALIGN_PARAGRAPH.CENTER
+
+
+def test_short_rule_under_issuing_body_is_centred_and_shorter_than_the_column(document):
+    table = _body_items(document)[0]
+    left = table.rows[0].cells[0]
+    rule = left.paragraphs[-1]
+    assert rule.text == ""
+    border = rule._p.pPr.find(f"{qn('w:pBdr')}/{qn('w:bottom')}")
+    assert border is not None and border.get(qn("w:val")) == "single"
+    fmt = rule.paragraph_format
+    assert fmt.left_indent == fmt.right_indent
+    column = table.columns[0].width
+    line = column - fmt.left_indent - fmt.right_indent
+    assert column / 5 < line < column / 2
+
+
+def test_draft_without_date_leaves_blanks(tmp_path):
+    path = render_report(_report(issued_on=None, number_text=""), tmp_path / "draft.docx")
+    table = docx.Document(str(path)).tables[0]
+    assert table.rows[1].cells[1].text == "Trà Vinh, ngày … tháng … năm …"
+    assert table.rows[1].cells[0].text.strip() == "Số:"
+
+
+# --------------------------------------------------------------------------- title and body
+
+
+def test_title_and_summary_bold_centred_with_rule(document):
+    title = _paragraph_by_text(document, "BÁO CÁO")
+    summary = _paragraph_by_text(document, "Tình hình thực hiện")
+    for paragraph in (title, summary):
+        assert paragraph.alignment == WD_ALIGN_PARAGRAPH.CENTER
+        assert all(run.bold for run in paragraph.runs)
+        assert paragraph.runs[0].font.size == Pt(14)
+    paragraphs = document.paragraphs
+    after = paragraphs[paragraphs.index(summary) if summary in paragraphs else 0]
+    index = [p._p for p in paragraphs].index(summary._p)
+    after = paragraphs[index + 1]
+    assert after.text == "" and after._p.pPr.find(f"{qn('w:pBdr')}/{qn('w:bottom')}") is not None
+
+
+def test_body_paragraph_format(document):
+    intro = _paragraph_by_text(document, "Sở Thông tin và Truyền thông nhận được")
+    assert _effective(intro, lambda f: f.alignment) == WD_ALIGN_PARAGRAPH.JUSTIFY
+    assert _effective(intro, lambda f: f.first_line_indent) == Cm(1.27)
+    assert _effective(intro, lambda f: f.space_after) == Pt(6)
+    spacing = _effective(intro, lambda f: f.line_spacing)
+    assert 1.0 <= spacing <= 1.5
+    assert intro.runs[0].font.size is None  # 14 pt comes from Normal
+    assert document.styles["Normal"].font.size == Pt(14)
+
+
+def test_runs_keep_bold_from_blocks(document):
+    paragraph = _paragraph_by_text(document, "Trình UBND tỉnh")
+    assert [(r.text, bool(r.bold)) for r in paragraph.runs] == [
+        ("Trình UBND tỉnh ", False),
+        ("ban hành", True),
+    ]
+
+
+# --------------------------------------------------------------------------- outline numbering
+
+
+def _headings(document) -> list[str]:
+    return [p.text for p in document.paragraphs if p.style.name.startswith("RF Heading")]
+
+
+def test_outline_numbering_is_generated(document):
+    assert _headings(document) == [
+        "I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ",
+        "1. Công tác tham mưu",
+        "2. Công tác thực hiện nhiệm vụ chuyên môn",
+        "2.1. Về Thông tin - Báo chí - Xuất bản",
+        "2.2. Về Bưu chính - Viễn thông, Công nghệ thông tin",
+        "* Bưu chính – Viễn thông",
+        "a) Mạng lưới",
+        "b) Dịch vụ",
+        "2.3. Về công tác thanh tra",
+        "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU",
+        "III. ĐÁNH GIÁ KẾT QUẢ ĐẠT ĐƯỢC",
+        "1. Ưu điểm",
+    ]
+
+
+def test_removing_a_node_renumbers_the_rest(tmp_path):
+    outline = _outline()
+    del outline[0].children[0]  # "1. Công tác tham mưu"
+    del outline[0].children[0].children[0]  # "2.1. Về Thông tin ..."
+    path = render_report(_report(outline=outline), tmp_path / "renumbered.docx")
+    headings = _headings(docx.Document(str(path)))
+    assert headings[:3] == [
+        "I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ",
+        "1. Công tác thực hiện nhiệm vụ chuyên môn",
+        "1.1. Về Bưu chính - Viễn thông, Công nghệ thông tin",
+    ]
+    assert "1.2. Về công tác thanh tra" in headings
+
+
+def test_heading_styles(document):
+    def flags(text):
+        paragraph = _paragraph_by_text(document, text)
+        run = paragraph.runs[0]
+        return _font_flag(paragraph, run, "bold"), _font_flag(paragraph, run, "italic")
+
+    assert flags("I. ") == (True, False)
+    assert flags("1. Công tác") == (True, False)
+    assert flags("2.1. ") == (True, True)
+    assert flags("* Bưu chính") == (True, False)
+    level1 = _paragraph_by_text(document, "I. ")
+    assert level1.text == level1.text.upper()
+    outline_level = level1.style.element.pPr.find(qn("w:outlineLvl"))
+    assert outline_level is not None and outline_level.get(qn("w:val")) == "0"
+
+
+def test_list_items_get_literal_prefixes(document):
+    texts = [p.text for p in document.paragraphs if p.style.name == "RF List"]
+    assert texts == [
+        "- Số cá nhân, tổ chức được kiểm tra: 32 đơn vị.",
+        "- Kết quả xử lý:",
+        "+ Số tiền xử phạt vi phạm hành chính: 26.250.000đ",
+        "a) thứ nhất",
+        "b) thứ hai",
+        "a) lại từ đầu",  # a paragraph in between restarts the letters
+    ]
+    item = _paragraph_by_text(document, "- Số cá nhân")
+    assert _effective(item, lambda f: f.alignment) == WD_ALIGN_PARAGRAPH.JUSTIFY
+    assert _effective(item, lambda f: f.first_line_indent) == Cm(1.27)
+
+
+def test_in_section_heading_is_bold(tmp_path):
+    outline = [
+        OutlineNode("Mục", 1, content=_content(Heading(runs=[Run("* Về Công nghệ thông tin:")])))
+    ]
+    path = render_report(_report(outline=outline), tmp_path / "h.docx")
+    paragraph = _paragraph_by_text(docx.Document(str(path)), "* Về Công nghệ")
+    assert _font_flag(paragraph, paragraph.runs[0], "bold")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _data_table(document) -> DocxTable:
+    tables = [t for t in document.tables if t.style is not None and t.style.name == "Table Grid"]
+    assert len(tables) == 1
+    return tables[0]
+
+
+def test_data_table_has_grid_repeating_bold_header(document):
+    table = _data_table(document)
+    assert [c.text for c in table.rows[0].cells] == INDICATORS.header
+    assert [[c.text for c in row.cells] for row in table.rows[1:]] == INDICATORS.rows
+    first_tr = table.rows[0]._tr
+    assert first_tr.trPr is not None and first_tr.trPr.find(qn("w:tblHeader")) is not None
+    assert table.rows[1]._tr.trPr.find(qn("w:tblHeader")) is None
+    for cell in table.rows[0].cells:
+        paragraph = cell.paragraphs[0]
+        assert _font_flag(paragraph, paragraph.runs[0], "bold")
+
+
+def test_numeric_cells_right_aligned_and_13pt(document):
+    table = _data_table(document)
+
+    def align(row, col):
+        return _effective(table.rows[row].cells[col].paragraphs[0], lambda f: f.alignment)
+
+    assert align(1, 3) == WD_ALIGN_PARAGRAPH.RIGHT  # "84"
+    assert align(2, 3) == WD_ALIGN_PARAGRAPH.RIGHT  # "98,82"
+    assert align(2, 4) == WD_ALIGN_PARAGRAPH.RIGHT  # "96,47%"
+    assert align(3, 3) == WD_ALIGN_PARAGRAPH.RIGHT  # "547,5"
+    assert align(1, 1) != WD_ALIGN_PARAGRAPH.RIGHT  # text
+    assert align(1, 4) != WD_ALIGN_PARAGRAPH.RIGHT  # "82/85 xã ..."
+    paragraph = table.rows[1].cells[1].paragraphs[0]
+    assert paragraph.style.font.size == Pt(13)
+
+
+def test_table_block_inside_section_content(tmp_path):
+    inner = Table(header=["Tên", "Số"], rows=[["Tin bài", "1.626"], ["Ngắn"]])
+    outline = [OutlineNode("Mục", 1, content=_content(Paragraph(runs=[Run("Trước")]), inner))]
+    path = render_report(_report(outline=outline), tmp_path / "t.docx")
+    table = _data_table(docx.Document(str(path)))
+    assert [[c.text for c in r.cells] for r in table.rows] == [
+        ["Tên", "Số"],
+        ["Tin bài", "1.626"],
+        ["Ngắn", ""],
+    ]
+
+
+# --------------------------------------------------------------------------- page header
+
+
+def test_page_number_field_in_header_not_on_first_page(document):
+    section = document.sections[0]
+    assert section.different_first_page_header_footer is True
+    header = section.header
+    assert not header.is_linked_to_previous
+    xml = header._element
+    instructions = [el.text for el in xml.iter(qn("w:instrText"))]
+    assert [i.strip() for i in instructions] == ["PAGE"]
+    assert {el.get(qn("w:fldCharType")) for el in xml.iter(qn("w:fldChar"))} == {
+        "begin",
+        "separate",
+        "end",
+    }
+    sizes = {el.get(qn("w:val")) for el in xml.iter(qn("w:sz"))}
+    assert sizes == {"28"}  # 14 pt
+    assert header.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.CENTER
+    first = section.first_page_header
+    assert not first.is_linked_to_previous
+    assert not list(first._element.iter(qn("w:instrText")))
+    assert first._element.xpath("string(.)").strip() == ""
+
+
+def test_draft_mark_on_first_page_only_when_asked(tmp_path):
+    path = render_report(_report(draft_watermark="DỰ THẢO"), tmp_path / "draft.docx")
+    section = docx.Document(str(path)).sections[0]
+    first = section.first_page_header.paragraphs[0]
+    assert first.text == "DỰ THẢO" and first.runs[0].bold
+    assert "DỰ THẢO" not in section.header._element.xpath("string(.)")
+
+
+# --------------------------------------------------------------------------- signature
+
+
+def test_signature_block(document):
+    table = document.tables[-1]
+    left, right = table.rows[0].cells
+    label, *recipients = left.paragraphs
+    assert label.text == "Nơi nhận:"
+    run = label.runs[0]
+    assert run.bold is True and run.italic is True and run.font.size == Pt(12)
+    assert [p.text for p in recipients] == _report().recipients
+    for paragraph in recipients:
+        assert paragraph.runs[0].font.size == Pt(11)
+        assert not paragraph.runs[0].bold and not paragraph.runs[0].italic
+    texts = [p.text for p in right.paragraphs]
+    assert texts[0] == "GIÁM ĐỐC" and texts[-1] == "Trần Văn Khoản"
+    assert texts[1:-1] == [""] * 4
+    for paragraph in (right.paragraphs[0], right.paragraphs[-1]):
+        assert paragraph.runs[0].bold is True and paragraph.runs[0].font.size == Pt(14)
+        assert paragraph.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    assert {b.get(qn("w:val")) for b in table._tbl.tblPr.find(qn("w:tblBorders"))} == {"nil"}
+
+
+def test_two_line_signer_title(tmp_path):
+    path = render_report(_report(signer_title="KT. Giám đốc\nPhó Giám đốc"), tmp_path / "kt.docx")
+    right = docx.Document(str(path)).tables[-1].rows[0].cells[1]
+    assert [p.text for p in right.paragraphs][:2] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
+
+
+# --------------------------------------------------------------------------- text and safety
+
+
+def test_text_lines_in_reading_order(rendered):
+    lines = docx_text_lines(rendered)
+    assert (
+        lines[0]
+        == "UBND TỈNH TRÀ VINH SỞ THÔNG TIN VÀ TRUYỀN THÔNG\tCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM Độc lập - Tự do - Hạnh phúc"
+    )
+    assert lines[1] == "Số: 859/BC-STTTT-VP\tTrà Vinh, ngày 05 tháng 6 năm 2020"
+    assert lines[2:4] == ["BÁO CÁO", SUMMARY]
+    order = [
+        "Sở Thông tin và Truyền thông nhận được",
+        "I. KẾT QUẢ",
+        "II. KẾT QUẢ",
+        "TT\tChỉ tiêu\tĐơn vị tính",
+        "2\t- Tỷ lệ xã có bưu điện văn hóa xã\t%\t98,82\t96,47%",
+        "III. ĐÁNH GIÁ",
+        "Trên đây là báo cáo",
+        "Nơi nhận: - Sở KH&ĐT (b/c);",
+    ]
+    positions = [
+        next(i for i, line in enumerate(lines) if line.startswith(prefix)) for prefix in order
+    ]
+    assert positions == sorted(positions)
+    assert lines[-1].endswith("GIÁM ĐỐC Trần Văn Khoản")
+
+
+def test_template_syntax_and_control_characters_are_plain_text(tmp_path):
+    outline = [
+        OutlineNode(
+            "Mục {{ 7*7 }}",
+            1,
+            content=_content(
+                Paragraph(runs=[Run("{% if x %}{{ 7*7 }}{% endif %}")]),
+                ListItem(runs=[Run("a\x0bb")]),
+            ),
+        )
+    ]
+    path = render_report(_report(outline=outline, summary="Tóm tắt {{ 7*7 }}"), tmp_path / "t.docx")
+    lines = docx_text_lines(path)
+    assert "I. MỤC {{ 7*7 }}" in lines
+    assert "{% if x %}{{ 7*7 }}{% endif %}" in lines
+    assert "Tóm tắt {{ 7*7 }}" in lines
+    assert "- ab" in lines  # the vertical tab is dropped, not a crash
+    assert not any("49" in line for line in lines)
+
+
+def test_markdown_section_round_trip_through_render(tmp_path):
+    source = (
+        "Tổ chức thanh tra, kiểm tra 08 cuộc đối với 32 đơn vị (tổ chức, cá nhân). Kết quả\n"
+        "thanh, kiểm tra:\n\n"
+        "- Số cá nhân, tổ chức được kiểm tra: 32 đơn vị.\n\n"
+        "- Kết quả xử lý:\n\n"
+        "+ Sở kiến nghị Thanh tra Bộ Thông tin và Truyền thông xử lý đối với: 03 đơn vị\n\n"
+        "+ Số tiền xử phạt vi phạm hành chính: 26.250.000đ\n"
+    )
+    node = OutlineNode("Về công tác thanh tra", 2, content=parse_markdown(source))
+    path = render_report(
+        _report(outline=[OutlineNode("Kết quả", 1, children=[node])]), tmp_path / "r.docx"
+    )
+    lines = docx_text_lines(path)
+    start = lines.index("1. Về công tác thanh tra")
+    assert lines[start + 1 : start + 6] == [
+        "Tổ chức thanh tra, kiểm tra 08 cuộc đối với 32 đơn vị (tổ chức, cá nhân). Kết quả thanh, kiểm tra:",
+        "- Số cá nhân, tổ chức được kiểm tra: 32 đơn vị.",
+        "- Kết quả xử lý:",
+        "+ Sở kiến nghị Thanh tra Bộ Thông tin và Truyền thông xử lý đối với: 03 đơn vị",
+        "+ Số tiền xử phạt vi phạm hành chính: 26.250.000đ",
+    ]
+
+
+def test_rendered_report_is_acceptable_input(rendered):
+    blocks = parse_docx(rendered.read_bytes(), rendered.name).blocks
+    tables = [b for b in blocks if isinstance(b, Table)]
+    assert INDICATORS in tables
+
+
+def test_render_writes_atomically_and_returns_the_path(tmp_path):
+    target = tmp_path / "out.docx"
+    target.write_bytes(b"old")
+    assert render_report(_report(), target) == target
+    assert target.read_bytes()[:2] == b"PK"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.docx"]
+
+
+def test_large_report_renders_fast(tmp_path):
+    paragraphs = [
+        Paragraph(runs=[Run(f"Đoạn {i} "), Run("đậm", bold=True), Run(" và nội dung dài " * 5)])
+        for i in range(3000)
+    ]
+    big_table = Table(
+        header=["TT", "Chỉ tiêu", "Kết quả"],
+        rows=[[str(i), f"Chỉ tiêu {i}", "96,47%"] for i in range(500)],
+    )
+    outline = [
+        OutlineNode(f"Phần {n}", 1, content=_content(*paragraphs[n * 300 : (n + 1) * 300]))
+        for n in range(10)
+    ]
+    outline[-1].table = big_table
+    started = time.perf_counter()
+    path = render_report(_report(outline=outline), tmp_path / "big.docx")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5.0, f"3000 paragraphs and a 500-row table took {elapsed:.2f}s"
+    assert len(docx_text_lines(path)) > 3500
