@@ -21,7 +21,6 @@ from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.errors import Forbidden, UserError
 from reportflow.tasks.organisation import require_director
 
-
 RESUBMISSION_WORKING_DAYS = 2
 """A section sent back is due again this many working days after the decision."""
 
