@@ -182,25 +182,29 @@ def submit(
 def remind(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ in danh sách, không gửi")] = False,
 ) -> None:
-    """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần)."""
-    from reportflow.tasks.reminders import plan_reminders, send_due_reminders
+    """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần, trong giờ hành chính)."""
+    from reportflow.tasks.reminders import dry_run_lines, send_due_reminders
 
     init_db()
     if dry_run:
         with session_scope() as session:
-            planned = plan_reminders(session)
-        for p in planned:
-            console.print(
-                f"Kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key} (còn {p.step.working_days_left} ngày làm việc)"
-            )
-        console.print(f"{len(planned)} nhắc việc sẽ được gửi (chưa gửi gì).")
+            lines = dry_run_lines(session)
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
     sent = send_due_reminders()
     for p in sent:
         console.print(
-            f"Đã nhắc: kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step.key}"
+            f"Đã nhắc: kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step_key}",
+            markup=False,
+            highlight=False,
         )
     console.print(f"Đã gửi {len(sent)} nhắc việc.")
+    if not sent:
+        console.print(
+            "Nhắc việc chỉ được gửi trong giờ hành chính của ngày làm việc. "
+            "Xem các nhắc việc đến hạn và lý do: reportflow remind --dry-run"
+        )
 
 
 @app.command()

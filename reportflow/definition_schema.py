@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from reportflow.calendar.ladder import LadderStep
 
 
 class Strict(BaseModel):
@@ -102,6 +106,43 @@ class SignerSpec(Strict):
     person: str
 
 
+class OfficeHours(Strict):
+    """Reminders go out only in [start, end), Asia/Ho_Chi_Minh, on working days.
+
+    The defaults equal ``calendar.ladder.OFFICE_START``/``OFFICE_END`` but are not imported from
+    there: the calendar package loads the holidays tables, which this schema (and so every CLI
+    command) should not pay for.
+    """
+
+    start: dt.time = dt.time(7, 30)
+    end: dt.time = dt.time(17, 0)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock_text(cls, value: object) -> object:
+        # Unquoted 07:30 is the integer 450 in YAML 1.1 (base 60), which pydantic would read as seconds.
+        if isinstance(value, dt.time):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(
+                f'giờ phải viết trong dấu nháy, dạng "HH:MM" (ví dụ "07:30"), không phải {value!r}'
+            )
+        try:
+            return dt.time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f'giờ "{value}" không hợp lệ; viết dạng "HH:MM", ví dụ "07:30"'
+            ) from None
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> OfficeHours:
+        if not self.start < self.end:
+            raise ValueError(
+                f"giờ bắt đầu ({self.start:%H:%M}) phải trước giờ kết thúc ({self.end:%H:%M})"
+            )
+        return self
+
+
 class ReportDefinition(Strict):
     code: str
     name: str
@@ -118,6 +159,28 @@ class ReportDefinition(Strict):
     indicators: IndicatorTableSpec = IndicatorTableSpec()
     recipients: list[RecipientSpec]
     archive_line: str = "Lưu: VT."
+    reminder_ladder: list[dict[str, Any]] | None = None
+    """Steps as `reportflow.calendar.ladder.ladder_from_config` reads them; None = DEFAULT_LADDER."""
+    office_hours: OfficeHours = OfficeHours()
+
+    @field_validator("reminder_ladder")
+    @classmethod
+    def _parse_ladder(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if value is not None:
+            from reportflow.calendar.ladder import ladder_from_config
+
+            try:
+                ladder_from_config(value)
+            except ValueError as exc:
+                raise ValueError(f"thang nhắc việc không hợp lệ: {exc}") from None
+        return value
+
+    def ladder(self) -> tuple[LadderStep, ...]:
+        from reportflow.calendar.ladder import DEFAULT_LADDER, ladder_from_config
+
+        if self.reminder_ladder is None:
+            return DEFAULT_LADDER
+        return tuple(ladder_from_config(self.reminder_ladder))
 
     @model_validator(mode="after")
     def _check_shape(self) -> ReportDefinition:

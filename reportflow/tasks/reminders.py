@@ -1,28 +1,47 @@
-"""The reminder sweep: which open sections are due a step of the ladder today, and sending them."""
+"""The reminder sweep: which open sections are due a step of the ladder today, and sending them.
+
+One sweep reads everything it needs in a handful of queries (open sections with their cycle,
+people, divisions, definition snapshots), so planning stays fast with thousands of sections.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from jinja2 import Template
 from sqlmodel import Session, select
 
-from reportflow.calendar.ladder import DEFAULT_LADDER, ResolvedStep, due_step
-from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.calendar.ladder import LadderStep, ResolvedStep, due_step, in_office_hours
+from reportflow.calendar.working_days import VN_TZ, WorkingCalendar
+from reportflow.clock import now as clock_now
 from reportflow.clock import today as clock_today
-from reportflow.models import Cycle, CycleState, SectionAssignment, session_scope
-from reportflow.notifications.messages import render_message
-from reportflow.tasks.cycles import cycle_definition
-from reportflow.tasks.notify import (
-    Outgoing,
-    cycle_url,
-    deliver,
-    directors,
-    division_heads,
-    division_name,
+from reportflow.definition_schema import ReportDefinition
+from reportflow.models import (
+    Cycle,
+    CycleState,
+    DefinitionSnapshot,
+    Division,
+    Person,
+    ReminderRecord,
+    SectionAssignment,
+    session_scope,
 )
+from reportflow.notifications.messages import template_environment, vn_date, vn_weekday
+from reportflow.notifications.sender import Delivery, send_message
+from reportflow.tasks.notify import Outgoing, cycle_url, deliver
 
 OPEN_SECTION_STATES = ("pending", "returned")
+REMINDER_TEMPLATE = "messages/reminder.j2"
+STATUS_VI = {
+    "sent": "đã gửi",
+    "claimed": "chưa xác nhận đã gửi (đang gửi hoặc bị ngắt giữa chừng; không gửi lại)",
+    "failed": "lần trước gửi lỗi, sẽ gửi lại",
+}
+NOT_SENT_VI = "chưa gửi"
 
 
 @dataclass(frozen=True)
@@ -33,63 +52,374 @@ class PlannedReminder:
     person_code: str
     step: ResolvedStep
     message: Outgoing
+    due: dt.date
+    """The section's due date as set; ``step.due`` is the working day it counts from."""
+    person_name: str
+    person_title: str
+    division_name: str
+    reason: str
+    copied: bool
+    """The director, copied on a late section rather than its owner."""
+
+    @property
+    def step_key(self) -> str:
+        return self.message.step_key
+
+    @property
+    def record_key(self) -> tuple[int, str, str]:
+        return (self.message.assignment_id, self.message.step_key, self.person_code)
 
 
-def plan_reminders(
-    session: Session, on: dt.date | None = None, calendar: WorkingCalendar | None = None
+@dataclass(frozen=True)
+class OpenSection:
+    """An assignment still to be written, with what its reminders need from its cycle."""
+
+    assignment_id: int
+    cycle_id: int
+    section_key: str
+    title: str
+    division_code: str
+    due: dt.date
+    definition_id: int
+    period_label: str
+    round: int
+    flow_run_id: str | None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    code: str
+    name: str
+    title: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: ResolvedStep
+    key: str
+    reason: str
+
+
+def reminder_key(round_no: int, due: dt.date, step: ResolvedStep) -> str:
+    """The send-once key: a section sent back gets a new round and due date, hence fresh keys."""
+    return f"r{round_no}:{due.isoformat()}:{step.key}"
+
+
+def offset_label(offset: int) -> str:
+    return "T" if offset == 0 else f"T{offset:+d}"
+
+
+def days_phrase(working_days_left: int) -> str:
+    if working_days_left > 0:
+        return f"còn {working_days_left} ngày làm việc"
+    if working_days_left == 0:
+        return "hôm nay là hạn"
+    return f"quá hạn {-working_days_left} ngày làm việc"
+
+
+def reason_text(due: dt.date, step: ResolvedStep, ladder: Sequence[LadderStep]) -> str:
+    """Why this reminder goes out today, e.g. "hạn 03/6/2020, quá hạn 2 ngày làm việc; ..."."""
+    parts = [f"hạn {vn_date(due)}"]
+    if step.due != due:
+        parts[0] += f" (ngày nghỉ, tính đến hết ngày {vn_date(step.due)})"
+    parts[0] += f", {days_phrase(step.working_days_left)}"
+    rung = f"bước {offset_label(step.step.offset)} của thang nhắc"
+    if step.step.offset != -step.working_days_left:
+        rung += f", nhắc lại mỗi ngày làm việc từ {offset_label(step.step.offset)}"
+    parts.append(rung)
+    copy_from = next((s.offset for s in ladder if s.copy_director), None)
+    if copy_from is not None:
+        verb = "đồng gửi" if step.copy_director else "sẽ đồng gửi"
+        parts.append(f"từ {offset_label(copy_from)} {verb} Giám đốc")
+    return "; ".join(parts)
+
+
+def decide(
+    section: OpenSection, ladder: Sequence[LadderStep], on: dt.date, calendar: WorkingCalendar
+) -> Decision | None:
+    step = due_step(ladder, section.due, on, calendar)
+    if step is None:
+        return None
+    return Decision(
+        step, reminder_key(section.round, section.due, step), reason_text(section.due, step, ladder)
+    )
+
+
+def dated(day: dt.date) -> str:
+    return f"{vn_date(day)} ({vn_weekday(day)})"
+
+
+def section_context(
+    definition: ReportDefinition, section: OpenSection, decision: Decision, division_name: str
+) -> dict[str, Any]:
+    """What every recipient's message about this section shares, formatted once."""
+    step = decision.step
+    return {
+        "report_name": definition.name,
+        "period_label": section.period_label,
+        "section_title": section.title,
+        "section_key": section.section_key,
+        "division_name": division_name,
+        "due_text": dated(section.due),
+        "effective_due_text": "" if step.due == section.due else dated(step.due),
+        "days_left": step.working_days_left,
+        "cycle_id": section.cycle_id,
+        "cycle_url": cycle_url(section.flow_run_id),
+        "copy_director": step.copy_director,
+    }
+
+
+@dataclass(frozen=True)
+class ReminderTemplate:
+    """reminder.j2 compiled once per sweep.
+
+    ``Template.render`` copies the environment's globals into a new dict on every call, which
+    is half its cost here; they are merged once and each context is passed as shared.
+    """
+
+    template: Template
+    base: dict[str, Any]
+
+    @classmethod
+    def load(cls) -> ReminderTemplate:
+        template = template_environment().get_template(REMINDER_TEMPLATE)
+        return cls(template, dict(template.globals))
+
+    def render(self, variables: dict[str, Any]) -> tuple[str, str]:
+        """(title, body), split as ``render_message`` splits them."""
+        context = self.template.new_context({**self.base, **variables}, shared=True)
+        environment = self.template.environment
+        try:
+            text = environment.concat(self.template.root_render_func(context))
+        except Exception:
+            environment.handle_exception()
+        title, _, body = text.partition("\n")
+        return title.strip(), body.strip() + "\n"
+
+
+def person_variables(person: Recipient, submit_by: str) -> dict[str, Any]:
+    return {
+        "addressee": f"{person.title} {person.name}".strip(),
+        "copied": person.role == "director",
+        "submit_by": submit_by,
+    }
+
+
+def section_reminders(
+    template: ReminderTemplate,
+    definition: ReportDefinition,
+    section: OpenSection,
+    decision: Decision,
+    people: Iterable[Recipient],
+    division_name: str,
 ) -> list[PlannedReminder]:
-    on = on or clock_today()
-    calendar = calendar or WorkingCalendar()
+    people = list(people)
+    owner = next((p.code for p in people if p.role != "director"), "[mã người gửi]")
+    context = section_context(definition, section, decision, division_name)
+    planned = []
+    for person in people:
+        copied = person.role == "director"
+        title, body = template.render(
+            context | person_variables(person, owner if copied else person.code)
+        )
+        planned.append(
+            PlannedReminder(
+                cycle_id=section.cycle_id,
+                section_key=section.section_key,
+                division=section.division_code,
+                person_code=person.code,
+                step=decision.step,
+                message=Outgoing(section.assignment_id, decision.key, person.code, title, body),
+                due=section.due,
+                person_name=person.name,
+                person_title=person.title,
+                division_name=division_name,
+                reason=decision.reason,
+                copied=copied,
+            )
+        )
+    return planned
+
+
+def recipients_for(
+    heads: Sequence[Recipient], directors: Sequence[Recipient], step: ResolvedStep
+) -> list[Recipient]:
+    return [*heads, *directors] if step.copy_director else list(heads)
+
+
+def open_sections(session: Session) -> list[OpenSection]:
     rows = session.exec(
-        select(SectionAssignment, Cycle)
+        select(
+            SectionAssignment.id,
+            SectionAssignment.cycle_id,
+            SectionAssignment.section_key,
+            SectionAssignment.title,
+            SectionAssignment.division_code,
+            SectionAssignment.due,
+            Cycle.definition_id,
+            Cycle.period_label,
+            Cycle.round,
+            Cycle.flow_run_id,
+        )
         .join(Cycle, Cycle.id == SectionAssignment.cycle_id)
         .where(
             Cycle.state == CycleState.COLLECTING,
             SectionAssignment.state.in_(OPEN_SECTION_STATES),
         )
-        .order_by(Cycle.id, SectionAssignment.id)
+        .order_by(SectionAssignment.cycle_id, SectionAssignment.id)
     ).all()
-    planned = []
-    definitions = {}
-    for assignment, cycle in rows:
-        step = due_step(DEFAULT_LADDER, assignment.due, on, calendar)
-        if step is None:
+    return [OpenSection(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Heads per division, directors and division names, read once per sweep."""
+
+    heads: dict[str, list[Recipient]]
+    directors: list[Recipient]
+    division_names: dict[str, str]
+
+    @classmethod
+    def load(cls, session: Session) -> Directory:
+        heads: dict[str, list[Recipient]] = defaultdict(list)
+        directors = []
+        for person in session.exec(select(Person).order_by(Person.code)):
+            recipient = Recipient(person.code, person.name, person.title, person.role)
+            if person.role == "head" and person.division_code:
+                heads[person.division_code].append(recipient)
+            elif person.role == "director":
+                directors.append(recipient)
+        names = {d.code: d.name for d in session.exec(select(Division))}
+        return cls(dict(heads), directors, names)
+
+    def division_name(self, code: str) -> str:
+        return self.division_names.get(code, code)
+
+
+def load_definitions(session: Session, ids: Iterable[int]) -> dict[int, ReportDefinition]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    snapshots = session.exec(select(DefinitionSnapshot).where(DefinitionSnapshot.id.in_(wanted)))
+    return {s.id: ReportDefinition.model_validate(s.body) for s in snapshots}
+
+
+def office_open(
+    definition: ReportDefinition, moment: dt.datetime, calendar: WorkingCalendar
+) -> bool:
+    hours = definition.office_hours
+    return in_office_hours(moment, calendar, hours.start, hours.end)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("the sweep needs a timezone-aware moment")
+    return moment.astimezone(VN_TZ).date()
+
+
+def plan_reminders(
+    session: Session,
+    on: dt.date | None = None,
+    calendar: WorkingCalendar | None = None,
+    at: dt.datetime | None = None,
+) -> list[PlannedReminder]:
+    """Every reminder due on ``on`` for the open sections of collecting cycles.
+
+    With ``at`` (timezone-aware), ``on`` defaults to its date in Vietnam and the cycles whose
+    report's office hours do not contain ``at`` are left out.
+    """
+    on = on or (local_date(at) if at is not None else clock_today())
+    calendar = calendar or WorkingCalendar()
+    sections = open_sections(session)
+    definitions = load_definitions(session, {s.definition_id for s in sections})
+    ladders = {key: definition.ladder() for key, definition in definitions.items()}
+    if at is not None:
+        closed = {k for k, d in definitions.items() if not office_open(d, at, calendar)}
+        sections = [s for s in sections if s.definition_id not in closed]
+    directory = Directory.load(session)
+    template = ReminderTemplate.load()
+    decisions: dict[tuple[int, dt.date, int], Decision | None] = {}
+    planned: list[PlannedReminder] = []
+    for section in sections:
+        cache_key = (section.definition_id, section.due, section.round)
+        if cache_key not in decisions:
+            decisions[cache_key] = decide(section, ladders[section.definition_id], on, calendar)
+        decision = decisions[cache_key]
+        if decision is None:
             continue
-        if cycle.id not in definitions:
-            definitions[cycle.id] = cycle_definition(session, cycle)
-        people = division_heads(session, assignment.division_code)
-        if step.copy_director:
-            people += directors(session)
-        for person in people:
-            title, body = render_message(
-                "reminder",
-                report_name=definitions[cycle.id].name,
-                period_label=cycle.period_label,
-                person=person,
-                section_title=assignment.title,
-                section_key=assignment.section_key,
-                division_name=division_name(session, assignment.division_code),
-                due=assignment.due,
-                days_left=step.working_days_left,
-                cycle_id=cycle.id,
-                cycle_url=cycle_url(cycle.flow_run_id),
-                copy_director=step.copy_director,
-            )
-            planned.append(
-                PlannedReminder(
-                    cycle.id,
-                    assignment.section_key,
-                    assignment.division_code,
-                    person.code,
-                    step,
-                    Outgoing(assignment.id, step.key, person.code, title, body),
-                )
-            )
+        people = recipients_for(
+            directory.heads.get(section.division_code, []), directory.directors, decision.step
+        )
+        planned += section_reminders(
+            template,
+            definitions[section.definition_id],
+            section,
+            decision,
+            people,
+            directory.division_name(section.division_code),
+        )
     return planned
 
 
-def send_due_reminders(on: dt.date | None = None) -> list[PlannedReminder]:
-    """Sends every due reminder not sent before; returns the ones this sweep sent."""
+def send_due_reminders(
+    now: dt.datetime | None = None, sender: Callable[..., Delivery] = send_message
+) -> list[PlannedReminder]:
+    """Sends every due reminder not sent before; returns the ones this sweep sent.
+
+    Outside a report's office hours, or on a day off, nothing of it is sent.
+    """
+    moment = now or clock_now()
     with session_scope() as session:
-        planned = plan_reminders(session, on)
-    return [p for p in planned if deliver(p.message)]
+        planned = plan_reminders(session, at=moment)
+    return [p for p in planned if deliver(p.message, sender=sender)]
+
+
+def record_statuses(
+    session: Session, planned: Sequence[PlannedReminder]
+) -> dict[tuple[int, str, str], str]:
+    """The status of the ReminderRecord already written for each planned reminder, if any."""
+    ids = sorted({p.message.assignment_id for p in planned})
+    statuses = {}
+    for start in range(0, len(ids), 500):
+        rows = session.exec(
+            select(ReminderRecord).where(ReminderRecord.assignment_id.in_(ids[start : start + 500]))
+        )
+        for row in rows:
+            statuses[(row.assignment_id, row.step_key, row.person_code)] = row.status
+    return statuses
+
+
+def describe(planned: PlannedReminder, status: str | None) -> list[str]:
+    who = f"{planned.person_code} – {planned.person_name}"
+    if planned.person_title:
+        who += f" ({planned.person_title})"
+    if planned.copied:
+        who += ", đồng gửi"
+    return [
+        f"Kỳ {planned.cycle_id} · phần {planned.section_key} của {planned.division_name} · "
+        f"{who} · bước {planned.step_key} · {days_phrase(planned.step.working_days_left)} · "
+        f"{STATUS_VI.get(status, NOT_SENT_VI)}",
+        f"    Lý do: {planned.reason}",
+    ]
+
+
+def dry_run_lines(session: Session, moment: dt.datetime | None = None) -> list[str]:
+    """What a sweep at ``moment`` would send, and why; reads only."""
+    moment = moment or clock_now()
+    on = local_date(moment)
+    planned = plan_reminders(session, on)
+    sendable = {p.record_key for p in plan_reminders(session, at=moment)}
+    statuses = record_statuses(session, planned)
+    lines = [f"Nhắc việc đến hạn ngày {vn_date(on)} (xem thử, không gửi, không ghi gì):"]
+    for p in planned:
+        lines += describe(p, statuses.get(p.record_key))
+    pending = [p for p in planned if statuses.get(p.record_key) in (None, "failed")]
+    held = [p for p in pending if p.record_key not in sendable]
+    if held:
+        lines.append(
+            f"{len(held)} nhắc việc chưa gửi được lúc {moment.astimezone(VN_TZ):%H:%M}: "
+            "ngoài giờ hành chính hoặc ngày nghỉ; sẽ gửi khi quét trong giờ hành chính."
+        )
+    lines.append(f"Tổng: {len(planned)} nhắc việc đến hạn hôm nay, {len(pending)} chưa gửi.")
+    return lines
