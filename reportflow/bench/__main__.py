@@ -1,14 +1,10 @@
 """`make bench`: every benchmark prints its figure beside a baseline measured in the same run."""
 
-from reportflow.bench import documents
+from reportflow.bench import documents, reminders
 
 
 def main() -> None:
     documents.main()
-    try:
-        from reportflow.bench import reminders
-    except ImportError:
-        return
     reminders.main()
 
 
