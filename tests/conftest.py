@@ -54,6 +54,24 @@ def restore_environment() -> Iterator[None]:
     reload_settings()
 
 
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A schema of this test session's own, so two sessions on one database never collide."""
+    import psycopg
+
+    schema = f"reportflow_test_{os.getpid()}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    from reportflow.models.db import _engine_for
+
+    _engine_for.cache_clear()
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -68,7 +86,7 @@ def database(request, tmp_path: Path, restore_environment) -> str:
     if request.param == "postgres":
         if not POSTGRES_URL:
             pytest.skip("REPORTFLOW_TEST_POSTGRES_URL is not set")
-        os.environ["REPORTFLOW_DATABASE_URL"] = POSTGRES_URL
+        os.environ["REPORTFLOW_DATABASE_URL"] = request.getfixturevalue("postgres_schema_url")
     os.environ["REPORTFLOW_DATA_DIR"] = str(tmp_path / "data")
     reload_settings()
     if request.param == "postgres":
