@@ -33,7 +33,12 @@ def send_message(
         attach = apprise.AppriseAttachment()
         for path in attachments:
             attach.add(str(path))
-        ok = notifier.notify(title=title, body=body, attach=attach if attachments else None)
+        ok = notifier.notify(
+            title=title,
+            body=body,
+            body_format=apprise.NotifyFormat.TEXT,
+            attach=attach if attachments else None,
+        )
     except Exception as exc:  # apprise plugins raise anything; the message may hold the URL
         return Delivery(channel, False, redact_text(str(exc), known_secrets()))
     if not ok:
