@@ -82,15 +82,49 @@ class IndicatorSpec(Strict):
     unit: str
     plan: str
     owner: str
-    kind: Literal["number", "percent", "text"] = "text"
+    kind: Literal["number", "percent", "ratio", "text"] = "text"
+    """A ratio is submitted as "82/85"; with unit "%" the table shows its percent, "96,47%"."""
     min: float | None = None
     max: float | None = None
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> IndicatorSpec:
+        if self.kind == "percent" and self.unit.strip() != "%":
+            raise ValueError(
+                f"chỉ tiêu '{self.code}' là tỷ lệ phần trăm nên đơn vị tính phải là '%', "
+                f"không phải '{self.unit}'"
+            )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(
+                f"chỉ tiêu '{self.code}': min ({self.min:g}) lớn hơn max ({self.max:g})"
+            )
+        return self
 
 
 class IndicatorTableSpec(Strict):
     plan_header: str = "Kế hoạch năm {{ year }}"
     result_header: str = "Kết quả {{ period_label }}"
+    rate_header: str | None = None
+    """When set, a computed column with this header shows each result as a share of the plan."""
     items: list[IndicatorSpec] = []
+
+    @model_validator(mode="after")
+    def _plans_are_numbers(self) -> IndicatorTableSpec:
+        if self.rate_header is None:
+            return self
+        from reportflow.document.vi_format import parse_number
+
+        for item in self.items:
+            if item.kind == "text":
+                continue
+            try:
+                parse_number(item.plan.removesuffix("%").strip())
+            except ValueError:
+                raise ValueError(
+                    f"chỉ tiêu '{item.code}': kế hoạch '{item.plan}' phải là một số "
+                    "để tính tỷ lệ so với kế hoạch"
+                ) from None
+        return self
 
 
 class RecipientSpec(Strict):

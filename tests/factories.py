@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlmodel import SQLModel
+
 from reportflow.config import PACKAGE_DIR
-from reportflow.models import session_scope
+from reportflow.models import get_engine, session_scope
 from reportflow.tasks.cycles import CycleRequest, open_cycle
 
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
@@ -30,3 +33,12 @@ def section_md(tmp_path: Path, key: str) -> Path:
     target = tmp_path / f"{key}.md"
     target.write_text((SECTIONS_DIR / f"{key}.md").read_text(encoding="utf-8"), encoding="utf-8")
     return target
+
+
+def row_counts() -> dict[str, int]:
+    """Rows in every table, to show that a refused input wrote nothing."""
+    with get_engine().connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in SQLModel.metadata.tables.items()
+        }

@@ -6,24 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from sqlmodel import SQLModel
 
 from reportflow.config import reload_settings
 from reportflow.definition_schema import DefinitionError
-from reportflow.models import CycleState, get_engine, session_scope
+from reportflow.models import CycleState, session_scope
 from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.errors import Conflict, Forbidden, UserError
 from reportflow.tasks.submit import submit_section
-from tests.factories import SAMPLE_REQUEST, open_sample_cycle, section_md
-
-
-def row_counts() -> dict[str, int]:
-    with get_engine().connect() as conn:
-        return {
-            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
-            for name, table in SQLModel.metadata.tables.items()
-        }
+from tests.factories import SAMPLE_REQUEST, open_sample_cycle, row_counts, section_md
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from reportflow.definition_schema import OutlineItem, ReportDefinition
 from reportflow.document.blocks import SectionContent, Table
 from reportflow.document.render import render_report
 from reportflow.document.report import OutlineNode, ReportDocument
+from reportflow.indicators import rate_against_plan, read_indicator, result_cell
 from reportflow.models import (
     Cycle,
     IndicatorValue,
@@ -55,13 +56,17 @@ def indicator_table(
         render_string(spec.plan_header, **context),
         render_string(spec.result_header, **context),
     ]
+    if spec.rate_header is not None:
+        header.append(render_string(spec.rate_header, **context))
     rows = []
     for index, item in enumerate(spec.items, start=1):
         value = values.get(item.code)
-        result = value.value_text if value else ""
-        if value and value.note:
-            result = f"{result} ({value.note})"
-        rows.append([str(index), item.name, item.unit, item.plan, result])
+        reading = read_indicator(item, value.value_text) if value else None
+        row = [str(index), item.name, item.unit, item.plan]
+        row.append(result_cell(item, reading, value.note) if reading else "")
+        if spec.rate_header is not None:
+            row.append(rate_against_plan(item, reading))
+        rows.append(row)
     return Table(header=header, rows=rows)
 
 

@@ -10,12 +10,12 @@ import yaml
 from sqlmodel import Session, func, select
 
 from reportflow.config import get_settings
-from reportflow.definition_schema import IndicatorSpec, ReportDefinition
+from reportflow.definition_schema import ReportDefinition
 from reportflow.document.blocks import SectionContent
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.errors import SectionInputError
 from reportflow.document.markdown_input import parse_markdown
-from reportflow.document.vi_format import parse_number
+from reportflow.indicators import IndicatorValueError, read_indicator
 from reportflow.models import (
     CycleState,
     Division,
@@ -154,28 +154,6 @@ def _division_name(session: Session, code: str) -> str:
     return division.name if division else code
 
 
-def parse_indicator_value(
-    spec: IndicatorSpec, raw: object, division_name: str
-) -> tuple[str, float | None]:
-    text = str(raw).strip()
-    where = f"chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}"
-    if not text:
-        raise UserError(f"Thiếu giá trị cho {where}.")
-    if spec.kind == "text":
-        return text, None
-    try:
-        number = float(parse_number(text.removesuffix("%").strip()))
-    except ValueError as exc:
-        raise UserError(
-            f"Giá trị '{text}' của {where} không phải là số (viết như 547,5 hoặc 1.626)."
-        ) from exc
-    if spec.min is not None and number < spec.min:
-        raise UserError(f"Giá trị '{text}' của {where} nhỏ hơn mức tối thiểu {spec.min:g}.")
-    if spec.max is not None and number > spec.max:
-        raise UserError(f"Giá trị '{text}' của {where} lớn hơn mức tối đa {spec.max:g}.")
-    return text, number
-
-
 def read_indicator_file(path: Path) -> dict[str, object]:
     if not path.is_file():
         raise UserError(f"Không tìm thấy tệp '{path}'.")
@@ -199,7 +177,7 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
         definition = cycle_definition(session, cycle)
         person = get_person(session, by)
         division_name = _division_name(session, person.division_code or "")
-        rows = []
+        rows, problems = [], []
         for code, raw in values.items():
             spec = definition.indicator(str(code))
             if spec is None:
@@ -214,9 +192,20 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
                 )
             note = ""
             if isinstance(raw, dict):
-                raw, note = raw.get("value", ""), str(raw.get("note", ""))
-            text, number = parse_indicator_value(spec, raw, division_name)
-            rows.append((spec, text, number, note))
+                raw, note = raw.get("value", ""), str(raw.get("note", "") or "").strip()
+            try:
+                reading = read_indicator(spec, raw)
+            except IndicatorValueError as exc:
+                problems.append(
+                    f"- chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}: {exc}"
+                )
+                continue
+            rows.append((spec, reading.text, reading.number, note))
+        if problems:
+            raise UserError(
+                f"Tệp số liệu '{source.name}' có {len(problems)} giá trị sai; chưa lưu gì. "
+                "Sửa rồi gửi lại:\n" + "\n".join(problems)
+            )
         for spec, text, number, note in rows:
             last = session.exec(
                 select(func.max(IndicatorValue.version_no)).where(
@@ -229,7 +218,7 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
                     indicator_code=spec.code,
                     version_no=(last or 0) + 1,
                     value_text=text,
-                    value_number=number,
+                    value_number=float(number) if number is not None else None,
                     note=note,
                     division_code=spec.owner,
                     submitted_by=person.code,

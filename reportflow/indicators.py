@@ -1,0 +1,168 @@
+"""Reading, checking and showing the figures of the indicator table.
+
+A figure is kept as the division wrote it; what the table shows (and the computed columns) is
+derived from that text and the definition each time, so a change of format never needs a
+migration of stored values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from reportflow.definition_schema import IndicatorSpec
+from reportflow.document.vi_format import format_number, format_percent, parse_number
+
+_RATIO_RE = re.compile(r"^\s*([\d.,]+)\s*/\s*([\d.,]+)\s*(.*)$")
+_LEADING_NUMBER_RE = re.compile(r"^\s*([+\-\u2212]?[\d.,]+)\s*(.*)$")
+
+
+class IndicatorValueError(ValueError):
+    """A figure that does not fit its indicator; the message says why, in Vietnamese."""
+
+
+@dataclass(frozen=True)
+class IndicatorReading:
+    """One submitted figure, understood against its indicator."""
+
+    text: str
+    number: Decimal | None = None
+    """The figure compared with the plan and the range: the percent of a ratio whose unit is
+    "%", the count (numerator) of other ratios, the value itself for numbers and percents."""
+    ratio: tuple[int, int] | None = None
+
+    @property
+    def ratio_percent(self) -> Decimal | None:
+        if self.ratio is None:
+            return None
+        numerator, denominator = self.ratio
+        return Decimal(numerator) * 100 / Decimal(denominator)
+
+
+def _unit_forms(unit: str) -> set[str]:
+    unit = unit.strip().lower()
+    return {unit, unit.split("/")[0].strip()} - {""}
+
+
+def _check_unit(spec: IndicatorSpec, suffix: str) -> None:
+    suffix = suffix.strip().rstrip(".;").strip()
+    if not suffix:
+        return
+    if suffix.lower() not in _unit_forms(spec.unit):
+        raise IndicatorValueError(
+            f"đơn vị '{suffix}' không khớp với đơn vị tính của chỉ tiêu là '{spec.unit}'"
+        )
+
+
+def _parse_plain_number(text: str) -> Decimal:
+    try:
+        return parse_number(text)
+    except ValueError:
+        raise IndicatorValueError(
+            f"'{text}' không phải là số (viết theo kiểu Việt Nam, ví dụ 547,5 hoặc 1.626)"
+        ) from None
+
+
+def _parse_count(text: str) -> int:
+    value = _parse_plain_number(text)
+    if value != value.to_integral_value() or value < 0:
+        raise IndicatorValueError(f"'{text}' phải là số nguyên không âm")
+    return int(value)
+
+
+def _read_number(spec: IndicatorSpec, text: str) -> IndicatorReading:
+    match = _LEADING_NUMBER_RE.match(text)
+    if not match:
+        raise IndicatorValueError(
+            f"'{text}' không phải là số (viết theo kiểu Việt Nam, ví dụ 547,5 hoặc 1.626)"
+        )
+    figure, suffix = match.groups()
+    if spec.kind == "percent":
+        suffix = suffix.strip()
+        suffix = suffix[1:] if suffix.startswith("%") else suffix
+    _check_unit(spec, suffix)
+    return IndicatorReading(text=text, number=_parse_plain_number(figure))
+
+
+def _read_ratio(spec: IndicatorSpec, text: str) -> IndicatorReading:
+    match = _RATIO_RE.match(text)
+    if not match:
+        raise IndicatorValueError(f"'{text}' phải là một tỷ số dạng 'đạt/tổng', ví dụ 82/85")
+    numerator_text, denominator_text, suffix = match.groups()
+    numerator, denominator = _parse_count(numerator_text), _parse_count(denominator_text)
+    if denominator == 0:
+        raise IndicatorValueError(f"'{text}': số tổng (sau dấu /) phải lớn hơn 0")
+    if numerator > denominator:
+        raise IndicatorValueError(
+            f"'{text}': số đạt ({numerator}) không thể lớn hơn số tổng ({denominator})"
+        )
+    if spec.unit.strip() != "%":
+        _check_unit(spec, suffix)
+    elif suffix.strip():
+        raise IndicatorValueError(
+            f"'{text}': chỉ ghi tỷ số, ví dụ 82/85; tỷ lệ % được tính tự động, "
+            "phần giải thích ghi vào 'note'"
+        )
+    reading = IndicatorReading(text=text, ratio=(numerator, denominator))
+    number = reading.ratio_percent if spec.unit.strip() == "%" else Decimal(numerator)
+    return IndicatorReading(text=text, number=number, ratio=reading.ratio)
+
+
+def _check_range(spec: IndicatorSpec, reading: IndicatorReading) -> None:
+    if reading.number is None:
+        return
+    shown = format_number(reading.number, 2 if reading.ratio and spec.unit == "%" else None)
+    if spec.min is not None and reading.number < Decimal(str(spec.min)):
+        raise IndicatorValueError(
+            f"'{reading.text}' ({shown}) nhỏ hơn mức tối thiểu {format_number(spec.min)}"
+        )
+    if spec.max is not None and reading.number > Decimal(str(spec.max)):
+        raise IndicatorValueError(
+            f"'{reading.text}' ({shown}) lớn hơn mức tối đa {format_number(spec.max)}"
+        )
+
+
+def read_indicator(spec: IndicatorSpec, raw: object) -> IndicatorReading:
+    """Understand one submitted figure, or raise IndicatorValueError saying what is wrong."""
+    if isinstance(raw, bool) or raw is None:
+        raise IndicatorValueError("thiếu giá trị")
+    text = format_number(raw) if isinstance(raw, int | float) else str(raw).strip()
+    if not text:
+        raise IndicatorValueError("thiếu giá trị")
+    if spec.kind == "text":
+        return IndicatorReading(text=text)
+    reading = _read_ratio(spec, text) if spec.kind == "ratio" else _read_number(spec, text)
+    _check_range(spec, reading)
+    return reading
+
+
+def result_cell(spec: IndicatorSpec, reading: IndicatorReading, note: str = "") -> str:
+    """What the result column shows, in Vietnamese formats: "228", "1.626", "96,47%", "82/85"."""
+    if spec.kind == "text":
+        shown = reading.text
+    elif reading.ratio is not None:
+        numerator, denominator = reading.ratio
+        shown = (
+            format_percent(reading.ratio_percent, 2)
+            if spec.unit.strip() == "%"
+            else f"{numerator}/{denominator}"
+        )
+    else:
+        shown = format_number(reading.number)
+    return f"{shown} ({note})" if note else shown
+
+
+def plan_number(spec: IndicatorSpec) -> Decimal | None:
+    try:
+        return parse_number(spec.plan.removesuffix("%").strip())
+    except ValueError:
+        return None
+
+
+def rate_against_plan(spec: IndicatorSpec, reading: IndicatorReading | None) -> str:
+    """The result as a share of the year plan, "97,62%"; empty where it has no meaning."""
+    plan = plan_number(spec)
+    if reading is None or reading.number is None or not plan:
+        return ""
+    return format_percent(reading.number * 100 / plan, 2)
