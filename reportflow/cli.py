@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from reportflow.definition_schema import DefinitionError
-from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
 from reportflow.tasks.errors import UserError
 
@@ -37,9 +36,6 @@ def _parse_date(value: str) -> dt.date:
     )
 
 
-DateOpt = Annotated[dt.date, typer.Option(parser=_parse_date, metavar="DD/MM/YYYY")]
-
-
 def _fail(exc: Exception) -> None:
     err.print(f"[bold red]Lỗi:[/] {exc}")
     raise typer.Exit(code=2)
@@ -51,21 +47,59 @@ def cycle_open(
     request_number: Annotated[
         str, typer.Option(help="Số công văn yêu cầu, ví dụ 850/SKHĐT-THKTKG")
     ],
-    request_date: DateOpt,
+    request_date: Annotated[
+        dt.date,
+        typer.Option(parser=_parse_date, metavar="DD/MM/YYYY", help="Ngày của công văn yêu cầu"),
+    ],
     sender: Annotated[str, typer.Option(help="Cơ quan gửi yêu cầu")],
     subject: Annotated[str, typer.Option(help="Trích yếu của yêu cầu")],
-    deadline: DateOpt,
+    deadline: Annotated[
+        dt.date | None,
+        typer.Option(
+            parser=_parse_date,
+            metavar="DD/MM/YYYY",
+            help="Hạn gửi theo công văn; bỏ trống: ngày làm việc đầu tiên sau ngày chốt số liệu",
+        ),
+    ] = None,
+    period_kind: Annotated[
+        str | None,
+        typer.Option(
+            help="Loại kỳ theo NĐ 09/2019: monthly, quarterly, first_half, nine_months, "
+            "last_half, annual, ad_hoc (đột xuất); bỏ trống: theo định nghĩa báo cáo"
+        ),
+    ] = None,
+    period_index: Annotated[
+        int | None,
+        typer.Option(help="Tháng (1-12) hoặc quý (1-4); bỏ trống: tháng/quý của ngày công văn"),
+    ] = None,
+    cutoff_start: Annotated[
+        dt.date | None,
+        typer.Option(
+            parser=_parse_date, metavar="DD/MM/YYYY", help="Báo cáo đột xuất: chốt số liệu từ ngày"
+        ),
+    ] = None,
+    cutoff_end: Annotated[
+        dt.date | None,
+        typer.Option(
+            parser=_parse_date, metavar="DD/MM/YYYY", help="Báo cáo đột xuất: chốt số liệu đến ngày"
+        ),
+    ] = None,
     internal_deadline: Annotated[
         dt.date | None,
         typer.Option(parser=_parse_date, metavar="DD/MM/YYYY", help="Hạn nội bộ cho các phòng"),
+    ] = None,
+    internal_days_before: Annotated[
+        int | None,
+        typer.Option(help="Hạn nội bộ = số ngày làm việc này trước hạn gửi (thay cho định nghĩa)"),
     ] = None,
     period_label: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ '6 tháng đầu năm'")] = "",
     by: Annotated[str, typer.Option(help="Mã người mở kỳ (Văn phòng)")] = "chanhvp",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Không hỏi lại trước khi ghi")] = False,
 ) -> None:
-    """Mở một kỳ báo cáo theo công văn yêu cầu; in các hạn đã tính trước khi ghi."""
+    """Mở một kỳ báo cáo theo công văn yêu cầu; in kỳ chốt số liệu và các hạn trước khi ghi."""
     from reportflow.definition_loader import load_definition
-    from reportflow.tasks.cycles import CycleRequest, open_cycle, plan_internal_deadline
+    from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle
+    from reportflow.tasks.cycles import open_cycle
 
     request = CycleRequest(
         number=request_number,
@@ -75,15 +109,20 @@ def cycle_open(
         deadline=deadline,
         period_label=period_label,
         internal_deadline=internal_deadline,
+        internal_days_before=internal_days_before,
+        period_kind=period_kind,
+        period_index=period_index,
+        cutoff_start=cutoff_start,
+        cutoff_end=cutoff_end,
     )
     try:
         spec = load_definition(definition)
-        internal = plan_internal_deadline(spec, request)
+        plan = plan_cycle(spec, request)
         console.print(f"Báo cáo: [bold]{spec.name}[/]")
-        console.print(
-            f"Hạn gửi {sender}: {vn_date(deadline)}; hạn nội bộ các phòng: {vn_date(internal)}"
-        )
+        for line in plan.describe(sender):
+            console.print(line, highlight=False)
         if not yes and not typer.confirm("Mở kỳ báo cáo?"):
+            console.print("Chưa mở kỳ báo cáo; không có gì được ghi.")
             raise typer.Exit(code=1)
         init_db()
         with session_scope() as session:

@@ -187,7 +187,11 @@ class ReportDefinition(Strict):
     intro: list[str] = []
     closing: list[str] = []
     period_label: str = ""
-    internal_deadline_working_days_before: int = 3
+    period_kind: Literal[
+        "monthly", "quarterly", "first_half", "nine_months", "last_half", "annual", "ad_hoc"
+    ] = "ad_hoc"
+    """Decree 09/2019 period (`calendar.periods.PeriodKind`): sets the cut-off and the default deadline."""
+    internal_deadline_working_days_before: int = Field(default=3, ge=0)
     signer: SignerSpec
     outline: list[OutlineItem]
     indicators: IndicatorTableSpec = IndicatorTableSpec()

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.models import Cycle, session_scope
+from tests.factories import row_counts
 
 runner = CliRunner()
 
@@ -45,7 +46,14 @@ OPEN_ARGS = [
 def test_cycle_open_prints_deadlines_then_writes(database):
     result = runner.invoke(app, [*OPEN_ARGS, "--yes"])
     assert result.exit_code == 0, result.output
-    assert "hạn nội bộ các phòng: 03/6/2020" in result.output
+    output = " ".join(result.output.split())
+    assert (
+        "chốt số liệu từ Chủ nhật, 15/12/2019 đến Chủ nhật, 14/6/2020 (Nghị định 09/2019/NĐ-CP"
+        in output
+    )
+    assert "Hạn gửi Sở Kế hoạch và Đầu tư: thứ Hai, 08/6/2020 (theo công văn yêu cầu)" in output
+    assert "Hạn nội bộ của các phòng: thứ Tư, 03/6/2020 (3 ngày làm việc trước hạn gửi)" in output
+    assert output.index("Hạn nội bộ") < output.index("Đã mở kỳ báo cáo số")
     with session_scope() as session:
         cycles = session.exec(select(Cycle)).all()
     assert [(c.request_number, str(c.internal_deadline)) for c in cycles] == [
@@ -54,11 +62,49 @@ def test_cycle_open_prints_deadlines_then_writes(database):
 
 
 def test_cycle_open_declined_writes_nothing(database):
+    before = row_counts()
     result = runner.invoke(app, OPEN_ARGS, input="n\n")
     assert result.exit_code == 1
-    assert "08/6/2020" in result.output
+    assert "08/6/2020" in result.output and "không có gì được ghi" in result.output
+    assert row_counts() == before
+
+
+def test_cycle_open_without_deadline_uses_the_decree_default_and_the_overrides(database):
+    args = [a for a in OPEN_ARGS if a not in ("--deadline", "08/06/2020")]
+    args += ["--period-kind", "quarterly", "--internal-days-before", "5", "--yes"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert (
+        "Kỳ báo cáo: quý II năm 2020; chốt số liệu từ Chủ nhật, 15/3/2020 đến Chủ nhật, 14/6/2020"
+        in output
+    )
+    assert "Hạn gửi Sở Kế hoạch và Đầu tư: thứ Hai, 15/6/2020 (mặc định" in output
+    assert "Hạn nội bộ của các phòng: thứ Hai, 08/6/2020 (5 ngày làm việc trước hạn gửi)" in output
     with session_scope() as session:
-        assert session.exec(select(Cycle)).all() == []
+        (cycle,) = session.exec(select(Cycle)).all()
+    assert (cycle.period_kind, cycle.period_label) == ("quarterly", "quý II")
+    assert (str(cycle.cutoff_start), str(cycle.cutoff_end)) == ("2020-03-15", "2020-06-14")
+    assert (str(cycle.deadline), str(cycle.internal_deadline)) == ("2020-06-15", "2020-06-08")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--period-kind", "weekly"], "Loại kỳ báo cáo 'weekly' không có"),
+        (["--period-kind", "ad_hoc"], "Báo cáo đột xuất cần hạn gửi cụ thể"),
+        (["--period-kind", "monthly", "--period-index", "13"], "Số tháng phải từ 1 đến 12"),
+        (["--cutoff-start", "01/01/2020", "--cutoff-end", "31/03/2020"], "chỉ báo cáo đột xuất"),
+        (["--internal-days-before", "-1"], "phải từ 0 trở lên"),
+    ],
+)
+def test_cycle_open_refuses_bad_period_input_and_writes_nothing(database, extra, message):
+    args = [a for a in OPEN_ARGS if a not in ("--deadline", "08/06/2020")]
+    before = row_counts()
+    result = runner.invoke(app, [*args, *extra, "--yes"])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert row_counts() == before
 
 
 def test_bad_date_is_a_clear_error(database):

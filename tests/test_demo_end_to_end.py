@@ -114,7 +114,9 @@ def test_late_division_was_reminded_and_director_copied(demo_result):
     assert all("thanh-tra" in m.get_body().get_content() for m in reminders)
     for message in reminders:
         lines = [line.strip() for line in message.get_body().get_content().splitlines()]
-        assert any(line.startswith("reportflow submit") and "--by chanhtt" in line for line in lines)
+        assert any(
+            line.startswith("reportflow submit") and "--by chanhtt" in line for line in lines
+        )
     assert re.search(r"Nhắc việc bước t\+2 → chanhtt", log)
 
 

@@ -68,9 +68,8 @@ def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | 
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"the cycle's flow process ended early ({what}); see out/demo/flow.log"
-            )
+            log = getattr(proc, "log_path", "its log")
+            raise RuntimeError(f"the cycle's flow process ended early ({what}); see {log}")
         time.sleep(0.3)
     raise TimeoutError(f"timed out waiting for {what}")
 
@@ -147,12 +146,14 @@ def _open_and_start(out: Path, scenario: dict, step) -> tuple[int, subprocess.Po
 def start_flow_process(cycle_id: int, log_path: Path) -> subprocess.Popen:
     """Runs the cycle's flow locally in its own process, as `reportflow cycle run` would."""
     with log_path.open("wb") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "reportflow.cli", "cycle", "run", str(cycle_id)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+    process.log_path = log_path
+    return process
 
 
 def wait_for_pause(

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -43,7 +43,34 @@ def get_engine() -> Engine:
 def init_db() -> Engine:
     engine = get_engine()
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Adds the nullable columns a newer version brought to an existing database, in place.
+
+    create_all makes missing tables but never touches existing ones; without this an upgrade
+    would fail on a database that holds work. Anything beyond a new nullable column is refused.
+    """
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise RuntimeError(
+                    f"Cơ sở dữ liệu thiếu cột bắt buộc {table.name}.{column.name}; "
+                    "cần chuyển đổi dữ liệu thủ công trước khi nâng cấp."
+                )
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(
+                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+                )
 
 
 @contextmanager

@@ -71,6 +71,10 @@ class Cycle(SQLModel, table=True):
     request_sender: str
     request_subject: str = ""
     period_label: str
+    period_kind: str | None = None
+    """A `calendar.periods.PeriodKind` value; the cut-off dates are inclusive (Decree 09/2019)."""
+    cutoff_start: dt.date | None = None
+    cutoff_end: dt.date | None = None
     year: int
     deadline: dt.date
     internal_deadline: dt.date

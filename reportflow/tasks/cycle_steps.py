@@ -94,6 +94,8 @@ def _request_text(
             due=item.due,
             request_number=cycle.request_number,
             request_sender=cycle.request_sender,
+            cutoff_start=cycle.cutoff_start,
+            cutoff_end=cycle.cutoff_end,
             sections=[{"key": a.section_key, "title": a.title} for a in items],
             indicators=indicators,
             **common,

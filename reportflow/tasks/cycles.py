@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from sqlmodel import Session, select
 
-from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.calendar.periods import PeriodKind
 from reportflow.definition_loader import definition_digest, load_definition, load_organisation
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import Cycle, DefinitionSnapshot, SectionAssignment
 from reportflow.notifications.messages import render_string, vn_date
 from reportflow.tasks.audit import record_event
-from reportflow.tasks.errors import NotFound, UserError
+from reportflow.tasks.cycle_plan import CyclePlan, CycleRequest, plan_cycle
+from reportflow.tasks.errors import NotFound
 from reportflow.tasks.organisation import get_person, sync_organisation
-
-
-@dataclass(frozen=True)
-class CycleRequest:
-    """The incoming letter that asks for the report."""
-
-    number: str
-    date: dt.date
-    sender: str
-    subject: str
-    deadline: dt.date
-    period_label: str = ""
-    year: int | None = None
-    internal_deadline: dt.date | None = None
-
-
-def plan_internal_deadline(definition: ReportDefinition, request: CycleRequest) -> dt.date:
-    if request.internal_deadline:
-        return request.internal_deadline
-    return WorkingCalendar().add_working_days(
-        request.deadline, -definition.internal_deadline_working_days_before
-    )
 
 
 def open_cycle(
@@ -46,16 +22,10 @@ def open_cycle(
     definition = load_definition(definition_code)
     sync_organisation(session, organisation)
     get_person(session, opened_by)
-    if request.deadline < request.date:
-        raise UserError(
-            f"Hạn gửi ({vn_date(request.deadline)}) sớm hơn ngày công văn ({vn_date(request.date)})."
-        )
-    internal = plan_internal_deadline(definition, request)
-    if internal > request.deadline:
-        raise UserError("Hạn nội bộ của các phòng phải trước hoặc bằng hạn gửi báo cáo.")
+    plan = plan_cycle(definition, request)
+    internal, year = plan.internal_deadline, plan.year
 
     snapshot = _snapshot(session, definition)
-    year = request.year or request.date.year
     cycle = Cycle(
         definition_id=snapshot.id,
         definition_code=definition.code,
@@ -63,9 +33,12 @@ def open_cycle(
         request_date=request.date,
         request_sender=request.sender,
         request_subject=request.subject,
-        period_label=request.period_label or definition.period_label,
+        period_label=request.period_label or _period_label(definition, plan),
+        period_kind=plan.period_kind.value,
+        cutoff_start=plan.period.cutoff_start if plan.period else None,
+        cutoff_end=plan.period.cutoff_end if plan.period else None,
         year=year,
-        deadline=request.deadline,
+        deadline=plan.deadline,
         internal_deadline=internal,
         opened_by=opened_by,
     )
@@ -88,11 +61,22 @@ def open_cycle(
         cycle.id,
         definition=definition.code,
         request=request.number,
-        deadline=request.deadline.isoformat(),
+        period_kind=plan.period_kind.value,
+        deadline=plan.deadline.isoformat(),
         internal_deadline=internal.isoformat(),
     )
     session.flush()
     return cycle
+
+
+def _period_label(definition: ReportDefinition, plan: CyclePlan) -> str:
+    """The definition's label, unless this cycle changed the period kind; then the period's own
+    label without the year ("6 tháng đầu năm"), since the definition's texts add the year."""
+    if definition.period_label and plan.period_kind.value == definition.period_kind:
+        return definition.period_label
+    if plan.period is None or plan.period_kind is PeriodKind.ad_hoc:
+        return plan.period_kind.label_vi
+    return plan.period.label_vi.removesuffix(f" năm {plan.year}").removesuffix(f" {plan.year}")
 
 
 def _snapshot(session: Session, definition: ReportDefinition) -> DefinitionSnapshot:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlmodel import Session, func, select
 
-from reportflow.clock import now
+from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.clock import VN_TZ, now, today
 from reportflow.models import ReminderRecord, SectionAssignment, SectionVersion, session_scope
 from reportflow.notifications.messages import vn_date, vn_datetime
+from reportflow.notifications.redaction import redact_text
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.notify import division_name
+
+log = logging.getLogger(__name__)
 
 STATE_VI = {"pending": "chưa gửi", "submitted": "đã gửi", "returned": "trả lại để sửa"}
 
@@ -25,17 +30,29 @@ class ProgressRow:
     versions: int
     due: dt.date
     last_reminder: dt.datetime | None
+    days_late: int
+    """Working days past due: until today while open, until the latest version once submitted."""
+
+
+def _local_date(moment: dt.datetime) -> dt.date:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(VN_TZ).date()
 
 
 def progress_rows(session: Session, cycle_id: int) -> list[ProgressRow]:
-    version_counts = dict(
-        session.exec(
-            select(SectionVersion.assignment_id, func.count())
+    versions = {
+        assignment_id: (count, latest)
+        for assignment_id, count, latest in session.exec(
+            select(
+                SectionVersion.assignment_id,
+                func.count(),
+                func.max(SectionVersion.submitted_at),
+            )
             .join(SectionAssignment, SectionAssignment.id == SectionVersion.assignment_id)
             .where(SectionAssignment.cycle_id == cycle_id)
             .group_by(SectionVersion.assignment_id)
         ).all()
-    )
+    }
     reminders = dict(
         session.exec(
             select(ReminderRecord.assignment_id, func.max(ReminderRecord.sent_at))
@@ -48,15 +65,24 @@ def progress_rows(session: Session, cycle_id: int) -> list[ProgressRow]:
             .group_by(ReminderRecord.assignment_id)
         ).all()
     )
+    calendar, current_day = WorkingCalendar(), today()
+
+    def days_late(assignment: SectionAssignment) -> int:
+        until = current_day
+        if assignment.state == "submitted" and assignment.id in versions:
+            until = _local_date(versions[assignment.id][1])
+        return max(0, calendar.working_days_between(assignment.due, until))
+
     return [
         ProgressRow(
             section_key=a.section_key,
             title=a.title,
             division=division_name(session, a.division_code),
             state=a.state,
-            versions=version_counts.get(a.id, 0),
+            versions=versions.get(a.id, (0, None))[0],
             due=a.due,
             last_reminder=reminders.get(a.id),
+            days_late=days_late(a),
         )
         for a in assignments(session, cycle_id)
     ]
@@ -71,7 +97,27 @@ def row_cells(row: ProgressRow) -> dict[str, str]:
         "Số phiên bản": str(row.versions),
         "Hạn": vn_date(row.due),
         "Nhắc gần nhất": vn_datetime(row.last_reminder) if row.last_reminder else "-",
+        "Số ngày trễ": str(row.days_late) if row.days_late else "-",
     }
+
+
+def refresh_progress(cycle_id: int) -> bool:
+    """Publishes the table after a submission, outside any flow run.
+
+    Only for a cycle that runs under Prefect (it has a run, so an API is configured). The
+    submission is committed before this runs, so a failure here is logged, never raised.
+    """
+    with session_scope() as session:
+        if not get_cycle(session, cycle_id).flow_run_id:
+            return False
+    from reportflow.tasks.prefect_tasks import publish_progress as publish_task
+
+    try:
+        publish_task(cycle_id)  # a task run of its own: Prefect wants artifacts inside a run
+    except Exception as exc:  # noqa: BLE001 - a view refresh must not fail a stored submission
+        log.warning("cycle %s: progress table not refreshed: %s", cycle_id, redact_text(str(exc)))
+        return False
+    return True
 
 
 def publish_progress(cycle_id: int) -> None:

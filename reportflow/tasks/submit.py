@@ -29,6 +29,7 @@ from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
 from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.tasks.organisation import get_person
+from reportflow.tasks.progress import refresh_progress
 from reportflow.tasks.wake import wake_cycle
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".txt"}
@@ -145,6 +146,7 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
         )
         session.flush()
         complete = all_sections_in(session, cycle_id)
+    refresh_progress(cycle_id)
     woke = wake_cycle(cycle_id) if complete else False
     return SubmissionResult(cycle_id, section_key, version_no, complete, woke)
 
@@ -227,4 +229,5 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
         record_event(
             session, person.code, "indicators.submitted", cycle_id, codes=[r[0].code for r in rows]
         )
+    refresh_progress(cycle_id)
     return [r[0].code for r in rows]
