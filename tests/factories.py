@@ -15,6 +15,20 @@ from reportflow.tasks.cycles import CycleRequest, open_cycle
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
 SAMPLE_TEXT = PACKAGE_DIR / "demo" / "data" / "sample-859-BC-STTTT-VP.txt"
 
+# Each section of the sample definition and the head of the division that writes it.
+SECTION_HEADS = {
+    "tham-muu": "chanhvp",
+    "ttbcxb": "tp-ttbcxb",
+    "bcvt": "tp-bcvt",
+    "cntt": "tp-cntt",
+    "thanh-tra": "chanhtt",
+    "dau-tu-cong": "tp-cntt",
+    "cong-ttdt": "gd-ttcntt",
+    "cong-tac-khac": "chanhvp",
+    "danh-gia": "chanhvp",
+    "nhiem-vu": "chanhvp",
+}
+
 SAMPLE_REQUEST = CycleRequest(
     number="850/SKHĐT-THKTKG",
     date=dt.date(2020, 5, 13),

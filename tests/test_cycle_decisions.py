@@ -22,7 +22,7 @@ from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import submit_indicators, submit_section
-from tests.factories import open_sample_cycle, section_md
+from tests.factories import SECTION_HEADS, open_sample_cycle, section_md
 
 pytestmark = pytest.mark.e2e
 CODE = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
@@ -33,21 +33,9 @@ def approval_codes(smtp) -> list[str]:
 
 
 def submit_everything(cycle_id: int, tmp_path) -> None:
-    owners = {
-        "tham-muu": "chanhvp",
-        "ttbcxb": "tp-ttbcxb",
-        "bcvt": "tp-bcvt",
-        "cntt": "tp-cntt",
-        "thanh-tra": "chanhtt",
-        "dau-tu-cong": "tp-cntt",
-        "cong-ttdt": "gd-ttcntt",
-        "cong-tac-khac": "chanhvp",
-        "danh-gia": "chanhvp",
-        "nhiem-vu": "chanhvp",
-    }
     submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
     submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
-    for key, person in owners.items():
+    for key, person in SECTION_HEADS.items():
         submit_section(cycle_id, key, section_md(tmp_path, key), person)
 
 

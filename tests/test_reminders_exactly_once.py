@@ -20,24 +20,12 @@ from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import send_message
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.reminders import send_due_reminders
-from tests.factories import open_sample_cycle
+from tests.factories import SECTION_HEADS, open_sample_cycle
 
 # The sample cycle is due Wednesday 03/6/2020; Friday 05/6 is T+2, so each of its ten open
 # sections goes to its division's head and, copied, to the director.
 FRIDAY_9AM = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)
 STEP = "r1:2020-06-03:t+2"
-SECTION_HEADS = {
-    "tham-muu": "chanhvp",
-    "ttbcxb": "tp-ttbcxb",
-    "bcvt": "tp-bcvt",
-    "cntt": "tp-cntt",
-    "thanh-tra": "chanhtt",
-    "dau-tu-cong": "tp-cntt",
-    "cong-ttdt": "gd-ttcntt",
-    "cong-tac-khac": "chanhvp",
-    "danh-gia": "chanhvp",
-    "nhiem-vu": "chanhvp",
-}
 EXPECTED = Counter(
     [(head, key) for key, head in SECTION_HEADS.items()]
     + [("giamdoc", key) for key in SECTION_HEADS]

@@ -10,14 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 
-from reportflow.config import PACKAGE_DIR, reload_settings
-from reportflow.demo.word_author import write_docx_like_a_person
+from reportflow.config import reload_settings
+from reportflow.demo.scenario import DATA_DIR, load_scenario, open_scenario_cycle, section_file
 from reportflow.document.vi_format import short_date as vn_date
 
-DATA_DIR = PACKAGE_DIR / "demo" / "data"
 CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
 
 
@@ -28,10 +26,6 @@ class DemoStep:
 
     def __call__(self, text: str) -> None:
         self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/] {text}")
-
-
-def load_scenario() -> dict:
-    return yaml.safe_load((DATA_DIR / "scenario.yaml").read_text(encoding="utf-8"))
 
 
 def configure_environment(out: Path, scenario: dict, smtp_port: int) -> None:
@@ -50,15 +44,6 @@ def configure_environment(out: Path, scenario: dict, smtp_port: int) -> None:
     api = os.environ["PREFECT_API_URL"]
     os.environ["REPORTFLOW_PREFECT_UI_URL"] = api.removesuffix("/api")
     reload_settings()
-
-
-def section_file(entry: dict, work: Path) -> Path:
-    text = (DATA_DIR / "sections" / f"{entry['section']}.md").read_text(encoding="utf-8")
-    if entry["format"] == "docx":
-        return write_docx_like_a_person(text, work / f"{entry['section']}.docx")
-    target = work / f"{entry['section']}.md"
-    target.write_text(text, encoding="utf-8")
-    return target
 
 
 def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | None = None):
@@ -103,36 +88,9 @@ def run_demo(out: Path, console: Console) -> Path:
 
 
 def _open_and_start(out: Path, scenario: dict, step) -> tuple[int, subprocess.Popen]:
-    import datetime as dt
-
-    from reportflow.definition_loader import load_organisation
-    from reportflow.models import init_db, session_scope
-    from reportflow.tasks.cycles import CycleRequest, open_cycle
-    from reportflow.tasks.numbering import open_register
-
-    init_db()
-    request = scenario["request"]
-    open_register(
-        load_organisation().issuing_body,
-        dt.date.fromisoformat(scenario["clock"][:10]).year,
-        scenario["register_last_number"],
-    )
-    with session_scope() as session:
-        cycle = open_cycle(
-            session,
-            scenario["definition"],
-            CycleRequest(
-                number=request["number"],
-                date=request["date"],
-                sender=request["sender"],
-                subject=request["subject"],
-                deadline=request["deadline"],
-            ),
-            scenario["opened_by"],
-        )
-        cycle_id, internal = cycle.id, cycle.internal_deadline
+    cycle_id, internal = open_scenario_cycle(scenario)
     step(
-        f"Mở kỳ báo cáo số {cycle_id} theo Công văn {request['number']}; hạn nội bộ {vn_date(internal)}"
+        f"Mở kỳ báo cáo số {cycle_id} theo Công văn {scenario['request']['number']}; hạn nội bộ {vn_date(internal)}"
     )
 
     flow = start_flow_process(cycle_id, out / "flow.log")

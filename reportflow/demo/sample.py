@@ -35,32 +35,21 @@ def scratch_project(frozen_now: str) -> Iterator[Path]:
 def build_sample_document() -> ReportDocument:
     from sqlmodel import select
 
-    from reportflow.definition_loader import load_organisation
-    from reportflow.demo.run import DATA_DIR, load_scenario, section_file
-    from reportflow.models import CycleState, RegisterEntry, init_db, session_scope
-    from reportflow.tasks.cycles import CycleRequest, get_cycle, open_cycle
+    from reportflow.demo.scenario import (
+        DATA_DIR,
+        load_scenario,
+        open_scenario_cycle,
+        section_file,
+    )
+    from reportflow.models import CycleState, RegisterEntry, session_scope
+    from reportflow.tasks.cycles import get_cycle
     from reportflow.tasks.merge import build_document
-    from reportflow.tasks.numbering import assign_number, open_register
+    from reportflow.tasks.numbering import assign_number
     from reportflow.tasks.submit import submit_indicators, submit_section
 
     scenario = load_scenario()
     with scratch_project(scenario["clock"]) as folder:
-        init_db()
-        request = scenario["request"]
-        open_register(load_organisation().issuing_body, 2020, scenario["register_last_number"])
-        with session_scope() as session:
-            cycle_id = open_cycle(
-                session,
-                scenario["definition"],
-                CycleRequest(
-                    number=request["number"],
-                    date=request["date"],
-                    sender=request["sender"],
-                    subject=request["subject"],
-                    deadline=request["deadline"],
-                ),
-                scenario["opened_by"],
-            ).id
+        cycle_id, _ = open_scenario_cycle(scenario)
         for entry in [*scenario["submissions"], *scenario["late"]]:
             submit_section(
                 cycle_id, entry["section"], section_file(entry, folder / "work"), entry["by"]
