@@ -170,14 +170,26 @@ def status(
             print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle.id)])
 
 
+_NO_WRAP = {"Mã phần", "Hạn"}
+_SHORT_HEADERS = {"Số phiên bản": "Bản", "Số ngày trễ": "Trễ", "Nhắc gần nhất": "Nhắc gần nhất"}
+
+
 def print_cycle_table(cycle, rows: list[dict[str, str]]) -> None:
+    """The progress table; below 120 columns the section titles are left out (the code names
+    the section) and the headers shortened, so it stays readable in an 80-column terminal."""
+    from reportflow.models import CycleState
+
+    state = CycleState(cycle.state).label_vi
     table = Table(
-        title=f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({cycle.state})"
+        title=f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({state})"
     )
-    for column in rows[0] if rows else []:
-        table.add_column(column)
+    wide = console.width >= 120
+    columns = [c for c in (rows[0] if rows else []) if c != "Phần" or wide]
+    for column in columns:
+        header = column if wide else _SHORT_HEADERS.get(column, column)
+        table.add_column(header, no_wrap=column in _NO_WRAP)
     for row in rows:
-        table.add_row(*row.values())
+        table.add_row(*(row[c] for c in columns))
     console.print(table)
 
 

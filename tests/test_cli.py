@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.models import Cycle, session_scope
-from tests.factories import row_counts
+from reportflow.tasks.submit import submit_section
+from tests.factories import open_sample_cycle, row_counts, section_md
 
 runner = CliRunner()
 
@@ -112,3 +113,17 @@ def test_bad_date_is_a_clear_error(database):
     result = runner.invoke(app, [*args, "--yes"])
     assert result.exit_code == 2
     assert "không phải ngày hợp lệ" in result.output
+
+
+def test_status_fits_a_narrow_terminal_and_speaks_vietnamese(database, tmp_path):
+    cycle_id = open_sample_cycle()
+    submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), by="tp-bcvt")
+    result = runner.invoke(app, ["status", str(cycle_id)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "(đang nhận các phần)" in result.output
+    bcvt = next(line for line in lines if line.startswith("│ bcvt "))
+    assert "đã gửi" in bcvt and "│ 1 " in bcvt
+    wide = runner.invoke(app, ["status", str(cycle_id)], env={"COLUMNS": "160"})
+    assert "Bru chính – Viễn thông" in wide.output and "Số ngày trễ" in wide.output

@@ -31,8 +31,24 @@ class CycleState(StrEnum):
     REJECTED = "rejected"
 
     @property
+    def label_vi(self) -> str:
+        return _CYCLE_STATE_VI[self]
+
+    @property
     def accepts_submissions(self) -> bool:
         return self in {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
+
+
+_CYCLE_STATE_VI = {
+    CycleState.COLLECTING: "đang nhận các phần",
+    CycleState.DRAFTING: "đang tổng hợp dự thảo",
+    CycleState.AWAITING_DECISION: "chờ Giám đốc quyết định",
+    CycleState.APPROVED: "đã phê duyệt",
+    CycleState.NUMBERED: "đã cấp số",
+    CycleState.DISPATCHING: "đang phát hành",
+    CycleState.DONE: "đã phát hành",
+    CycleState.REJECTED: "không phê duyệt",
+}
 
 
 class Division(SQLModel, table=True):

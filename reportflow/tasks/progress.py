@@ -10,7 +10,13 @@ from sqlmodel import Session, func, select
 
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.clock import VN_TZ, now, today
-from reportflow.models import ReminderRecord, SectionAssignment, SectionVersion, session_scope
+from reportflow.models import (
+    CycleState,
+    ReminderRecord,
+    SectionAssignment,
+    SectionVersion,
+    session_scope,
+)
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.notifications.redaction import redact_text
 from reportflow.tasks.cycles import assignments, get_cycle
@@ -129,6 +135,6 @@ def publish_progress(cycle_id: int) -> None:
     create_table_artifact(
         key=f"cycle-{cycle_id}-progress",
         table=rows,
-        description=f"Tiến độ kỳ báo cáo số {cycle_id} ({cycle.state}), cập nhật "
+        description=f"Tiến độ kỳ báo cáo số {cycle_id} ({CycleState(cycle.state).label_vi}), cập nhật "
         f"{vn_datetime(now())}",
     )
