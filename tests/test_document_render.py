@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime as dt
-import time
 from pathlib import Path
 
 import docx
@@ -550,7 +549,8 @@ def test_render_writes_atomically_and_returns_the_path(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.docx"]
 
 
-def test_large_report_renders_fast(tmp_path):
+def test_large_report_keeps_every_paragraph_and_row(tmp_path):
+    """Size, not speed: the timing lives in `make bench`."""
     paragraphs = [
         Paragraph(runs=[Run(f"Đoạn {i} "), Run("đậm", bold=True), Run(" và nội dung dài " * 5)])
         for i in range(3000)
@@ -564,8 +564,10 @@ def test_large_report_renders_fast(tmp_path):
         for n in range(10)
     ]
     outline[-1].table = big_table
-    started = time.perf_counter()
     path = render_report(_report(outline=outline), tmp_path / "big.docx")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5.0, f"3000 paragraphs and a 500-row table took {elapsed:.2f}s"
-    assert len(docx_text_lines(path)) > 3500
+    lines = docx_text_lines(path)
+    assert [int(line.split()[1]) for line in lines if line.startswith("Đoạn ")] == list(range(3000))
+    reopened = docx.Document(str(path))
+    (table,) = [t for t in reopened.tables if t.rows[0].cells[0].text == "TT"]
+    assert len(table.rows) == 501
+    assert table.rows[500].cells[1].text == "Chỉ tiêu 499"
