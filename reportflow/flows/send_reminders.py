@@ -6,14 +6,14 @@ from prefect import flow, get_run_logger
 
 from reportflow.models import init_db
 from reportflow.tasks import prefect_tasks as steps
-from reportflow.tasks.reminders import send_due_reminders
+from reportflow.tasks.reminders import collecting_cycle_ids, send_due_reminders
 
 
 @flow(name="send_reminders")
 def send_reminders() -> int:
     init_db()
     sent = send_due_reminders()
-    for cycle_id in sorted({r.cycle_id for r in sent}):
+    for cycle_id in collecting_cycle_ids():
         steps.publish_progress(cycle_id)
     get_run_logger().info("Đã gửi %d nhắc việc.", len(sent))
     return len(sent)

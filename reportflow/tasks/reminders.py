@@ -248,6 +248,16 @@ def recipients_for(
     return [*heads, *directors] if step.copy_director else list(heads)
 
 
+def collecting_cycle_ids() -> list[int]:
+    """The cycles a sweep looks at: those still collecting sections."""
+    with session_scope() as session:
+        return list(
+            session.exec(
+                select(Cycle.id).where(Cycle.state == CycleState.COLLECTING).order_by(Cycle.id)
+            )
+        )
+
+
 def open_sections(session: Session) -> list[OpenSection]:
     rows = session.exec(
         select(
