@@ -95,6 +95,10 @@ def cycle_open(
     period_label: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ '6 tháng đầu năm'")] = "",
     by: Annotated[str, typer.Option(help="Mã người mở kỳ (Văn phòng)")] = "chanhvp",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Không hỏi lại trước khi ghi")] = False,
+    start: Annotated[
+        bool,
+        typer.Option("--start", help="Mở xong thì khởi chạy quy trình qua deployment report-cycle"),
+    ] = False,
 ) -> None:
     """Mở một kỳ báo cáo theo công văn yêu cầu; in kỳ chốt số liệu và các hạn trước khi ghi."""
     from reportflow.definition_loader import load_definition
@@ -130,9 +134,35 @@ def cycle_open(
             cycle_id = cycle.id
     except (UserError, DefinitionError) as exc:
         _fail(exc)
+    if start:
+        console.print(f"Đã mở kỳ báo cáo số [bold]{cycle_id}[/].")
+        _start_run(cycle_id)
+    else:
+        console.print(
+            f"Đã mở kỳ báo cáo số [bold]{cycle_id}[/]. Khởi chạy quy trình: "
+            f"reportflow cycle start {cycle_id} (hoặc chạy tại máy này: reportflow cycle run {cycle_id})"
+        )
+
+
+def _start_run(cycle_id: int) -> None:
+    from reportflow.tasks.start_run import start_cycle_run
+
+    try:
+        started = start_cycle_run(cycle_id)
+    except UserError as exc:
+        _fail(exc)
     console.print(
-        f"Đã mở kỳ báo cáo số [bold]{cycle_id}[/]. Chạy quy trình: reportflow cycle run {cycle_id}"
+        f"Đã khởi chạy quy trình của kỳ {cycle_id}; một worker của pool 'reportflow' sẽ thực hiện. "
+        f"Theo dõi: {started.url or started.flow_run_id}",
+        highlight=False,
     )
+
+
+@cycle_app.command("start")
+def cycle_start(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Khởi chạy quy trình của kỳ báo cáo qua deployment report-cycle (worker thực hiện)."""
+    init_db()
+    _start_run(cycle_id)
 
 
 @cycle_app.command("run")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from reportflow.config import PACKAGE_DIR
+from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope
+from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import CycleRequest, open_cycle
+from reportflow.tasks.submit import submit_indicators, submit_section
 
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
 SAMPLE_TEXT = PACKAGE_DIR / "demo" / "data" / "sample-859-BC-STTTT-VP.txt"
@@ -56,3 +60,19 @@ def row_counts() -> dict[str, int]:
             name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for name, table in SQLModel.metadata.tables.items()
         }
+
+
+APPROVAL_CODE = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
+
+
+def approval_codes(smtp) -> list[str]:
+    """The one-time codes mailed to the director so far, oldest first."""
+    return [m.group(1) for msg in smtp.messages() if (m := APPROVAL_CODE.search(message_text(msg)))]
+
+
+def submit_everything(cycle_id: int, tmp_path: Path) -> None:
+    """Every division hands in its figures and sections of the sample report."""
+    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
+    submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
+    for key, person in SECTION_HEADS.items():
+        submit_section(cycle_id, key, section_md(tmp_path, key), person)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlmodel import select
 
-from reportflow.demo.run import DATA_DIR, start_flow_process, wait_for_pause, wait_until
+from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.textdump import docx_text_lines
 from reportflow.models import (
     ApprovalDecision,
@@ -21,22 +19,10 @@ from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.errors import UserError
-from reportflow.tasks.submit import submit_indicators, submit_section
-from tests.factories import SECTION_HEADS, open_sample_cycle, section_md
+from reportflow.tasks.submit import submit_section
+from tests.factories import approval_codes, open_sample_cycle, submit_everything
 
 pytestmark = pytest.mark.e2e
-CODE = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
-
-
-def approval_codes(smtp) -> list[str]:
-    return [m.group(1) for msg in smtp.messages() if (m := CODE.search(message_text(msg)))]
-
-
-def submit_everything(cycle_id: int, tmp_path) -> None:
-    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
-    submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
-    for key, person in SECTION_HEADS.items():
-        submit_section(cycle_id, key, section_md(tmp_path, key), person)
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -12,11 +12,17 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from reportflow.cli import app
 from reportflow.config import reload_settings
-from reportflow.models import ReminderRecord, SectionAssignment, session_scope
+from reportflow.demo.run import wait_for_pause, wait_until
+from reportflow.models import CycleState, ReminderRecord, SectionAssignment, session_scope
 from reportflow.smtp_sink import message_text
-from tests.factories import SECTION_HEADS, open_sample_cycle
+from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.decide import send_decision
+from reportflow.tasks.notify import cycle_url
+from tests.factories import SECTION_HEADS, approval_codes, open_sample_cycle, submit_everything
 from tests.test_progress import latest_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +30,10 @@ DEPLOYMENT = "send_reminders/send-reminders"
 
 
 def prefect(*args: str) -> str:
-    env = {**os.environ, "REPORTFLOW_HOME": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", *args],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "REPORTFLOW_HOME": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=180,
@@ -80,3 +85,66 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
     rows = latest_table(prefect_server, f"cycle-{cycle_id}-progress")
     assert {row["Mã phần"] for row in rows} == set(SECTION_HEADS)
     assert all(row["Nhắc gần nhất"] == "09:00 ngày 05/6/2020" for row in rows)
+
+
+def start_worker(log_path: Path) -> subprocess.Popen:
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "reportflow"],
+            cwd=ROOT,
+            env={**os.environ, "REPORTFLOW_HOME": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    worker.log_path = log_path
+    return worker
+
+
+def cycle_state(cycle_id: int) -> CycleState:
+    with session_scope() as session:
+        return CycleState(get_cycle(session, cycle_id).state)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_cycle_started_from_the_cli_runs_on_a_worker_to_dispatch(
+    prefect_server, database, smtp, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    cli = CliRunner()
+
+    not_deployed = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+    assert not_deployed.exit_code == 2
+    assert "prefect deploy --all" in " ".join(not_deployed.output.split())
+
+    prefect("work-pool", "create", "reportflow", "--type", "process", "--overwrite")
+    prefect("deploy", "--name", "report-cycle")
+    first = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+    again = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    run_urls = [" ".join(r.output.split()).rsplit("Theo dõi: ", 1)[1] for r in (first, again)]
+    assert run_urls[0] == run_urls[1], "a repeated start must not create a second run"
+
+    worker = start_worker(tmp_path / "worker.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", worker)
+        with session_scope() as session:
+            assert cycle_url(get_cycle(session, cycle_id).flow_run_id) == run_urls[0]
+        running = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+        assert running.exit_code == 2 and "đã có quy trình đang chạy" in running.output
+
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "decision-", worker)
+        code = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")[0]
+        send_decision(cycle_id, "giamdoc", code, [], False, "Đồng ý")
+        wait_until(lambda: cycle_state(cycle_id) == CycleState.DONE, 120, "dispatch", worker)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    dispatched = [m for m in smtp.messages() if "01/BC-STTTT-VP" in str(m["Subject"])]
+    assert len(dispatched) == 3
+    finished = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+    assert finished.exit_code == 2 and "đã kết thúc (đã phát hành)" in finished.output

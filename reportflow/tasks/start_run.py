@@ -1,0 +1,62 @@
+"""Starting a cycle's run through the `report-cycle` deployment, for a worker to pick up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from reportflow.models import CycleState, session_scope
+from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.errors import Conflict, UserError
+from reportflow.tasks.notify import cycle_url
+
+REPORT_CYCLE_DEPLOYMENT = "report_cycle/report-cycle"
+"""`<flow name>/<deployment name>` as prefect.yaml declares it."""
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    flow_run_id: str
+    url: str
+
+
+def start_cycle_run(cycle_id: int) -> StartedRun:
+    """Asks the deployment for a run of the cycle; refuses while an earlier run is still alive.
+
+    The idempotency key names the run it replaces, so asking twice (a retried command, two
+    clerks at once) gives one run, and a crashed run can still be replaced by a new one.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        state, previous = CycleState(cycle.state), cycle.flow_run_id
+    if state in {CycleState.DONE, CycleState.REJECTED}:
+        raise Conflict(f"Kỳ báo cáo số {cycle_id} đã kết thúc ({state.label_vi}).")
+    if previous:
+        with get_client(sync_client=True) as client:
+            try:
+                run_state = client.read_flow_run(UUID(previous)).state
+            except ObjectNotFound:
+                run_state = None
+        if run_state is not None and not run_state.is_final():
+            raise Conflict(
+                f"Kỳ báo cáo số {cycle_id} đã có quy trình đang chạy "
+                f"({run_state.name}): {cycle_url(previous) or previous}"
+            )
+    try:
+        flow_run = run_deployment(
+            REPORT_CYCLE_DEPLOYMENT,
+            parameters={"cycle_id": cycle_id},
+            timeout=0,
+            as_subflow=False,
+            idempotency_key=f"reportflow-cycle-{cycle_id}-after-{previous or 'none'}",
+        )
+    except ObjectNotFound:
+        raise UserError(
+            f"Chưa có deployment '{REPORT_CYCLE_DEPLOYMENT}' trên Prefect server. "
+            "Bộ phận CNTT triển khai bằng: prefect deploy --all"
+        ) from None
+    return StartedRun(str(flow_run.id), cycle_url(str(flow_run.id)))
