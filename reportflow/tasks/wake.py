@@ -12,7 +12,7 @@ from prefect.flow_runs import resume_flow_run
 
 from reportflow.config import get_settings
 from reportflow.models import CycleState, session_scope
-from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.cycles import all_sections_in, get_cycle
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +56,19 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
 def _still_collecting(cycle_id: int) -> bool:
     with session_scope() as session:
         return get_cycle(session, cycle_id).state == CycleState.COLLECTING
+
+
+def wake_complete_cycles(cycle_ids: list[int]) -> list[int]:
+    """The sweep's safety net: wakes runs still paused although every section is in.
+
+    A submission commits before it wakes the run, so a process killed in between (or a run slow
+    to reach its pause) leaves the cycle asleep; the next sweep finds and wakes it.
+    """
+    woken = []
+    for cycle_id in cycle_ids:
+        with session_scope() as session:
+            complete = all_sections_in(session, cycle_id)
+        if complete and wake_cycle(cycle_id, wait_s=0):
+            log.warning("cycle %s: every section was in but the run slept; woken", cycle_id)
+            woken.append(cycle_id)
+    return woken

@@ -1,0 +1,45 @@
+"""A submission that completes the set but never wakes the run (its process killed between the
+commit and the wake) is caught by the next reminder sweep: nothing waits forever."""
+
+from __future__ import annotations
+
+import pytest
+
+from reportflow.demo.run import start_flow_process, wait_for_pause
+from reportflow.flows.send_reminders import send_reminders
+from reportflow.models import CycleState, session_scope
+from reportflow.tasks import submit
+from reportflow.tasks.cycles import get_cycle
+from tests.factories import open_sample_cycle, submit_everything
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
+    prefect_server, database, smtp, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    from reportflow.config import reload_settings
+
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        # The kill cannot be aimed at one line from here; replacing the wake by nothing leaves
+        # the database exactly as a process killed right after the last commit would.
+        monkeypatch.setattr(submit, "wake_cycle", lambda cycle_id: False)
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "sections-", flow)
+        with session_scope() as session:
+            assert get_cycle(session, cycle_id).state == CycleState.COLLECTING
+
+        send_reminders()
+        wait_for_pause(cycle_id, "decision-", flow)
+        with session_scope() as session:
+            assert get_cycle(session, cycle_id).state == CycleState.AWAITING_DECISION
+    finally:
+        flow.kill()
+        flow.wait(timeout=30)
