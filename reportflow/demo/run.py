@@ -221,6 +221,12 @@ def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachmen
     console.print(f"Số văn bản: [bold]{entry.number_text}[/], ngày {vn_date(entry.issued_on)}")
     console.print(f"Bản chính thức: [bold]{final.resolve()}[/]")
     console.print(f"Quy trình trên Prefect UI: [bold]{url}[/]")
+    data_dir = os.environ.get("REPORTFLOW_DATA_DIR", "")
+    console.print(
+        f"Xem lại tiến độ: REPORTFLOW_DATA_DIR={data_dir} .venv/bin/reportflow status {cycle_id}",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print("Thư đã nhận tại máy chủ thư thử nghiệm:")
     for message in sink.messages():
         attached = ", ".join(attachment_names(message)) or "-"
