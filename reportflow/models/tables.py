@@ -20,6 +20,12 @@ def _json_list_column() -> Any:
     return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+def _delivered_channels_column() -> Any:
+    """Keys (`notifications.channels.channel_key`) of the channels that took the message, so a
+    retry after one channel failed sends only to the channels still missing it."""
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
 class CycleState(StrEnum):
     COLLECTING = "collecting"
     DRAFTING = "drafting"
@@ -222,6 +228,7 @@ class DispatchRecord(SQLModel, table=True):
     status: str
     """sending | sent | failed"""
     error: str = ""
+    delivered_channels: list[str] | None = _delivered_channels_column()
     created_at: dt.datetime = Field(default_factory=utcnow)
     finished_at: dt.datetime | None = None
 
@@ -238,6 +245,7 @@ class ReminderRecord(SQLModel, table=True):
     """claimed | sent | failed"""
     attempts: int = 0
     error: str = ""
+    delivered_channels: list[str] | None = _delivered_channels_column()
     claimed_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from reportflow.config import get_settings
@@ -30,3 +31,8 @@ def channel_urls(email: str | None, apprise_urls: list[str]) -> list[str]:
 
 def known_secrets() -> tuple[str, ...]:
     return (get_settings().smtp_password.get_secret_value(),)
+
+
+def channel_key(url: str) -> str:
+    """A stable name for one channel that does not reveal it (URLs hold credentials)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import apprise
 
-from reportflow.notifications.channels import known_secrets
+from reportflow.notifications.channels import channel_key, known_secrets
 from reportflow.notifications.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
@@ -44,3 +45,45 @@ def send_message(
     if not ok:
         return Delivery(channel, False, "kênh thông báo không nhận thư (xem nhật ký máy chủ thư)")
     return Delivery(channel, True)
+
+
+@dataclass
+class FanOut:
+    """The outcome of one message over all of someone's channels."""
+
+    delivered: set[str] = field(default_factory=set)
+    """Channel keys that have the message, from this call and earlier attempts."""
+    errors: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    """Redacted, for the audit log."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def send_to_channels(
+    urls: list[str],
+    title: str,
+    body: str,
+    attachments: Iterable[Path] = (),
+    already: Iterable[str] = (),
+    sender: Callable[..., Delivery] = send_message,
+) -> FanOut:
+    """Sends to each channel that does not have the message yet (`already`, by channel key)."""
+    outcome = FanOut(delivered=set(already))
+    if not urls:
+        outcome.errors.append("chưa có kênh gửi (email hoặc apprise)")
+    for url in urls:
+        key = channel_key(url)
+        if key in outcome.delivered:
+            continue
+        delivery = (
+            sender(url, title, body, list(attachments)) if attachments else sender(url, title, body)
+        )
+        outcome.channels.append(delivery.channel)
+        if delivery.ok:
+            outcome.delivered.add(key)
+        else:
+            outcome.errors.append(delivery.error)
+    return outcome

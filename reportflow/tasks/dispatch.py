@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from reportflow.clock import utcnow
 from reportflow.config import get_settings
@@ -22,7 +22,7 @@ from reportflow.models import (
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message
 from reportflow.notifications.redaction import redact_url
-from reportflow.notifications.sender import send_message
+from reportflow.notifications.sender import FanOut, send_to_channels
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle
 
@@ -45,21 +45,25 @@ def _sent_keys(session: Session, cycle_id: int) -> set[str]:
     return set(rows)
 
 
-def _claim_attempt(cycle_id: int, recipient: RecipientSpec, channel: str) -> int | None:
-    """Writes the attempt row before anything is sent; None if it was sent meanwhile."""
+def _claim_attempt(
+    cycle_id: int, recipient: RecipientSpec, channel: str
+) -> tuple[int, set[str]] | None:
+    """Writes the attempt row before anything is sent; None if it was sent meanwhile.
+
+    Also returns the channels that earlier, partly failed attempts already reached.
+    """
     with session_scope() as session:
         get_cycle(session, cycle_id, for_update=True)
         if recipient.key in _sent_keys(session, cycle_id):
             return None
-        attempt = (
-            session.exec(
-                select(func.count()).where(
-                    DispatchRecord.cycle_id == cycle_id,
-                    DispatchRecord.recipient_key == recipient.key,
-                )
-            ).one()
-            + 1
-        )
+        earlier = session.exec(
+            select(DispatchRecord.delivered_channels).where(
+                DispatchRecord.cycle_id == cycle_id,
+                DispatchRecord.recipient_key == recipient.key,
+            )
+        ).all()
+        already = {key for keys in earlier for key in keys or ()}
+        attempt = len(earlier) + 1
         record = DispatchRecord(
             cycle_id=cycle_id,
             recipient_key=recipient.key,
@@ -70,14 +74,16 @@ def _claim_attempt(cycle_id: int, recipient: RecipientSpec, channel: str) -> int
         )
         session.add(record)
         session.flush()
-        return record.id
+        return record.id, already
 
 
-def _finish_attempt(record_id: int, ok: bool, error: str) -> None:
+def _finish_attempt(record_id: int, outcome: FanOut) -> None:
+    ok = outcome.ok
     with session_scope() as session:
         record = session.get(DispatchRecord, record_id)
         record.status = "sent" if ok else "failed"
-        record.error = error
+        record.error = "; ".join(outcome.errors)
+        record.delivered_channels = sorted(outcome.delivered)
         record.finished_at = utcnow()
         session.add(record)
         record_event(
@@ -133,17 +139,14 @@ def dispatch_report(cycle_id: int) -> DispatchOutcome:
             request_sender=cycle.request_sender,
         )
         channel = ", ".join(redact_url(u) for u in urls)
-        record_id = _claim_attempt(cycle_id, recipient, channel)
-        if record_id is None:
+        claimed = _claim_attempt(cycle_id, recipient, channel)
+        if claimed is None:
             skipped.append(recipient.key)
             continue
-        errors = [
-            d.error for d in (send_message(u, title, body, [attachment]) for u in urls) if not d.ok
-        ]
-        if not urls:
-            errors.append("người nhận chưa có kênh gửi (email hoặc apprise)")
-        _finish_attempt(record_id, not errors, "; ".join(errors))
-        (failed if errors else sent).append(recipient.key)
+        record_id, already = claimed
+        outcome = send_to_channels(urls, title, body, [attachment], already=already)
+        _finish_attempt(record_id, outcome)
+        (sent if outcome.ok else failed).append(recipient.key)
     _archive(cycle_id, attachment, entry)
     if not failed:
         with session_scope() as session:

@@ -12,7 +12,7 @@ from reportflow.clock import utcnow
 from reportflow.config import get_settings
 from reportflow.models import Division, Person, ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
-from reportflow.notifications.sender import Delivery, send_message
+from reportflow.notifications.sender import Delivery, send_message, send_to_channels
 from reportflow.tasks.audit import record_event
 
 
@@ -62,30 +62,32 @@ def deliver(message: Outgoing, sender: Callable[..., Delivery] = send_message) -
     with session_scope() as session:
         record_id = claim(session, message.assignment_id, message.step_key, message.person_code)
         person = session.get(Person, message.person_code)
+        already = session.get(ReminderRecord, record_id).delivered_channels if record_id else None
     if record_id is None:
         return False
     urls = channel_urls(person.email, list(person.apprise_urls))
-    deliveries = [sender(url, message.title, message.body) for url in urls]
-    ok = bool(deliveries) and all(d.ok for d in deliveries)
-    error = "; ".join(d.error for d in deliveries if not d.ok) or ("" if urls else "không có kênh")
+    outcome = send_to_channels(
+        urls, message.title, message.body, already=already or (), sender=sender
+    )
     with session_scope() as session:
         record = session.get(ReminderRecord, record_id)
-        record.status = "sent" if ok else "failed"
+        record.status = "sent" if outcome.ok else "failed"
         record.attempts += 1
-        record.error = error
-        record.sent_at = utcnow() if ok else None
+        record.error = "; ".join(outcome.errors)
+        record.delivered_channels = sorted(outcome.delivered)
+        record.sent_at = utcnow() if outcome.ok else None
         session.add(record)
         assignment = session.get(SectionAssignment, message.assignment_id)
         record_event(
             session,
             "reportflow",
-            "notification.sent" if ok else "notification.failed",
+            "notification.sent" if outcome.ok else "notification.failed",
             assignment.cycle_id,
             step=message.step_key,
             person=message.person_code,
-            channels=[d.channel for d in deliveries],
+            channels=outcome.channels,
         )
-    return ok
+    return outcome.ok
 
 
 def division_heads(session: Session, division_code: str) -> list[Person]:

@@ -1,0 +1,128 @@
+"""People and recipients with more than one channel: apprise's json:// to a real local webhook
+beside e-mail to the real SMTP sink. When one channel fails, the retry goes only to that one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from reportflow.clock import VN_TZ
+from reportflow.config import reload_settings
+from reportflow.models import CycleState, DispatchRecord, Person, ReminderRecord, session_scope
+from reportflow.smtp_sink import attachment_names
+from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.dispatch import dispatch_report
+from reportflow.tasks.merge import render_cycle_document
+from reportflow.tasks.numbering import assign_number
+from reportflow.tasks.reminders import send_due_reminders
+from reportflow.tasks.submit import submit_section
+from tests.factories import open_sample_cycle, section_md
+from tests.webhook import Webhook
+
+FRIDAY_9AM = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)  # T+2 for the sample cycle
+
+
+@pytest.fixture
+def webhook():
+    with Webhook() as hook:
+        yield hook
+
+
+def mails_to(smtp, address: str) -> list:
+    return [m for m in smtp.messages() if str(m["To"]) == address]
+
+
+def test_a_reminder_retried_after_one_channel_failed_reaches_only_that_channel(
+    database, smtp, webhook
+):
+    open_sample_cycle()
+    with session_scope() as session:
+        person = session.get(Person, "tp-bcvt")
+        person.apprise_urls = [webhook.url]
+        session.add(person)
+    webhook.statuses = [500]
+
+    send_due_reminders(now=FRIDAY_9AM)
+    assert len(webhook.received) == 1
+    assert len(mails_to(smtp, "bcvt@stttt.travinh.example")) == 1
+    with session_scope() as session:
+        (record,) = session.exec(
+            select(ReminderRecord).where(ReminderRecord.person_code == "tp-bcvt")
+        ).all()
+        assert (record.status, record.attempts, len(record.delivered_channels)) == ("failed", 1, 1)
+        assert webhook.url not in record.error and "127.0.0.1" not in record.error
+
+    retried = send_due_reminders(now=FRIDAY_9AM)
+    assert [(p.person_code, p.section_key) for p in retried] == [("tp-bcvt", "bcvt")]
+    assert len(webhook.received) == 2
+    assert len(mails_to(smtp, "bcvt@stttt.travinh.example")) == 1, "e-mail had it already"
+    assert send_due_reminders(now=FRIDAY_9AM) == []
+    assert len(webhook.received) == 2
+
+    message = webhook.received[-1]
+    assert message["title"].endswith("Đã quá hạn 2 ngày làm việc: Bru chính – Viễn thông")
+    assert "reportflow submit 1 bcvt" in message["message"]
+    assert "--by tp-bcvt" in message["message"]
+    with session_scope() as session:
+        record = session.exec(
+            select(ReminderRecord).where(ReminderRecord.person_code == "tp-bcvt")
+        ).one()
+        assert (record.status, record.attempts, len(record.delivered_channels)) == ("sent", 2, 2)
+
+
+def test_dispatch_retried_after_one_channel_failed_sends_the_report_once_per_channel(
+    database, smtp, webhook, tmp_path: Path
+):
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    (folder / "bao-cao-ngan.yaml").write_text(
+        f"""
+code: bao-cao-ngan
+name: Báo cáo ngắn
+number_pattern: "{{number}}/BC-STTTT-VP"
+summary: Báo cáo ngắn năm {{{{ year }}}}
+signer: {{title: GIÁM ĐỐC, person: giamdoc}}
+outline:
+  - {{key: bcvt, owner: bcvt, title: Bưu chính}}
+recipients:
+  - {{key: skhdt, label: "Sở KH&ĐT (b/c)", email: thktkg@skhdt.travinh.example, apprise: ["{webhook.url}"], requester: true}}
+  - {{key: bgd, label: BGD Sở, email: bangiamdoc@stttt.travinh.example}}
+""",
+        encoding="utf-8",
+    )
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
+    reload_settings()
+    cycle_id = open_sample_cycle("bao-cao-ngan")
+    submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
+    with session_scope() as session:
+        get_cycle(session, cycle_id, for_update=True).state = CycleState.APPROVED
+    number = assign_number(cycle_id).number_text
+    with session_scope() as session:
+        render_cycle_document(session, get_cycle(session, cycle_id), "final")
+
+    webhook.statuses = [503]
+    first = dispatch_report(cycle_id)
+    assert (first.sent, first.failed) == (["bgd"], ["skhdt"])
+    second = dispatch_report(cycle_id)
+    assert (second.sent, second.already_sent, second.failed) == (["skhdt"], ["bgd"], [])
+
+    assert Counter(str(m["To"]) for m in smtp.messages()) == Counter(
+        {"thktkg@skhdt.travinh.example": 1, "bangiamdoc@stttt.travinh.example": 1}
+    )
+    assert len(webhook.received) == 2
+    attached = webhook.received[-1]["attachments"]
+    assert [a["filename"] for a in attached] == [number.replace("/", "-") + ".docx"]
+    assert attachment_names(mails_to(smtp, "thktkg@skhdt.travinh.example")[0]) == [
+        attached[0]["filename"]
+    ]
+    with session_scope() as session:
+        attempts = session.exec(
+            select(DispatchRecord.status).where(DispatchRecord.recipient_key == "skhdt")
+        ).all()
+        assert attempts == ["failed", "sent"]
+        assert get_cycle(session, cycle_id).state == CycleState.DONE
