@@ -72,6 +72,10 @@ def cycle_open(
         int | None,
         typer.Option(help="Tháng (1-12) hoặc quý (1-4); bỏ trống: tháng/quý của ngày công văn"),
     ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(help="Năm của kỳ báo cáo; bỏ trống: năm của ngày công văn"),
+    ] = None,
     cutoff_start: Annotated[
         dt.date | None,
         typer.Option(
@@ -116,6 +120,7 @@ def cycle_open(
         internal_days_before=internal_days_before,
         period_kind=period_kind,
         period_index=period_index,
+        year=year,
         cutoff_start=cutoff_start,
         cutoff_end=cutoff_end,
     )

@@ -111,6 +111,16 @@ def test_default_deadline_is_the_first_working_day_after_the_cut_off(
     assert not plan.deadline_from_request
 
 
+def test_an_annual_report_asked_for_in_january_takes_the_year_given(definition):
+    plan = plan_cycle(
+        definition,
+        request(date=D(2021, 1, 5), deadline=D(2021, 1, 20), period_kind="annual", year=2020),
+    )
+    assert (plan.year, plan.period.label_vi) == (2020, "năm 2020")
+    assert (plan.period.cutoff_start, plan.period.cutoff_end) == (D(2019, 12, 15), D(2020, 12, 14))
+    assert plan.warnings == []
+
+
 def test_each_cycle_may_override_the_internal_offset(definition):
     five = plan_cycle(definition, request(internal_days_before=5))
     assert (five.internal_deadline, five.internal_days_before) == (D(2020, 6, 1), 5)
@@ -157,6 +167,7 @@ def test_ad_hoc_report_takes_explicit_dates(definition):
         ({"deadline": D(2020, 5, 1)}, "sớm hơn ngày công văn"),
         ({"internal_deadline": D(2020, 6, 9)}, "phải trước hoặc bằng hạn gửi"),
         ({"internal_days_before": -2}, "phải từ 0 trở lên"),
+        ({"year": 20}, "Năm của kỳ báo cáo \\(20\\) không hợp lệ"),
     ],
 )
 def test_bad_period_input_is_refused_in_vietnamese(definition, changes, message):

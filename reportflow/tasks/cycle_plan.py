@@ -145,6 +145,10 @@ def plan_cycle(
     calendar = calendar or WorkingCalendar()
     kind = _kind(request, definition)
     year = request.year or request.date.year
+    if not 2000 <= year <= request.date.year + 1:
+        raise UserError(
+            f"Năm của kỳ báo cáo ({year}) không hợp lệ; chọn từ 2000 đến {request.date.year + 1}."
+        )
     period = _period(kind, year, request)
     if request.deadline is None and period is None:
         raise UserError("Báo cáo đột xuất cần hạn gửi cụ thể (--deadline).")
