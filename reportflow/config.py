@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = 10_000_000
     approval_code_ttl_h: int = 72
+    secret_key: SecretStr = SecretStr("")
+    """Signs the approval codes' hashes. Empty: a random key is made once in
+    `data_dir/secret.key`. Set the same value on every machine that shares one database."""
 
     frozen_now: str = ""
     """ISO datetime; when set the product's clock stands still (demo and simulated calendars)."""

@@ -230,6 +230,12 @@ class ReportDefinition(Strict):
         duplicates = {k for k in keys if keys.count(k) > 1}
         if duplicates:
             raise ValueError(f"khóa mục bị trùng: {', '.join(sorted(duplicates))}")
+        reserved = [k for k in keys if k.startswith("so-lieu-")]
+        if reserved:
+            raise ValueError(
+                f"khóa mục không được bắt đầu bằng 'so-lieu-' (dành cho số liệu chỉ tiêu): "
+                f"{', '.join(reserved)}"
+            )
         return self
 
     def walk(self) -> Iterator[OutlineItem]:

@@ -33,6 +33,10 @@ SECTION_HEADS = {
     "nhiem-vu": "chanhvp",
 }
 
+# The divisions that owe figures for the sample's indicator table, as assignments of their own.
+FIGURE_HEADS = {"so-lieu-bcvt": "tp-bcvt", "so-lieu-ttbcxb": "tp-ttbcxb"}
+ASSIGNMENT_HEADS = SECTION_HEADS | FIGURE_HEADS
+
 SAMPLE_REQUEST = CycleRequest(
     number="850/SKHĐT-THKTKG",
     date=dt.date(2020, 5, 13),
@@ -62,7 +66,7 @@ def row_counts() -> dict[str, int]:
         }
 
 
-APPROVAL_CODE = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
+APPROVAL_CODE = re.compile(r"Mã phê duyệt một lần của vòng này: ([0-9A-Z]{4}-[0-9A-Z]{4})")
 
 
 def approval_codes(smtp) -> list[str]:

@@ -20,8 +20,8 @@ from reportflow.tasks.dispatch import dispatch_report
 from reportflow.tasks.merge import render_cycle_document
 from reportflow.tasks.numbering import assign_number
 from reportflow.tasks.reminders import send_due_reminders
-from reportflow.tasks.submit import submit_section
-from tests.factories import open_sample_cycle, section_md
+from reportflow.tasks.submit import submit_indicators, submit_section
+from tests.factories import DATA_DIR, open_sample_cycle, section_md
 from tests.webhook import Webhook
 
 FRIDAY_9AM = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)  # T+2 for the sample cycle
@@ -40,7 +40,8 @@ def mails_to(smtp, address: str) -> list:
 def test_a_reminder_retried_after_one_channel_failed_reaches_only_that_channel(
     database, smtp, webhook
 ):
-    open_sample_cycle()
+    cycle_id = open_sample_cycle()
+    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
     with session_scope() as session:
         person = session.get(Person, "tp-bcvt")
         person.apprise_urls = [webhook.url]

@@ -44,7 +44,12 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
             send_decision(cycle_id, "chanhvp", first_code, [], False, "")
         with pytest.raises(UserError, match="Mã phê duyệt không đúng"):
             send_decision(
-                cycle_id, "giamdoc", "000000" if first_code != "000000" else "111111", [], False, ""
+                cycle_id,
+                "giamdoc",
+                "0000-0000" if first_code != "0000-0000" else "1111-1111",
+                [],
+                False,
+                "",
             )
         with session_scope() as session:
             assert session.exec(select(ApprovalDecision)).all() == []

@@ -22,7 +22,7 @@ from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.notify import cycle_url
-from tests.factories import SECTION_HEADS, approval_codes, open_sample_cycle, submit_everything
+from tests.factories import ASSIGNMENT_HEADS, approval_codes, open_sample_cycle, submit_everything
 from tests.test_progress import latest_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,8 @@ def prefect(*args: str) -> str:
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, smtp, monkeypatch):
-    # Friday 05/6/2020 09:00 is T+2 for the sample cycle (due 03/6): every head and the director.
+    # Friday 05/6/2020 09:00 is T+2 for the sample cycle (due 03/6): every section and both
+    # divisions' figures, to the head and the director.
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
     reload_settings()
     cycle_id = open_sample_cycle()
@@ -74,8 +75,8 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
             .join(SectionAssignment, SectionAssignment.id == ReminderRecord.assignment_id)
             .where(ReminderRecord.status == "sent")
         ).all()
-    expected = {(head, key) for key, head in SECTION_HEADS.items()}
-    expected |= {("giamdoc", key) for key in SECTION_HEADS}
+    expected = {(head, key) for key, head in ASSIGNMENT_HEADS.items()}
+    expected |= {("giamdoc", key) for key in ASSIGNMENT_HEADS}
     assert {(person, key) for person, key, _ in sent} == expected
     assert {step for _, _, step in sent} == {"r1:2020-06-03:t+2"}
     mails = smtp.messages()
@@ -83,7 +84,7 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
     assert all("Đã quá hạn 2 ngày làm việc" in message_text(m) for m in mails)
 
     rows = latest_table(prefect_server, f"cycle-{cycle_id}-progress")
-    assert {row["Mã phần"] for row in rows} == set(SECTION_HEADS)
+    assert {row["Mã phần"] for row in rows} == set(ASSIGNMENT_HEADS)
     assert all(row["Nhắc gần nhất"] == "09:00 ngày 05/6/2020" for row in rows)
 
 

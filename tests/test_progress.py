@@ -9,11 +9,10 @@ import httpx
 import pytest
 
 from reportflow.config import reload_settings
-from reportflow.definition_loader import load_definition
 from reportflow.models import Cycle, session_scope
 from reportflow.tasks.progress import refresh_progress
 from reportflow.tasks.submit import submit_indicators, submit_section
-from tests.factories import PACKAGE_DIR, open_sample_cycle, section_md
+from tests.factories import ASSIGNMENT_HEADS, PACKAGE_DIR, open_sample_cycle, section_md
 
 
 def latest_artifact(api_url: str, key: str) -> dict | None:
@@ -49,7 +48,7 @@ def test_each_submission_refreshes_the_progress_artifact(prefect_server, running
     key = f"cycle-{running_cycle}-progress"
     submit_section(running_cycle, "bcvt", section_md(tmp_path, "bcvt"), by="tp-bcvt")
     rows = by_section(latest_table(prefect_server, key))
-    assert len(rows) == len(load_definition("ktxh-6-thang").sections())
+    assert set(rows) == set(ASSIGNMENT_HEADS)
     assert rows["bcvt"]["Trạng thái"] == "đã gửi"
     assert rows["bcvt"]["Đơn vị"] == "Phòng Bưu chính - Viễn thông"
     # Due 03/6/2020, submitted Friday 05/6: two working days late (04/6 and 05/6).
@@ -67,6 +66,10 @@ def test_each_submission_refreshes_the_progress_artifact(prefect_server, running
         running_cycle, PACKAGE_DIR / "demo" / "data" / "indicators-bcvt.yaml", "tp-bcvt"
     )
     assert latest_artifact(prefect_server, key)["updated"] != before
+    rows = by_section(latest_table(prefect_server, key))
+    assert rows["so-lieu-bcvt"]["Trạng thái"] == "đã gửi"
+    assert rows["so-lieu-bcvt"]["Phần"] == "Số liệu các chỉ tiêu"
+    assert rows["so-lieu-ttbcxb"]["Trạng thái"] == "chưa gửi"
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -39,6 +39,7 @@ def test_one_pass_rendering_matches_render_message(database):
         period_label="quý I",
         section_title="Bưu chính",
         section_key="bcvt",
+        is_figures=False,
         division_name="Phòng Bưu chính - Viễn thông",
         due_text="02/5/2026 (thứ Bảy)",
         effective_due_text="04/5/2026 (thứ Hai)",
@@ -53,3 +54,10 @@ def test_one_pass_rendering_matches_render_message(database):
     fast = ReminderTemplate.load().render(variables)
     assert fast == render_message("reminder", **variables)
     assert "là ngày nghỉ nên hạn được tính đến hết ngày 04/5/2026 (thứ Hai)" in fast[1]
+    assert "reportflow submit 7 bcvt [tệp .docx hoặc .md] --by tp-bcvt" in fast[1]
+
+    figures = variables | {"section_key": "so-lieu-bcvt", "is_figures": True}
+    fast = ReminderTemplate.load().render(figures)
+    assert fast == render_message("reminder", **figures)
+    assert "reportflow submit 7 --indicators [tệp .yaml] --by tp-bcvt" in fast[1]
+    assert "Số liệu các chỉ tiêu của báo cáo" in fast[1]

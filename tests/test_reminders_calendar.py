@@ -15,8 +15,8 @@ from reportflow.notifications.messages import vn_date, vn_weekday
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import open_cycle
 from reportflow.tasks.reminders import send_due_reminders
-from reportflow.tasks.submit import submit_section
-from tests.factories import SAMPLE_REQUEST, section_md
+from reportflow.tasks.submit import submit_indicators, submit_section
+from tests.factories import DATA_DIR, SAMPLE_REQUEST, section_md
 
 REQUEST = replace(
     SAMPLE_REQUEST,
@@ -29,7 +29,7 @@ REQUEST = replace(
 FIRST_DAY = dt.date(2026, 4, 27)
 DAYS = 21
 
-# Owners submit early (Friday 24/4) or right after the 08:00 sweep of the given day.
+# Owners submit early (Friday 24/4; all figures too) or right after the 08:00 sweep of the given day.
 EARLY = {
     "tham-muu": "chanhvp",
     "cong-tac-khac": "chanhvp",
@@ -127,6 +127,8 @@ def test_three_weeks_across_the_30_4_holidays(database, smtp, tmp_path):
     set_clock(dt.date(2026, 4, 24), 10)
     for key, person in EARLY.items():
         submit_section(cycle_id, key, section_md(tmp_path, key), person)
+    for division, person in (("bcvt", "tp-bcvt"), ("ttbcxb", "tp-ttbcxb")):
+        submit_indicators(cycle_id, DATA_DIR / f"indicators-{division}.yaml", person)
 
     emails = {p.code: p.email for p in load_organisation().people}
     sent: list[tuple[dt.date, str, str, str]] = []

@@ -124,7 +124,7 @@ def test_default_office_hours_bound_the_sweep(database):
             moment.strftime("%H:%M"): len(plan_reminders(session, at=moment))
             for moment in (at(5, 7, 29), at(5, 7, 30), at(5, 16, 59), at(5, 17, 0))
         }
-    assert due_count == {"07:29": 0, "07:30": 20, "16:59": 20, "17:00": 0}
+    assert due_count == {"07:29": 0, "07:30": 24, "16:59": 24, "17:00": 0}
 
     recorder = Recorder()
     assert send_due_reminders(now=at(5, 3), sender=recorder) == []

@@ -70,7 +70,7 @@ def test_dry_run_explains_each_reminder_and_writes_nothing(database):
         f"Kỳ {cycle_id} · phần thanh-tra của Thanh tra Sở · giamdoc – Trần Văn Khoản "
         "(Giám đốc), đồng gửi · bước r1:2020-06-03:t+2 · quá hạn 2 ngày làm việc · chưa gửi"
     )
-    assert output.splitlines()[-1] == "Tổng: 20 nhắc việc đến hạn hôm nay, 20 chưa gửi."
+    assert output.splitlines()[-1] == "Tổng: 24 nhắc việc đến hạn hôm nay, 24 chưa gửi."
     assert SECRET not in output
     assert "://" not in output
 
@@ -82,7 +82,7 @@ def test_dry_run_shows_what_was_sent_failed_or_left_unconfirmed(database):
         return Delivery("mailto://127.0.0.1/***", "giamdoc@" not in url, "từ chối")
 
     moment = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)
-    assert len(send_due_reminders(now=moment, sender=director_unreachable)) == 10
+    assert len(send_due_reminders(now=moment, sender=director_unreachable)) == 12
     with session_scope() as session:
         record = session.exec(
             select(ReminderRecord).where(ReminderRecord.person_code == "chanhtt")
@@ -99,7 +99,7 @@ def test_dry_run_shows_what_was_sent_failed_or_left_unconfirmed(database):
     )
     assert line_of(output, "bcvt", "tp-bcvt")[0].endswith("· đã gửi")
     assert line_of(output, "bcvt", "giamdoc")[0].endswith("· lần trước gửi lỗi, sẽ gửi lại")
-    assert output.splitlines()[-1] == "Tổng: 20 nhắc việc đến hạn hôm nay, 10 chưa gửi."
+    assert output.splitlines()[-1] == "Tổng: 24 nhắc việc đến hạn hôm nay, 12 chưa gửi."
 
 
 def test_dry_run_outside_office_hours_says_the_sweep_would_wait(database):
@@ -110,7 +110,7 @@ def test_dry_run_outside_office_hours_says_the_sweep_would_wait(database):
         "từ T+2 sẽ đồng gửi Giám đốc"
     )
     assert (
-        "10 nhắc việc chưa gửi được lúc 18:00: ngoài giờ hành chính hoặc ngày nghỉ; "
+        "12 nhắc việc chưa gửi được lúc 18:00: ngoài giờ hành chính hoặc ngày nghỉ; "
         "sẽ gửi khi quét trong giờ hành chính." in output.splitlines()
     )
 

@@ -20,34 +20,39 @@ from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import send_message
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.reminders import send_due_reminders
-from tests.factories import SECTION_HEADS, open_sample_cycle
+from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 
 # The sample cycle is due Wednesday 03/6/2020; Friday 05/6 is T+2, so each of its ten open
-# sections goes to its division's head and, copied, to the director.
+# sections and two divisions' figures goes to its division's head and, copied, to the director.
 FRIDAY_9AM = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)
 STEP = "r1:2020-06-03:t+2"
 EXPECTED = Counter(
-    [(head, key) for key, head in SECTION_HEADS.items()]
-    + [("giamdoc", key) for key in SECTION_HEADS]
+    [(head, key) for key, head in ASSIGNMENT_HEADS.items()]
+    + [("giamdoc", key) for key in ASSIGNMENT_HEADS]
 )
 PER_PERSON = {
     "chanhvp": 4,
-    "tp-ttbcxb": 1,
-    "tp-bcvt": 1,
+    "tp-ttbcxb": 2,
+    "tp-bcvt": 2,
     "tp-cntt": 2,
     "chanhtt": 1,
     "gd-ttcntt": 1,
-    "giamdoc": 10,
+    "giamdoc": 12,
 }
-SUBMIT = re.compile(r"reportflow submit \d+ (\S+) ")
+SUBMIT = re.compile(r"reportflow submit \d+ (\S+) .*--by (\S+)")
 
 
 def received(smtp) -> Counter:
-    """(person, section) of every .eml in the sink, counted."""
-    by_email = {p.email: p.code for p in load_organisation().people}
-    return Counter(
-        (by_email[str(m["To"])], SUBMIT.search(message_text(m)).group(1)) for m in smtp.messages()
-    )
+    """(person, section) of every .eml in the sink, counted; figures read as so-lieu-<division>."""
+    people = load_organisation().people
+    by_email = {p.email: p.code for p in people}
+    division = {p.code: p.division for p in people}
+
+    def section(message) -> str:
+        key, by = SUBMIT.search(message_text(message)).groups()
+        return f"so-lieu-{division[by]}" if key == "--indicators" else key
+
+    return Counter((by_email[str(m["To"])], section(m)) for m in smtp.messages())
 
 
 def records() -> dict[tuple[str, str, str], tuple[str, int]]:
@@ -91,7 +96,7 @@ def test_two_sweeps_at_once_deliver_each_reminder_once(database, smtp):
     assert received(smtp) == EXPECTED
     assert Counter(person for person, _ in received(smtp).elements()) == PER_PERSON
     assert set(records().values()) == {("sent", 1)}
-    assert len(records()) == 20
+    assert len(records()) == 24
 
 
 class Killed(BaseException):
@@ -131,12 +136,12 @@ def test_a_killed_sweep_neither_duplicates_nor_resends_its_last_claim(database, 
     assert len(after_kill) == 6
 
     again = send_due_reminders(now=FRIDAY_9AM)
-    assert len(again) == 14
+    assert len(again) == 18
     assert received(smtp) == EXPECTED - Counter([interrupted[:2]])
     final = records()
     assert final[interrupted] == ("claimed", 0)
-    assert len(final) == 20
-    assert Counter(final.values()) == Counter({("sent", 1): 19, ("claimed", 0): 1})
+    assert len(final) == 24
+    assert Counter(final.values()) == Counter({("sent", 1): 23, ("claimed", 0): 1})
 
 
 def test_a_failing_channel_is_retried_and_then_delivers_once(database, smtp):
@@ -146,7 +151,7 @@ def test_a_failing_channel_is_retried_and_then_delivers_once(database, smtp):
     assert send_due_reminders(now=FRIDAY_9AM) == []
     assert smtp.messages() == []
     failed = records()
-    assert len(failed) == 20
+    assert len(failed) == 24
     assert set(failed.values()) == {("failed", 1)}
 
     os.environ["REPORTFLOW_SMTP_PORT"] = str(smtp.port)

@@ -16,7 +16,7 @@ from reportflow.config import reload_settings
 from reportflow.demo.scenario import DATA_DIR, load_scenario, open_scenario_cycle, section_file
 from reportflow.document.vi_format import short_date as vn_date
 
-CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: (\d{6})")
+CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: ([0-9A-Z]{4}-[0-9A-Z]{4})")
 
 
 class DemoStep:

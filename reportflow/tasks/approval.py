@@ -16,6 +16,7 @@ from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.clock import today, utcnow
 from reportflow.config import get_settings
 from reportflow.models import ApprovalCode, ApprovalDecision, Cycle, CycleState, Person
+from reportflow.signing import signing_key
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.errors import Forbidden, UserError
@@ -47,16 +48,32 @@ class DecisionRefused(UserError):
     pass
 
 
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: no I, L, O or U to misread. 8 characters are 40 bits, so a code
+cannot be guessed by trying, and its stored hash cannot be reversed without the signing key."""
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(code: str) -> str:
+    """What the director typed, as issued: case, spaces, dashes and look-alike letters ignored."""
+    return "".join(code.upper().split()).replace("-", "").translate(_LOOKALIKES)
+
+
 def _hash_code(cycle_id: int, round_no: int, code: str) -> str:
-    key = f"reportflow:{cycle_id}:{round_no}".encode()
-    return hmac.new(key, code.strip().encode(), hashlib.sha256).hexdigest()
+    message = f"reportflow:{cycle_id}:{round_no}:{normalise_code(code)}".encode()
+    return hmac.new(signing_key(), message, hashlib.sha256).hexdigest()
 
 
 def issue_approval_code(
     session: Session, cycle: Cycle, director: Person
 ) -> tuple[str, ApprovalCode]:
     """A fresh code for this round; only its hash is stored, the code itself goes to the director."""
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = new_code()
     record = ApprovalCode(
         cycle_id=cycle.id,
         round=cycle.round,
@@ -105,7 +122,7 @@ def check_decision(
     """Everything a decision must satisfy; raises with the reason, writes nothing."""
     if cycle.state != CycleState.AWAITING_DECISION:
         raise DecisionRefused(
-            f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({cycle.state})."
+            f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({CycleState(cycle.state).label_vi})."
         )
     director = resolve_approver(session, decision.approver)
     code = find_valid_code(session, cycle, decision.approval_code)

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from reportflow.definition_schema import ReportDefinition
+from reportflow.indicators import read_indicator, result_cell
 from reportflow.models import CycleState, RenderedDocument, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
@@ -26,6 +27,7 @@ from reportflow.tasks.cycles import (
     get_cycle,
     template_context,
 )
+from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import latest_indicators, render_cycle_document, section_summary
 from reportflow.tasks.notify import (
     Outgoing,
@@ -96,7 +98,11 @@ def _request_text(
             request_sender=cycle.request_sender,
             cutoff_start=cycle.cutoff_start,
             cutoff_end=cycle.cutoff_end,
-            sections=[{"key": a.section_key, "title": a.title} for a in items],
+            sections=[
+                {"key": a.section_key, "title": a.title}
+                for a in items
+                if not is_figures_key(a.section_key)
+            ],
             indicators=indicators,
             **common,
         )
@@ -105,6 +111,7 @@ def _request_text(
         due=item.due,
         section_key=item.section_key,
         section_title=item.title,
+        is_figures=is_figures_key(item.section_key),
         comment=item.return_comment,
         **common,
     )
@@ -158,6 +165,11 @@ def prepare_draft(cycle_id: int) -> Path:
     return path
 
 
+def _table_cell(text: str) -> str:
+    """Submitted text inside a Markdown table: a "|" or a line break would end the cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def decision_description(cycle_id: int) -> str:
     """Markdown shown above the director's form in the Prefect UI: what is in the draft."""
     with session_scope() as session:
@@ -182,15 +194,18 @@ def decision_description(cycle_id: int) -> str:
         ]
         for row in rows:
             lines.append(
-                f"| {row['key']} | {row['title']} | {division_name(session, row['division'])} "
+                f"| {row['key']} | {_table_cell(row['title'])} | {division_name(session, row['division'])} "
                 f"| {row['version']} | {row['words']} |"
             )
         lines += ["", "| Chỉ tiêu | Kết quả |", "|---|---|"]
         for item in definition.indicators.items:
             value = indicators.get(item.code)
-            lines.append(
-                f"| {item.name.strip('- ')} | {value.value_text if value else '(chưa có)'} |"
+            shown = (
+                result_cell(item, read_indicator(item, value.value_text), value.note)
+                if value
+                else "(chưa có)"
             )
+            lines.append(f"| {item.name.strip('- ')} | {_table_cell(shown)} |")
         lines += [
             "",
             "Điền **approver** (mã hoặc họ tên), **approval_code** (mã một lần trong thư riêng) và "

@@ -12,6 +12,7 @@ from reportflow.notifications.messages import render_string, vn_date
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycle_plan import CyclePlan, CycleRequest, plan_cycle
 from reportflow.tasks.errors import NotFound
+from reportflow.tasks.figures import FIGURES_TITLE, figure_owners, figures_key
 from reportflow.tasks.organisation import get_person, sync_organisation
 
 
@@ -51,6 +52,16 @@ def open_cycle(
                 section_key=section.key,
                 title=render_string(section.title, year=year),
                 division_code=section.owner,
+                due=internal,
+            )
+        )
+    for division_code in figure_owners(definition):
+        session.add(
+            SectionAssignment(
+                cycle_id=cycle.id,
+                section_key=figures_key(division_code),
+                title=FIGURES_TITLE,
+                division_code=division_code,
                 due=internal,
             )
         )

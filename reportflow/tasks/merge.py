@@ -24,6 +24,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import render_string
 from reportflow.tasks.cycles import assignments, cycle_definition, template_context
+from reportflow.tasks.figures import is_figures_key
 
 
 def latest_versions(session: Session, cycle_id: int) -> dict[str, SectionVersion]:
@@ -141,6 +142,8 @@ def section_summary(session: Session, cycle: Cycle) -> list[dict]:
     versions = latest_versions(session, cycle.id)
     summary = []
     for assignment in assignments(session, cycle.id):
+        if is_figures_key(assignment.section_key):
+            continue
         version = versions.get(assignment.section_key)
         text = SectionContent.from_json(version.blocks).plain_text() if version else ""
         summary.append(

@@ -32,6 +32,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import template_environment, vn_date, vn_weekday
 from reportflow.notifications.sender import Delivery, send_message
+from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.notify import Outgoing, cycle_url, deliver
 
 OPEN_SECTION_STATES = ("pending", "returned")
@@ -160,6 +161,7 @@ def section_context(
         "period_label": section.period_label,
         "section_title": section.title,
         "section_key": section.section_key,
+        "is_figures": is_figures_key(section.section_key),
         "division_name": division_name,
         "due_text": dated(section.due),
         "effective_due_text": "" if step.due == section.due else dated(step.due),

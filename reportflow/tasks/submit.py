@@ -28,6 +28,7 @@ from reportflow.models import (
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
 from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
+from reportflow.tasks.figures import is_figures_key, mark_figures_in
 from reportflow.tasks.organisation import get_person
 from reportflow.tasks.progress import refresh_progress
 from reportflow.tasks.wake import wake_cycle
@@ -93,7 +94,7 @@ def _open_assignment(
     cycle = get_cycle(session, cycle_id, for_update=True)
     if not CycleState(cycle.state).accepts_submissions:
         raise Conflict(
-            f"Kỳ báo cáo số {cycle_id} đã đóng (trạng thái: {cycle.state}); không nhận thêm bài."
+            f"Kỳ báo cáo số {cycle_id} đã đóng (trạng thái: {CycleState(cycle.state).label_vi}); không nhận thêm bài."
         )
     assignment = session.exec(
         select(SectionAssignment).where(
@@ -109,6 +110,11 @@ def _open_assignment(
 
 
 def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> SubmissionResult:
+    if is_figures_key(section_key):
+        raise UserError(
+            f"'{section_key}' là số liệu các chỉ tiêu, không phải một phần văn bản. Gửi bằng: "
+            f"reportflow submit {cycle_id} --indicators <tệp .yaml> --by {by}"
+        )
     content, data, fmt = read_section_file(source)
     with session_scope() as session:
         assignment, _definition = _open_assignment(session, cycle_id, section_key)
@@ -229,5 +235,10 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
         record_event(
             session, person.code, "indicators.submitted", cycle_id, codes=[r[0].code for r in rows]
         )
+        session.flush()
+        mark_figures_in(session, definition, cycle_id, person.division_code or "")
+        complete = all_sections_in(session, cycle_id)
     refresh_progress(cycle_id)
+    if complete:
+        wake_cycle(cycle_id)
     return [r[0].code for r in rows]

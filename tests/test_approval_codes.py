@@ -1,0 +1,67 @@
+"""Approval codes: long enough not to be guessed, stored only as a keyed hash, typed forgivingly."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from sqlmodel import select
+
+from reportflow.config import reload_settings
+from reportflow.models import ApprovalCode, Cycle, Person, session_scope
+from reportflow.signing import KEY_FILE, signing_key
+from reportflow.tasks.approval import (
+    CODE_ALPHABET,
+    _hash_code,
+    find_valid_code,
+    issue_approval_code,
+    new_code,
+    normalise_code,
+)
+from tests.factories import open_sample_cycle
+
+
+def test_codes_are_eight_characters_of_an_unambiguous_alphabet():
+    codes = {new_code() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        head, tail = code.split("-")
+        assert len(head) == len(tail) == 4
+        assert set(head + tail) <= set(CODE_ALPHABET)
+        assert not set(code) & set("ILOU")
+
+
+def test_what_the_director_types_is_read_forgivingly():
+    assert normalise_code(" k7qm 4tzp ") == normalise_code("K7QM-4TZP") == "K7QM4TZP"
+    assert normalise_code("1O0L-I2A3") == "100112A3"
+
+
+def test_the_key_is_made_once_private_and_stable(tmp_path, restore_environment):
+    os.environ["REPORTFLOW_DATA_DIR"] = str(tmp_path)
+    os.environ.pop("REPORTFLOW_SECRET_KEY", None)
+    reload_settings()
+    first = signing_key()
+    assert len(first) == 32 and signing_key() == first
+    assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600
+    os.environ["REPORTFLOW_SECRET_KEY"] = "khóa-dùng-chung-cho-mọi-máy"
+    reload_settings()
+    assert signing_key() == "khóa-dùng-chung-cho-mọi-máy".encode()
+
+
+def test_the_stored_hash_needs_the_key(database, restore_environment):
+    cycle_id = open_sample_cycle()
+    with session_scope() as session:
+        cycle = session.get(Cycle, cycle_id)
+        code, record = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
+    with session_scope() as session:
+        stored = session.exec(select(ApprovalCode)).one()
+        assert code not in str(stored.model_dump())
+        cycle = session.get(Cycle, cycle_id)
+        assert find_valid_code(session, cycle, code.lower().replace("-", " ")) is not None
+        assert find_valid_code(session, cycle, "0000-0000") is None
+
+    os.environ["REPORTFLOW_SECRET_KEY"] = "một khóa khác"
+    reload_settings()
+    assert _hash_code(cycle_id, 1, code) != stored.code_hash
+    with session_scope() as session:
+        assert find_valid_code(session, session.get(Cycle, cycle_id), code) is None

@@ -1,0 +1,121 @@
+"""A division's figures are an assignment of the cycle: waited for, reminded about, refused as a
+section, sent back by the director and marked in when every indicator of the division has a value."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from reportflow.definition_schema import ReportDefinition
+from reportflow.models import CycleState, Person, session_scope
+from reportflow.smtp_sink import message_text
+from reportflow.tasks.approval import DirectorDecision, issue_approval_code, record_decision
+from reportflow.tasks.cycle_steps import request_sections
+from reportflow.tasks.cycles import all_sections_in, assignments, get_cycle
+from reportflow.tasks.errors import UserError
+from reportflow.tasks.submit import submit_indicators, submit_section
+from tests.factories import DATA_DIR, SECTION_HEADS, open_sample_cycle, row_counts, section_md
+
+
+def states(cycle_id: int) -> dict[str, str]:
+    with session_scope() as session:
+        return {a.section_key: a.state for a in assignments(session, cycle_id)}
+
+
+def complete(cycle_id: int) -> bool:
+    with session_scope() as session:
+        return all_sections_in(session, cycle_id)
+
+
+def test_the_cycle_waits_for_every_divisions_figures(database, tmp_path):
+    cycle_id = open_sample_cycle()
+    assert {k: v for k, v in states(cycle_id).items() if k.startswith("so-lieu-")} == {
+        "so-lieu-bcvt": "pending",
+        "so-lieu-ttbcxb": "pending",
+    }
+    for key, person in SECTION_HEADS.items():
+        submit_section(cycle_id, key, section_md(tmp_path, key), person)
+    assert not complete(cycle_id)
+
+    partial = tmp_path / "mot-chi-tieu.yaml"
+    partial.write_text('xa-bdvhx: "82/85 xã có điểm BD-VHX"\n', encoding="utf-8")
+    submit_indicators(cycle_id, partial, "tp-bcvt")
+    assert states(cycle_id)["so-lieu-bcvt"] == "pending", "one of bcvt's two indicators is missing"
+
+    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
+    assert states(cycle_id)["so-lieu-bcvt"] == "submitted"
+    assert not complete(cycle_id)
+    submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
+    assert complete(cycle_id)
+
+
+def test_figures_are_not_a_section_to_upload(database, tmp_path):
+    cycle_id = open_sample_cycle()
+    before = row_counts()
+    with pytest.raises(UserError, match="--indicators"):
+        submit_section(cycle_id, "so-lieu-bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
+    assert row_counts() == before
+
+
+def test_the_request_mail_gives_both_commands(database, smtp):
+    cycle_id = open_sample_cycle()
+    request_sections(cycle_id)
+    (bcvt,) = [m for m in smtp.messages() if str(m["To"]) == "bcvt@stttt.travinh.example"]
+    text = message_text(bcvt)
+    assert "  - Bru chính – Viễn thông (mã phần: bcvt)" in text
+    assert "so-lieu-bcvt" not in text
+    assert "  - Tỷ lệ xã có bưu điện văn hóa xã (%; mã: ty-le-bdvhx)" in text
+    assert f"reportflow submit {cycle_id} <mã phần> <tệp .docx hoặc .md> --by tp-bcvt" in text
+    assert f"reportflow submit {cycle_id} --indicators <tệp .yaml" in text
+
+
+def test_the_director_sends_figures_back_and_the_division_resubmits(database, smtp, tmp_path):
+    cycle_id = open_sample_cycle()
+    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        cycle.state = CycleState.AWAITING_DECISION
+        code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
+    with session_scope() as session:
+        record_decision(
+            session,
+            cycle_id,
+            DirectorDecision(
+                decision="request_changes",
+                approver="giamdoc",
+                approval_code=code,
+                changes=[{"section": "so-lieu-bcvt", "comment": "Kiểm tra lại số xã có BĐVHX"}],
+            ),
+        )
+    assert states(cycle_id)["so-lieu-bcvt"] == "returned"
+
+    request_sections(cycle_id)
+    # Only the figures were sent back (the sections in this test were never written at all).
+    (returned,) = [
+        m
+        for m in smtp.messages()
+        if str(m["Subject"]).endswith("Giám đốc đề nghị chỉnh sửa: Số liệu các chỉ tiêu")
+        and str(m["To"]) == "bcvt@stttt.travinh.example"
+    ]
+    text = message_text(returned)
+    assert "Giám đốc đề nghị chỉnh sửa số liệu các chỉ tiêu" in text
+    assert "Kiểm tra lại số xã có BĐVHX" in text
+    assert f"reportflow submit {cycle_id} --indicators <tệp .yaml> --by tp-bcvt" in text
+
+    submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
+    assert states(cycle_id)["so-lieu-bcvt"] == "submitted"
+
+
+def test_a_definition_may_not_use_the_figures_prefix_for_a_section():
+    with pytest.raises(ValidationError, match="so-lieu-"):
+        ReportDefinition.model_validate(
+            {
+                "code": "x",
+                "name": "Báo cáo",
+                "number_pattern": "{number}/BC-X",
+                "summary": "Báo cáo",
+                "signer": {"title": "GIÁM ĐỐC", "person": "giamdoc"},
+                "outline": [{"key": "so-lieu-vp", "owner": "vp", "title": "Số liệu"}],
+                "recipients": [{"key": "a", "label": "Nơi A"}],
+            }
+        )
