@@ -357,7 +357,8 @@ def export(
         else:
             raise UserError("Cần số kỳ báo cáo, hoặc --sample.")
         if pdf:
-            target = convert_to_pdf(document, out)
+            with console.status(f"Đang chuyển {document.name} sang PDF bằng LibreOffice…"):
+                target = convert_to_pdf(document, out)
             console.print(f"Đã xuất {target} ({pdf_page_count(target)} trang).")
         else:
             out.mkdir(parents=True, exist_ok=True)

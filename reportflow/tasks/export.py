@@ -32,7 +32,8 @@ def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise UserError(
-            "Không tìm thấy LibreOffice (soffice). Cài gói libreoffice-writer-nogui rồi chạy lại."
+            "Không tìm thấy LibreOffice (soffice). Cài: apt install libreoffice-writer-nogui "
+            "fonts-liberation2 (phông có đủ chữ tiếng Việt), rồi chạy lại."
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reportflow-soffice-") as profile:
