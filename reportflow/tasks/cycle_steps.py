@@ -12,7 +12,7 @@ from reportflow.indicators import read_indicator, result_cell
 from reportflow.models import CycleState, RenderedDocument, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
-from reportflow.notifications.sender import send_message
+from reportflow.notifications.sender import send_to_channels
 from reportflow.tasks.approval import (
     DecisionRefused,
     DirectorDecision,
@@ -129,7 +129,11 @@ def mark_drafting_if_complete(cycle_id: int) -> bool:
 
 
 def prepare_draft(cycle_id: int) -> Path:
-    """Renders the draft, then sends it with a fresh one-time code to the director."""
+    """Renders the draft, then sends it with a fresh one-time code to the director.
+
+    Raises ApprovalRequestUndelivered when a director could not be reached at all, so the task
+    is retried instead of the run pausing for a decision nobody can make.
+    """
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         draft = render_cycle_document(session, cycle, "draft")
@@ -156,13 +160,29 @@ def prepare_draft(cycle_id: int) -> Path:
                 cycle_id=cycle.id,
             )
             outgoing.append(
-                (channel_urls(director.email, list(director.apprise_urls)), title, body)
+                (
+                    director.name,
+                    channel_urls(director.email, list(director.apprise_urls)),
+                    title,
+                    body,
+                )
             )
     path = Path(draft.path)
-    for urls, title, body in outgoing:
-        for url in urls:
-            send_message(url, title, body, [path])
+    unreached = []
+    for name, urls, title, body in outgoing:
+        outcome = send_to_channels(urls, title, body, [path])
+        if not outcome.delivered:
+            unreached.append(f"{name}: {'; '.join(outcome.errors)}")
+    if unreached:
+        # The draft and the round's state are stored; a retry renders again and mails a new code.
+        raise ApprovalRequestUndelivered(
+            "Không gửi được dự thảo và mã phê duyệt tới Giám đốc (" + " | ".join(unreached) + ")."
+        )
     return path
+
+
+class ApprovalRequestUndelivered(RuntimeError):
+    """No channel of a director took the draft and its code; the director could not decide."""
 
 
 def _table_cell(text: str) -> str:

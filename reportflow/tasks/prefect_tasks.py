@@ -20,7 +20,7 @@ def sections_complete(cycle_id: int) -> bool:
     return cycle_steps.mark_drafting_if_complete(cycle_id)
 
 
-@task(name="merge draft")
+@task(name="merge draft", retries=3, retry_delay_seconds=60)
 def prepare_draft(cycle_id: int) -> str:
     return str(cycle_steps.prepare_draft(cycle_id))
 

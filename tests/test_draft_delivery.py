@@ -1,0 +1,46 @@
+"""The director must get the draft and the code: a draft nobody could receive fails the step (to
+be retried) instead of leaving the run paused for a decision that cannot come."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from sqlmodel import select
+
+from reportflow.config import reload_settings
+from reportflow.models import ApprovalCode, CycleState, RenderedDocument, session_scope
+from reportflow.tasks.cycle_steps import ApprovalRequestUndelivered, prepare_draft
+from reportflow.tasks.cycles import get_cycle
+from tests.factories import approval_codes, open_sample_cycle
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_undelivered_draft_fails_the_step_and_the_retry_mails_a_new_code(database, smtp):
+    cycle_id = open_sample_cycle()
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(unused_port())
+    os.environ["REPORTFLOW_SMTP_PASSWORD"] = "mat-khau-smtp"
+    os.environ["REPORTFLOW_SMTP_USER"] = "reportflow"
+    reload_settings()
+    with pytest.raises(ApprovalRequestUndelivered) as failure:
+        prepare_draft(cycle_id)
+    assert "Trần Văn Khoản" in str(failure.value)
+    assert "mat-khau-smtp" not in str(failure.value)
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.AWAITING_DECISION
+        assert len(session.exec(select(RenderedDocument)).all()) == 1
+    assert smtp.messages() == []
+
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(smtp.port)
+    os.environ["REPORTFLOW_SMTP_USER"] = ""
+    reload_settings()
+    prepare_draft(cycle_id)
+    assert len(approval_codes(smtp)) == 1
+    with session_scope() as session:
+        assert len(session.exec(select(ApprovalCode)).all()) == 2  # the first never left
