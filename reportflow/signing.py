@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 
@@ -30,3 +31,8 @@ def signing_key() -> bytes:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key)
     return key
+
+
+def key_id() -> str:
+    """A public fingerprint of the signing key, to notice machines that do not share it."""
+    return hashlib.sha256(b"reportflow-key-id:" + signing_key()).hexdigest()[:12]

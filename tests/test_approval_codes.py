@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
 from sqlmodel import select
 
 from reportflow.config import reload_settings
-from reportflow.models import ApprovalCode, Cycle, Person, session_scope
+from reportflow.models import ApprovalCode, Cycle, CycleState, Person, session_scope
 from reportflow.signing import KEY_FILE, signing_key
 from reportflow.tasks.approval import (
     CODE_ALPHABET,
+    DecisionRefused,
+    DirectorDecision,
     _hash_code,
+    check_decision,
     find_valid_code,
     issue_approval_code,
     new_code,
@@ -65,3 +69,24 @@ def test_the_stored_hash_needs_the_key(database, restore_environment):
     assert _hash_code(cycle_id, 1, code) != stored.code_hash
     with session_scope() as session:
         assert find_valid_code(session, session.get(Cycle, cycle_id), code) is None
+
+
+def test_a_machine_with_another_key_says_so(database, restore_environment):
+    cycle_id = open_sample_cycle()
+    with session_scope() as session:
+        cycle = session.get(Cycle, cycle_id)
+        cycle.state = CycleState.AWAITING_DECISION
+        code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
+    decision = DirectorDecision(decision="approve", approver="giamdoc", approval_code=code)
+    os.environ["REPORTFLOW_SECRET_KEY"] = "khóa của máy khác"
+    reload_settings()
+    with (
+        pytest.raises(DecisionRefused, match="REPORTFLOW_SECRET_KEY giống nhau"),
+        session_scope() as s,
+    ):
+        check_decision(s, s.get(Cycle, cycle_id), decision)
+    os.environ.pop("REPORTFLOW_SECRET_KEY")
+    reload_settings()
+    with session_scope() as session:
+        director, _ = check_decision(session, session.get(Cycle, cycle_id), decision)
+    assert director.code == "giamdoc"

@@ -167,6 +167,8 @@ class ApprovalCode(SQLModel, table=True):
     round: int
     person_code: str = Field(foreign_key="person.code")
     code_hash: str
+    key_id: str | None = None
+    """`signing.key_id()` of the key that made the hash: tells a wrong code from a wrong key."""
     issued_at: dt.datetime = Field(default_factory=utcnow)
     expires_at: dt.datetime
     used_at: dt.datetime | None = None

@@ -16,7 +16,7 @@ from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.clock import today, utcnow
 from reportflow.config import get_settings
 from reportflow.models import ApprovalCode, ApprovalDecision, Cycle, CycleState, Person
-from reportflow.signing import signing_key
+from reportflow.signing import key_id, signing_key
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.errors import Forbidden, UserError
@@ -79,6 +79,7 @@ def issue_approval_code(
         round=cycle.round,
         person_code=director.code,
         code_hash=_hash_code(cycle.id, cycle.round, code),
+        key_id=key_id(),
         expires_at=utcnow() + dt.timedelta(hours=get_settings().approval_code_ttl_h),
     )
     session.add(record)
@@ -107,6 +108,23 @@ def find_valid_code(session: Session, cycle: Cycle, code: str) -> ApprovalCode |
     return None
 
 
+def _refuse_wrong_key(session: Session, cycle: Cycle) -> None:
+    """When the round's codes were signed with another key, say so: retyping will not help."""
+    issued = session.exec(
+        select(ApprovalCode.key_id).where(
+            ApprovalCode.cycle_id == cycle.id,
+            ApprovalCode.round == cycle.round,
+            ApprovalCode.used_at.is_(None),
+        )
+    ).all()
+    here = key_id()
+    if issued and all(k is not None and k != here for k in issued):
+        raise DecisionRefused(
+            "Máy này dùng khóa ký khác với máy đã cấp mã phê duyệt, nên không kiểm tra được mã. "
+            "Đặt REPORTFLOW_SECRET_KEY giống nhau trên mọi máy dùng chung cơ sở dữ liệu."
+        )
+
+
 def resolve_approver(session: Session, approver: str) -> Person:
     wanted = approver.strip().casefold()
     people = session.exec(select(Person)).all()
@@ -127,6 +145,7 @@ def check_decision(
     director = resolve_approver(session, decision.approver)
     code = find_valid_code(session, cycle, decision.approval_code)
     if code is None or code.person_code != director.code:
+        _refuse_wrong_key(session, cycle)
         raise DecisionRefused("Mã phê duyệt không đúng, đã dùng hoặc đã hết hạn.")
     if decision.decision == "request_changes":
         keys = {a.section_key for a in assignments(session, cycle.id)}
