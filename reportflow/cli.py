@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reportflow.definition_schema import DefinitionError
+from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
 from reportflow.tasks.errors import UserError
 
@@ -328,6 +329,71 @@ def register_open(
     init_db()
     open_register(load_organisation().issuing_body, year, last_number)
     console.print(f"Sổ văn bản đi năm {year}: số tiếp theo là {last_number + 1:02d}.")
+
+
+@register_app.command("show")
+def register_show(
+    year: Annotated[int | None, typer.Option(help="Năm; bỏ trống: năm nay")] = None,
+) -> None:
+    """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận."""
+    from sqlmodel import select
+
+    from reportflow.clock import today
+    from reportflow.models import RegisterEntry
+
+    init_db()
+    year = year or today().year
+    with session_scope() as session:
+        entries = session.exec(
+            select(RegisterEntry).where(RegisterEntry.year == year).order_by(RegisterEntry.number)
+        ).all()
+    if not entries:
+        console.print(f"Sổ văn bản đi năm {year} chưa có văn bản nào.")
+        return
+    table = Table(title=f"Sổ văn bản đi năm {year}")
+    for column in ("Số, ký hiệu", "Ngày", "Trích yếu", "Người ký", "Nơi nhận"):
+        table.add_column(column, no_wrap=column in {"Số, ký hiệu", "Ngày"})
+    for entry in entries:
+        table.add_row(
+            entry.number_text,
+            vn_date(entry.issued_on),
+            entry.summary,
+            entry.signer,
+            "; ".join(r.removeprefix("- ").rstrip(";.") for r in entry.recipients),
+        )
+    console.print(table)
+
+
+@app.command()
+def dispatch(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Gửi lại báo cáo đã cấp số tới nơi nhận chưa nhận được (nơi đã nhận được bỏ qua)."""
+    from reportflow.models import CycleState
+    from reportflow.tasks.cycles import get_cycle
+    from reportflow.tasks.dispatch import dispatch_report
+
+    init_db()
+    try:
+        with session_scope() as session:
+            state = CycleState(get_cycle(session, cycle_id).state)
+        if state not in {CycleState.NUMBERED, CycleState.DISPATCHING, CycleState.DONE}:
+            raise UserError(
+                f"Kỳ báo cáo số {cycle_id} chưa được cấp số ({state.label_vi}); "
+                "chỉ gửi được báo cáo đã phê duyệt và cấp số."
+            )
+        with console.status("Đang gửi báo cáo tới các nơi nhận…"):
+            outcome = dispatch_report(cycle_id)
+    except UserError as exc:
+        _fail(exc)
+    for key in outcome.sent:
+        console.print(f"  đã gửi: {key}")
+    for key in outcome.already_sent:
+        console.print(f"  đã nhận từ trước, bỏ qua: {key}")
+    for key in outcome.failed:
+        console.print(f"  [red]chưa gửi được:[/] {key}")
+    if outcome.failed:
+        err.print("Một số nơi nhận chưa gửi được; kiểm tra máy chủ thư rồi chạy lại lệnh này.")
+        raise typer.Exit(code=1)
+    console.print(f"Kỳ báo cáo số {cycle_id}: mọi nơi nhận đã có báo cáo.")
 
 
 @app.command()

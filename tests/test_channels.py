@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from reportflow.cli import app
 from reportflow.clock import VN_TZ
 from reportflow.config import reload_settings
 from reportflow.models import CycleState, DispatchRecord, Person, ReminderRecord, session_scope
@@ -102,15 +104,24 @@ recipients:
     submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
     with session_scope() as session:
         get_cycle(session, cycle_id, for_update=True).state = CycleState.APPROVED
-    number = assign_number(cycle_id).number_text
+    entry = assign_number(cycle_id)
+    number = entry.number_text
     with session_scope() as session:
         render_cycle_document(session, get_cycle(session, cycle_id), "final")
 
     webhook.statuses = [503]
     first = dispatch_report(cycle_id)
     assert (first.sent, first.failed) == (["bgd"], ["skhdt"])
-    second = dispatch_report(cycle_id)
-    assert (second.sent, second.already_sent, second.failed) == (["skhdt"], ["bgd"], [])
+    # The clerk's retry, from the command line.
+    second = CliRunner().invoke(app, ["dispatch", str(cycle_id)])
+    assert second.exit_code == 0, second.output
+    assert "đã gửi: skhdt" in second.output
+    assert "đã nhận từ trước, bỏ qua: bgd" in second.output
+    register = CliRunner().invoke(
+        app, ["register", "show", "--year", str(entry.year)], env={"COLUMNS": "200"}
+    )
+    assert register.exit_code == 0, register.output
+    assert number in register.output and "Báo cáo ngắn năm" in register.output
 
     assert Counter(str(m["To"]) for m in smtp.messages()) == Counter(
         {"thktkg@skhdt.travinh.example": 1, "bangiamdoc@stttt.travinh.example": 1}
@@ -127,3 +138,10 @@ recipients:
         ).all()
         assert attempts == ["failed", "sent"]
         assert get_cycle(session, cycle_id).state == CycleState.DONE
+
+
+def test_dispatch_before_numbering_is_refused(database):
+    cycle_id = open_sample_cycle()
+    result = CliRunner().invoke(app, ["dispatch", str(cycle_id)])
+    assert result.exit_code == 2
+    assert "chưa được cấp số (đang nhận các phần)" in " ".join(result.output.split())
