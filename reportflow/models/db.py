@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 from reportflow.config import get_settings
@@ -67,10 +68,16 @@ def _add_missing_columns(engine: Engine) -> None:
                     "cần chuyển đổi dữ liệu thủ công trước khi nâng cấp."
                 )
             kind = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as connection:
-                connection.execute(
-                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
-                )
+            try:
+                with engine.begin() as connection:
+                    connection.execute(
+                        text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+                    )
+            except DBAPIError:
+                # Another process starting at the same moment may have added it first.
+                columns = inspect(engine).get_columns(table.name)
+                if column.name not in {c["name"] for c in columns}:
+                    raise
 
 
 @contextmanager
