@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from reportflow.definition_schema import DefinitionError
@@ -38,7 +39,7 @@ def _parse_date(value: str) -> dt.date:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]Lỗi:[/] {exc}")
+    err.print("[bold red]Lỗi:[/]", escape(str(exc)))
     raise typer.Exit(code=2)
 
 
@@ -225,7 +226,7 @@ def print_cycle_table(cycle, rows: list[dict[str, str]]) -> None:
         header = column if wide else _SHORT_HEADERS.get(column, column)
         table.add_column(header, no_wrap=column in _NO_WRAP)
     for row in rows:
-        table.add_row(*(row[c] for c in columns))
+        table.add_row(*(escape(row[c]) for c in columns))
     console.print(table)
 
 
@@ -298,7 +299,13 @@ def remind(
 def approve(
     cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
     by: Annotated[str, typer.Option(help="Mã hoặc họ tên Giám đốc")] = ...,
-    code: Annotated[str, typer.Option(help="Mã phê duyệt một lần nhận qua thư riêng")] = ...,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            help="Mã phê duyệt một lần nhận qua thư riêng; bỏ trống để nhập ẩn "
+            "(không lưu vào lịch sử lệnh)"
+        ),
+    ] = None,
     changes: Annotated[
         list[str] | None,
         typer.Option("--changes", help="MÃ_PHẦN=ý kiến: trả lại phần này để sửa (lặp lại được)"),
@@ -308,6 +315,9 @@ def approve(
 ) -> None:
     """Gửi quyết định của Giám đốc qua đúng API 'Resume' mà giao diện Prefect dùng."""
     from reportflow.tasks.decide import send_decision
+
+    if code is None:
+        code = typer.prompt("Mã phê duyệt một lần", hide_input=True)
 
     init_db()
     try:

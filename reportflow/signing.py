@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
+from pathlib import Path
 
 from reportflow.config import get_settings
 
 KEY_FILE = "secret.key"
+
+
+MIN_KEY_LENGTH = 32
 
 
 def signing_key() -> bytes:
@@ -16,21 +21,34 @@ def signing_key() -> bytes:
     settings = get_settings()
     configured = settings.secret_key.get_secret_value()
     if configured:
+        if len(configured) < MIN_KEY_LENGTH:
+            raise ValueError(
+                f"REPORTFLOW_SECRET_KEY phải dài ít nhất {MIN_KEY_LENGTH} ký tự "
+                "(tạo bằng: python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+            )
         return configured.encode("utf-8")
     path = settings.data_dir / KEY_FILE
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()  # another process made it first
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(key)
+    if not path.exists():
+        _create_key_file(path)
+    key = path.read_bytes()
+    if len(key) < MIN_KEY_LENGTH:
+        raise ValueError(f"Tệp khóa {path} bị hỏng (quá ngắn); xóa tệp để tạo lại.")
     return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Written whole under a temporary name, then linked into place: a reader never sees a
+    half-written key, and when two processes race the first link wins and both use it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(MIN_KEY_LENGTH))
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def key_id() -> str:

@@ -47,9 +47,31 @@ def test_the_key_is_made_once_private_and_stable(tmp_path, restore_environment):
     first = signing_key()
     assert len(first) == 32 and signing_key() == first
     assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600
-    os.environ["REPORTFLOW_SECRET_KEY"] = "khóa-dùng-chung-cho-mọi-máy"
+    os.environ["REPORTFLOW_SECRET_KEY"] = "khóa-dùng-chung-cho-mọi-máy-của-sở-thông-tin"
     reload_settings()
-    assert signing_key() == "khóa-dùng-chung-cho-mọi-máy".encode()
+    assert signing_key() == "khóa-dùng-chung-cho-mọi-máy-của-sở-thông-tin".encode()
+    os.environ["REPORTFLOW_SECRET_KEY"] = "ngắn"
+    reload_settings()
+    with pytest.raises(ValueError, match="ít nhất 32 ký tự"):
+        signing_key()
+
+
+def test_racing_processes_share_one_whole_key(tmp_path, restore_environment):
+    from concurrent.futures import ProcessPoolExecutor
+
+    os.environ["REPORTFLOW_DATA_DIR"] = str(tmp_path)
+    os.environ.pop("REPORTFLOW_SECRET_KEY", None)
+    reload_settings()
+    with ProcessPoolExecutor(4) as pool:
+        keys = list(pool.map(_key_in_fresh_process, [str(tmp_path)] * 8))
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]
+
+
+def _key_in_fresh_process(data_dir: str) -> bytes:
+    os.environ["REPORTFLOW_DATA_DIR"] = data_dir
+    reload_settings()
+    return signing_key()
 
 
 def test_the_stored_hash_needs_the_key(database, restore_environment):
@@ -64,7 +86,7 @@ def test_the_stored_hash_needs_the_key(database, restore_environment):
         assert find_valid_code(session, cycle, code.lower().replace("-", " ")) is not None
         assert find_valid_code(session, cycle, "0000-0000") is None
 
-    os.environ["REPORTFLOW_SECRET_KEY"] = "một khóa khác"
+    os.environ["REPORTFLOW_SECRET_KEY"] = "một khóa khác, đủ dài để được chấp nhận"
     reload_settings()
     assert _hash_code(cycle_id, 1, code) != stored.code_hash
     with session_scope() as session:
@@ -78,7 +100,7 @@ def test_a_machine_with_another_key_says_so(database, restore_environment):
         cycle.state = CycleState.AWAITING_DECISION
         code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
     decision = DirectorDecision(decision="approve", approver="giamdoc", approval_code=code)
-    os.environ["REPORTFLOW_SECRET_KEY"] = "khóa của máy khác"
+    os.environ["REPORTFLOW_SECRET_KEY"] = "khóa của máy khác, cũng đủ dài để dùng"
     reload_settings()
     with (
         pytest.raises(DecisionRefused, match="REPORTFLOW_SECRET_KEY giống nhau"),

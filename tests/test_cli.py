@@ -127,3 +127,12 @@ def test_status_fits_a_narrow_terminal_and_speaks_vietnamese(database, tmp_path)
     assert "đã gửi" in bcvt and "│ 1 " in bcvt
     wide = runner.invoke(app, ["status", str(cycle_id)], env={"COLUMNS": "160"})
     assert "Bru chính – Viễn thông" in wide.output and "Số ngày trễ" in wide.output
+
+
+def test_approve_asks_for_the_code_without_echoing_it(database):
+    cycle_id = open_sample_cycle()
+    result = runner.invoke(app, ["approve", str(cycle_id), "--by", "giamdoc"], input="K7QM-4TZP\n")
+    assert "Mã phê duyệt một lần:" in result.output
+    assert "K7QM-4TZP" not in result.output
+    assert result.exit_code == 2  # the cycle is not waiting for a decision yet
+    assert "không ở bước chờ phê duyệt (đang nhận các phần)" in " ".join(result.output.split())

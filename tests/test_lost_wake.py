@@ -43,3 +43,28 @@ def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
     finally:
         flow.kill()
         flow.wait(timeout=30)
+
+
+def test_a_submission_is_kept_and_reported_when_prefect_does_not_answer(database, tmp_path, caplog):
+    import socket
+    import uuid
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from reportflow.tasks.submit import submit_section
+    from tests.factories import row_counts, section_md
+
+    cycle_id = open_sample_cycle()
+    submit_everything(cycle_id, tmp_path)
+    with session_scope() as session:
+        get_cycle(session, cycle_id).flow_run_id = str(uuid.uuid4())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/api"
+    before = row_counts()
+    with temporary_settings({PREFECT_API_URL: dead}):
+        result = submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
+    assert (result.complete, result.woke_cycle, result.version_no) == (True, False, 2)
+    assert row_counts()["sectionversion"] == before["sectionversion"] + 1
+    assert "đã lưu bài gửi, nhưng chưa đánh thức được quy trình" in caplog.text
+    assert "chưa cập nhật được bảng tiến độ trên Prefect" in caplog.text

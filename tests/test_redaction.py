@@ -17,6 +17,10 @@ SECRETS = [
         "slack://TokenA1/TokenB2BBBBBBB/TokenC3CCCCCCCCCCCCCCCCCCCC/#general",
         "TokenC3CCCCCCCCCCCCCCCCCCCC",
     ),
+    # apprise's own privacy form keeps these paths, where the secret is.
+    ("jsons://hooks.example.com/webhook/abcd1234secret", "abcd1234secret"),
+    ("json://user:pw1234@127.0.0.1:8080/hook", "pw1234"),
+    ("ntfy://ntfy.sh/secret-topic-4242", "secret-topic-4242"),
 ]
 
 

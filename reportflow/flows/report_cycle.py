@@ -66,4 +66,6 @@ def wait_for_decision(cycle_id: int) -> None:
             poll_interval=settings.pause_poll_s,
             key=f"decision-{uuid4().hex[:12]}",
         )
-        steps.apply_decision(cycle_id, decision)
+        # Not a task: a task's parameters are kept by Prefect, and this one holds the code.
+        outcome = cycle_steps.apply_decision(cycle_id, decision)
+        get_run_logger().info(outcome)

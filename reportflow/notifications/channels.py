@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from urllib.parse import quote
 
 from reportflow.config import get_settings
 from reportflow.definition_loader import expand_env
+from reportflow.signing import signing_key
 
 
 def email_url(address: str) -> str:
@@ -15,7 +17,8 @@ def email_url(address: str) -> str:
     if settings.smtp_user:
         password = settings.smtp_password.get_secret_value()
         auth = f"{quote(settings.smtp_user, safe='')}:{quote(password, safe='')}@"
-    mode = "starttls" if settings.smtp_secure else "insecure"
+    # A password never crosses the network in clear: credentials imply STARTTLS.
+    mode = "starttls" if settings.smtp_secure or settings.smtp_user else "insecure"
     return (
         f"mailto://{auth}{settings.smtp_host}:{settings.smtp_port}"
         f"?from={quote(settings.mail_from, safe='@')}&to={quote(address, safe='@')}&mode={mode}"
@@ -34,5 +37,6 @@ def known_secrets() -> tuple[str, ...]:
 
 
 def channel_key(url: str) -> str:
-    """A stable name for one channel that does not reveal it (URLs hold credentials)."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    """A stable name for one channel that does not reveal it: keyed, because the rest of a URL
+    is easy to guess and would let its password or token be found by trying."""
+    return hmac.new(signing_key(), url.encode("utf-8"), hashlib.sha256).hexdigest()[:16]

@@ -21,8 +21,11 @@ def redact_url(url: str) -> str:
         return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}/***"
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is not None:
-        safe = plugin.url(privacy=True)
-        return re.sub(r"\?.*$", "", safe)
+        # apprise masks credentials in the host part but keeps paths, which hold the secret of a
+        # webhook (json://host/hook/<token>) or a topic: only the masked host part is kept.
+        safe = urlsplit(plugin.url(privacy=True))
+        host = safe.netloc.rsplit("@", 1)[-1]
+        return f"{safe.scheme}://{host}/***"
     return f"{parts.scheme}://***"
 
 

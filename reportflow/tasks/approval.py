@@ -44,6 +44,13 @@ class DirectorDecision(RunInput):
     changes: list[SectionChange] = Field(default_factory=list, title="Các phần trả lại")
 
 
+DECISION_VI = {
+    "approve": "phê duyệt",
+    "request_changes": "trả lại để sửa",
+    "reject": "không phê duyệt (hủy báo cáo)",
+}
+
+
 class DecisionRefused(UserError):
     pass
 

@@ -14,6 +14,7 @@ from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import send_to_channels
 from reportflow.tasks.approval import (
+    DECISION_VI,
     DecisionRefused,
     DirectorDecision,
     issue_approval_code,
@@ -235,14 +236,15 @@ def decision_description(cycle_id: int) -> str:
 
 
 def apply_decision(cycle_id: int, decision: DirectorDecision) -> str:
-    """Returns the outcome; a refused decision is audited and the director is asked again."""
+    """The outcome, in Vietnamese; a refused decision is audited and the director asked again."""
     try:
         with session_scope() as session:
-            return record_decision(session, cycle_id, decision).decision
+            recorded = record_decision(session, cycle_id, decision)
+            return f"Giám đốc {recorded.approver_name}: {DECISION_VI[recorded.decision]}."
     except DecisionRefused as exc:
         with session_scope() as session:
             record_event(session, decision.approver, "decision.refused", cycle_id, reason=str(exc))
-        return "refused"
+        return f"Quyết định không được chấp nhận: {exc} Mẫu quyết định được hỏi lại."
 
 
 def reopen_returned(cycle_id: int) -> None:

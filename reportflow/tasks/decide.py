@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from reportflow.models import ApprovalDecision, session_scope
 from reportflow.tasks.approval import (
+    DECISION_VI,
     DecisionRefused,
     DirectorDecision,
     SectionChange,
@@ -68,7 +69,10 @@ def send_decision(
                 )
             ).first()
         if recorded:
-            return f"Đã ghi quyết định '{recorded.decision}' của {recorded.approver_name} (vòng {round_no})."
+            return (
+                f"Đã ghi quyết định của {recorded.approver_name} (vòng {round_no}): "
+                f"{DECISION_VI[recorded.decision]}."
+            )
         time.sleep(0.3)
     return "Đã gửi quyết định; quy trình sẽ ghi nhận khi tiếp tục chạy."
 

@@ -25,11 +25,6 @@ def prepare_draft(cycle_id: int) -> str:
     return str(cycle_steps.prepare_draft(cycle_id))
 
 
-@task(name="record decision")
-def apply_decision(cycle_id: int, decision: cycle_steps.DirectorDecision) -> str:
-    return cycle_steps.apply_decision(cycle_id, decision)
-
-
 @task(name="assign number", retries=2, retry_delay_seconds=1)
 def assign_number(cycle_id: int) -> str:
     return numbering.assign_number(cycle_id).number_text

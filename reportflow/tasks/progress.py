@@ -121,7 +121,11 @@ def refresh_progress(cycle_id: int) -> bool:
     try:
         publish_task(cycle_id)  # a task run of its own: Prefect wants artifacts inside a run
     except Exception as exc:  # noqa: BLE001 - a view refresh must not fail a stored submission
-        log.warning("cycle %s: progress table not refreshed: %s", cycle_id, redact_text(str(exc)))
+        log.warning(
+            "Kỳ %s: chưa cập nhật được bảng tiến độ trên Prefect (%s).",
+            cycle_id,
+            redact_text(str(exc)),
+        )
         return False
     return True
 

@@ -31,7 +31,7 @@ from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.tasks.figures import is_figures_key, mark_figures_in
 from reportflow.tasks.organisation import get_person
 from reportflow.tasks.progress import refresh_progress
-from reportflow.tasks.wake import wake_cycle
+from reportflow.tasks.wake import wake_after_commit
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".txt"}
 
@@ -153,7 +153,7 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
         session.flush()
         complete = all_sections_in(session, cycle_id)
     refresh_progress(cycle_id)
-    woke = wake_cycle(cycle_id) if complete else False
+    woke = wake_after_commit(cycle_id) if complete else False
     return SubmissionResult(cycle_id, section_key, version_no, complete, woke)
 
 
@@ -240,5 +240,5 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
         complete = all_sections_in(session, cycle_id)
     refresh_progress(cycle_id)
     if complete:
-        wake_cycle(cycle_id)
+        wake_after_commit(cycle_id)
     return [r[0].code for r in rows]

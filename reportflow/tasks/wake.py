@@ -12,6 +12,7 @@ from prefect.flow_runs import resume_flow_run
 
 from reportflow.config import get_settings
 from reportflow.models import CycleState, session_scope
+from reportflow.notifications.redaction import redact_text
 from reportflow.tasks.cycles import all_sections_in, get_cycle
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
                 return True
             if not _still_collecting(cycle_id) or time.monotonic() >= deadline:
                 log.warning(
-                    "cycle %s: run %s did not reach its pause in time", cycle_id, flow_run_id
+                    "Kỳ %s: quy trình %s chưa tới bước chờ; lần quét nhắc việc tới sẽ đánh thức.",
+                    cycle_id,
+                    flow_run_id,
                 )
                 return False
             time.sleep(0.3)
@@ -69,6 +72,21 @@ def wake_complete_cycles(cycle_ids: list[int]) -> list[int]:
         with session_scope() as session:
             complete = all_sections_in(session, cycle_id)
         if complete and wake_cycle(cycle_id, wait_s=0):
-            log.warning("cycle %s: every section was in but the run slept; woken", cycle_id)
+            log.warning("Kỳ %s: đã đủ các phần nhưng quy trình còn chờ; đã đánh thức.", cycle_id)
             woken.append(cycle_id)
     return woken
+
+
+def wake_after_commit(cycle_id: int) -> bool:
+    """Wakes the run after a submission is stored; a failure here must not look like a lost
+    submission (the sweep's safety net wakes the run later)."""
+    try:
+        return wake_cycle(cycle_id)
+    except Exception as exc:  # noqa: BLE001 - the submission is committed whatever happens here
+        log.warning(
+            "Kỳ %s: đã lưu bài gửi, nhưng chưa đánh thức được quy trình (%s); "
+            "lần quét nhắc việc tới sẽ đánh thức.",
+            cycle_id,
+            redact_text(str(exc)),
+        )
+        return False
