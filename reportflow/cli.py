@@ -159,7 +159,8 @@ def _start_run(cycle_id: int) -> None:
     except UserError as exc:
         _fail(exc)
     console.print(
-        f"Đã khởi chạy quy trình của kỳ {cycle_id}; một worker của pool 'reportflow' sẽ thực hiện. "
+        f"Đã khởi chạy quy trình của kỳ {cycle_id}; máy thực thi (worker, nhóm 'reportflow') sẽ "
+        "chạy quy trình. "
         f"Theo dõi: {started.url or started.flow_run_id}",
         highlight=False,
     )
@@ -179,7 +180,8 @@ def cycle_run(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo"
 
     init_db()
     result = report_cycle(cycle_id)
-    console.print(f"Kỳ báo cáo số {cycle_id}: {result}")
+    outcome = "không phê duyệt" if result == "rejected" else f"đã phát hành, số {result}"
+    console.print(f"Kỳ báo cáo số {cycle_id}: {outcome}.")
 
 
 @app.command()

@@ -29,8 +29,38 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+_PYDANTIC_VI = {
+    "missing": "thiếu trường bắt buộc",
+    "extra_forbidden": "trường không có trong mẫu định nghĩa (viết sai tên?)",
+    "string_type": "phải là chuỗi chữ",
+    "int_type": "phải là số nguyên",
+    "int_parsing": "phải là số nguyên",
+    "float_type": "phải là số",
+    "float_parsing": "phải là số",
+    "bool_type": "phải là true hoặc false",
+    "bool_parsing": "phải là true hoặc false",
+    "list_type": "phải là một danh sách",
+    "dict_type": "phải là một bảng khóa: giá trị",
+    "model_type": "phải là một bảng khóa: giá trị",
+    "literal_error": "giá trị không hợp lệ",
+    "greater_than_equal": "giá trị quá nhỏ",
+}
+
+
 def _validation_problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    """Each problem as "where: what" in Vietnamese; our own validators already speak it."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(gốc)"
+        if error["type"] == "value_error":
+            what = str(error["msg"]).removeprefix("Value error, ")
+        elif error["type"] == "literal_error":
+            allowed = error.get("ctx", {}).get("expected", "")
+            what = f"giá trị không hợp lệ; chọn một trong: {allowed.replace(' or ', ' hoặc ')}"
+        else:
+            what = _PYDANTIC_VI.get(error["type"], error["msg"])
+        problems.append(f"{where}: {what}")
+    return problems
 
 
 def load_organisation(dirs: list[Path] | None = None) -> OrganisationSpec:

@@ -7,6 +7,7 @@ migration of stored values.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -127,6 +128,8 @@ def read_indicator(spec: IndicatorSpec, raw: object) -> IndicatorReading:
     """Understand one submitted figure, or raise IndicatorValueError saying what is wrong."""
     if isinstance(raw, bool) or raw is None:
         raise IndicatorValueError("thiếu giá trị")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise IndicatorValueError(f"'{raw}' không phải là số")
     text = format_number(raw) if isinstance(raw, int | float) else str(raw).strip()
     if not text:
         raise IndicatorValueError("thiếu giá trị")

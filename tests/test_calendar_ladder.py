@@ -179,21 +179,24 @@ def test_repeating_step_stops_at_the_next_step(cal: WorkingCalendar) -> None:
 @pytest.mark.parametrize(
     ("items", "message"),
     [
-        ({"at": 0}, "must be a list"),
-        ([], "at least one step"),
-        (["t-3"], "must be a mapping"),
-        ([{"when": -3}], "needs 'at'"),
-        ([{"at": -3, "colour": "red"}], "unknown field"),
-        ([{"at": "-3"}], "'at' must be an int"),
-        ([{"at": True}], "'at' must be an int"),
-        ([{"at": -3, "tone": "angry"}], "tone must be one of"),
-        ([{"at": 1, "repeat_daily": "yes"}], "repeat_daily must be true or false"),
-        ([{"at": 1, "copy_director": 1}], "copy_director must be true or false"),
-        ([{"at": 1, "key": ""}], "non-empty key"),
-        ([{"at": 1}, {"at": 1, "key": "again"}], "share offset 1"),
-        ([{"at": 1}, {"copy_director_from": 2}, {"copy_director_from": 3}], "only once"),
-        ([{"at": 1}, {"copy_director_from": 2, "at": 3}], "must stand alone"),
-        ([{"at": 1}, {"copy_director_from": "2"}], "must be an int"),
+        ({"at": 0}, "phải là một danh sách"),
+        ([], "ít nhất một bước"),
+        (["t-3"], "phải là một bảng khóa"),
+        ([{"when": -3}], "cần 'at'"),
+        ([{"at": -3, "colour": "red"}], "trường lạ"),
+        ([{"at": "-3"}], "'at' phải là số nguyên"),
+        ([{"at": True}], "'at' phải là số nguyên"),
+        ([{"at": -3, "tone": "angry"}], "tone phải là một trong"),
+        ([{"at": 1, "repeat_daily": "yes"}], "repeat_daily phải là true hoặc false"),
+        ([{"at": 1, "copy_director": 1}], "copy_director phải là true hoặc false"),
+        ([{"at": 1, "key": ""}], "không rỗng"),
+        ([{"at": 1}, {"at": 1, "key": "again"}], "cùng độ lệch 1"),
+        (
+            [{"at": 1}, {"copy_director_from": 2}, {"copy_director_from": 3}],
+            "chỉ được khai báo một lần",
+        ),
+        ([{"at": 1}, {"copy_director_from": 2, "at": 3}], "phải đứng riêng"),
+        ([{"at": 1}, {"copy_director_from": "2"}], "copy_director_from phải là số nguyên"),
     ],
 )
 def test_invalid_config(items: Any, message: str) -> None:
@@ -202,13 +205,13 @@ def test_invalid_config(items: Any, message: str) -> None:
 
 
 def test_config_errors_name_the_item() -> None:
-    with pytest.raises(ValueError, match="item #2"):
+    with pytest.raises(ValueError, match="mục 2"):
         ladder_from_config([{"at": -1}, {"at": 1, "tone": "loud"}])
 
 
 def test_due_step_rejects_duplicate_offsets(cal: WorkingCalendar) -> None:
     ladder = [LadderStep("a", 0), LadderStep("b", 0)]
-    with pytest.raises(ValueError, match="share offset 0"):
+    with pytest.raises(ValueError, match="cùng độ lệch 0"):
         due_step(ladder, date(2026, 5, 5), date(2026, 5, 5), cal)
 
 

@@ -68,7 +68,7 @@ def test_a_reminder_retried_after_one_channel_failed_reaches_only_that_channel(
     assert len(webhook.received) == 2
 
     message = webhook.received[-1]
-    assert message["title"].endswith("Đã quá hạn 2 ngày làm việc: Bru chính – Viễn thông")
+    assert message["title"].endswith("Đã quá hạn 2 ngày làm việc: Bưu chính – Viễn thông")
     assert "reportflow submit 1 bcvt" in message["message"]
     assert "--by tp-bcvt" in message["message"]
     with session_scope() as session:

@@ -126,7 +126,7 @@ def test_status_fits_a_narrow_terminal_and_speaks_vietnamese(database, tmp_path)
     bcvt = next(line for line in lines if line.startswith("│ bcvt "))
     assert "đã gửi" in bcvt and "│ 1 " in bcvt
     wide = runner.invoke(app, ["status", str(cycle_id)], env={"COLUMNS": "160"})
-    assert "Bru chính – Viễn thông" in wide.output and "Số ngày trễ" in wide.output
+    assert "Bưu chính – Viễn thông" in wide.output and "Số ngày trễ" in wide.output
 
 
 def test_approve_asks_for_the_code_without_echoing_it(database):

@@ -108,4 +108,4 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
     assert len(dispatched) == 3
     text = "\n".join(docx_text_lines(final.path))
     assert "sản lượng bưu chính quý II tăng 12,5%" in text
-    assert "Chỉ đạo các Doanh nghiệp Bru chính" not in text
+    assert "Chỉ đạo các Doanh nghiệp Bưu chính" not in text

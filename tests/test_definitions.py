@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from reportflow.config import reload_settings
 from reportflow.definition_loader import load_definition
 from reportflow.models import session_scope
 from reportflow.tasks.cycles import assignments
-from tests.factories import SAMPLE_TEXT, open_sample_cycle
+from tests.factories import SAMPLE_OCR_ERRORS, SAMPLE_TEXT, open_sample_cycle
 
 SECOND = """
 code: bao-cao-quy-cntt
@@ -30,6 +32,8 @@ recipients:
 def test_sample_definition_lists_every_heading_of_the_sample_in_order():
     definition = load_definition("ktxh-6-thang")
     seed = SAMPLE_TEXT.read_text(encoding="utf-8")
+    for wrong, right in SAMPLE_OCR_ERRORS.items():
+        seed = seed.replace(wrong, right)
     titles = [item.title.replace("{{ year }}", "2020") for item in definition.walk()]
     positions = [seed.find(" ".join(t.rstrip(":").split())) for t in titles]
     assert all(p >= 0 for p in positions), [
@@ -53,3 +57,30 @@ def test_second_definition_needs_no_code_change(database, tmp_path):
         ("cong-dvc", "ttcntt"),
         ("kien-nghi", "vp"),
     ]
+
+
+def test_a_broken_definition_is_explained_in_vietnamese(database):
+    from reportflow.definition_loader import load_organisation, parse_definition
+    from reportflow.definition_schema import DefinitionError
+
+    broken = {
+        "code": "x",
+        "name": "Báo cáo thử",
+        "summry": "viết sai tên trường",
+        "number_pattern": "{number}/BC-STTTT-VP",
+        "period_kind": "weekly",
+        "signer": {"title": "GIÁM ĐỐC", "person": "giamdoc"},
+        "outline": [{"key": "mot", "owner": "vp", "title": "Phần một"}],
+        "recipients": [],
+    }
+    with pytest.raises(DefinitionError) as error:
+        parse_definition(broken, "x.yaml", load_organisation())
+    problems = error.value.problems
+    assert "summary: thiếu trường bắt buộc" in problems
+    assert "summry: trường không có trong mẫu định nghĩa (viết sai tên?)" in problems
+    assert any(
+        p.startswith("period_kind: giá trị không hợp lệ; chọn một trong: 'monthly'")
+        and p.endswith("hoặc 'ad_hoc'")
+        for p in problems
+    )
+    assert not any("Field required" in p or "Extra inputs" in p for p in problems)

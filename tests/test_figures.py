@@ -62,7 +62,7 @@ def test_the_request_mail_gives_both_commands(database, smtp):
     request_sections(cycle_id)
     (bcvt,) = [m for m in smtp.messages() if str(m["To"]) == "bcvt@stttt.travinh.example"]
     text = message_text(bcvt)
-    assert "  - Bru chính – Viễn thông (mã phần: bcvt)" in text
+    assert "  - Bưu chính – Viễn thông (mã phần: bcvt)" in text
     assert "so-lieu-bcvt" not in text
     assert "  - Tỷ lệ xã có bưu điện văn hóa xã (%; mã: ty-le-bdvhx)" in text
     assert f"reportflow submit {cycle_id} <mã phần> <tệp .docx hoặc .md> --by tp-bcvt" in text

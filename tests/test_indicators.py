@@ -100,6 +100,8 @@ def test_rate_is_blank_for_text_and_for_a_plan_of_zero():
         ("text", "Xã", "   ", "thiếu giá trị"),
         ("number", "Giờ/năm", None, "thiếu giá trị"),
         ("number", "Giờ/năm", True, "thiếu giá trị"),
+        ("number", "Giờ/năm", float("nan"), "không phải là số"),
+        ("number", "Giờ/năm", float("inf"), "không phải là số"),
     ],
 )
 def test_wrong_figures_are_refused_with_the_reason(kind, unit, raw, reason):

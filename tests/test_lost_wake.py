@@ -30,7 +30,7 @@ def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
         wait_for_pause(cycle_id, "sections-", flow)
         # The kill cannot be aimed at one line from here; replacing the wake by nothing leaves
         # the database exactly as a process killed right after the last commit would.
-        monkeypatch.setattr(submit, "wake_cycle", lambda cycle_id: False)
+        monkeypatch.setattr(submit, "wake_after_commit", lambda cycle_id: False)
         submit_everything(cycle_id, tmp_path)
         wait_for_pause(cycle_id, "sections-", flow)
         with session_scope() as session:

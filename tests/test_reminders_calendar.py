@@ -71,7 +71,7 @@ EXPECTED = [
 ]
 TITLES = {
     "ttbcxb": "Về Thông tin - Báo chí - Xuất bản",
-    "bcvt": "Bru chính – Viễn thông",
+    "bcvt": "Bưu chính – Viễn thông",
     "cntt": "Về Công nghệ thông tin:",
     "thanh-tra": "Về công tác thanh tra, kiểm tra, giải quyết khiếu nại, tố cáo",
     "nhiem-vu": "MỘT SỐ NHIỆM VỤ THỰC HIỆN PHÁT TRIỂN KINH TẾ - XÃ HỘI 6 THÁNG CUỐI NĂM 2026",

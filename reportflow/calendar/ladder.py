@@ -41,16 +41,17 @@ class LadderStep:
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key.strip():
-            raise ValueError(f"a ladder step needs a non-empty key, got {self.key!r}")
+            raise ValueError(f"bước nhắc cần 'key' không rỗng, không phải {self.key!r}")
         if not _is_int(self.offset):
-            raise ValueError(f"step {self.key!r}: offset must be an int")
+            raise ValueError(f"bước {self.key!r}: độ lệch phải là số nguyên")
         if not isinstance(self.repeat_daily, bool):
-            raise ValueError(f"step {self.key!r}: repeat_daily must be true or false")
+            raise ValueError(f"bước {self.key!r}: repeat_daily phải là true hoặc false")
         if not isinstance(self.copy_director, bool):
-            raise ValueError(f"step {self.key!r}: copy_director must be true or false")
+            raise ValueError(f"bước {self.key!r}: copy_director phải là true hoặc false")
         if self.tone not in TONES:
             raise ValueError(
-                f"step {self.key!r}: tone must be one of {', '.join(TONES)}, got {self.tone!r}"
+                f"bước {self.key!r}: tone phải là một trong {', '.join(TONES)}, "
+                f"không phải {self.tone!r}"
             )
 
 
@@ -97,14 +98,14 @@ def _parse_step(position: int, item: Mapping[str, Any]) -> LadderStep:
     unknown = set(item) - _STEP_FIELDS
     if unknown:
         raise ValueError(
-            f"ladder item #{position}: unknown field(s) {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(_STEP_FIELDS))} (or {_COPY_FROM} alone)"
+            f"mục {position} của thang: trường lạ {', '.join(sorted(unknown))}; các trường "
+            f"dùng được: {', '.join(sorted(_STEP_FIELDS))} (hoặc chỉ {_COPY_FROM})"
         )
     offset = item["at"]
     if not _is_int(offset):
         raise ValueError(
-            f"ladder item #{position}: 'at' must be an int (working days from "
-            f"the due date, negative = before), got {offset!r}"
+            f"mục {position} của thang: 'at' phải là số nguyên (số ngày làm việc so với hạn, "
+            f"âm là trước hạn), không phải {offset!r}"
         )
     try:
         return LadderStep(
@@ -115,15 +116,17 @@ def _parse_step(position: int, item: Mapping[str, Any]) -> LadderStep:
             tone=item.get("tone", _default_tone(offset)),
         )
     except ValueError as exc:
-        raise ValueError(f"ladder item #{position}: {exc}") from None
+        raise ValueError(f"mục {position} của thang: {exc}") from None
 
 
 def _parse_copy_from(position: int, item: Mapping[str, Any]) -> int:
     if len(item) != 1:
-        raise ValueError(f"ladder item #{position}: {_COPY_FROM} must stand alone in its item")
+        raise ValueError(f"mục {position} của thang: {_COPY_FROM} phải đứng riêng một mục")
     value = item[_COPY_FROM]
     if not _is_int(value):
-        raise ValueError(f"ladder item #{position}: {_COPY_FROM} must be an int, got {value!r}")
+        raise ValueError(
+            f"mục {position} của thang: {_COPY_FROM} phải là số nguyên, không phải {value!r}"
+        )
     return value
 
 
@@ -153,12 +156,12 @@ def _apply_copy_director_from(steps: list[LadderStep], start: int) -> list[Ladde
 def _check_ladder(ladder: Sequence[LadderStep]) -> list[LadderStep]:
     steps = sorted(ladder, key=lambda s: s.offset)
     if not steps:
-        raise ValueError("a reminder ladder needs at least one step")
+        raise ValueError("thang nhắc việc cần ít nhất một bước")
     seen: dict[int, str] = {}
     for step in steps:
         if step.offset in seen:
             raise ValueError(
-                f"steps {seen[step.offset]!r} and {step.key!r} share offset {step.offset}"
+                f"các bước {seen[step.offset]!r} và {step.key!r} cùng độ lệch {step.offset}"
             )
         seen[step.offset] = step.key
     return steps
@@ -178,20 +181,24 @@ def ladder_from_config(items: list[dict[str, Any]]) -> list[LadderStep]:
     Returns the steps sorted by offset.
     """
     if not isinstance(items, list):
-        raise ValueError(f"a reminder ladder must be a list, got {type(items).__name__}")
+        raise ValueError(
+            f"thang nhắc việc phải là một danh sách, không phải {type(items).__name__}"
+        )
     steps: list[LadderStep] = []
     copy_from: int | None = None
     for position, item in enumerate(items, start=1):
         if not isinstance(item, Mapping):
-            raise ValueError(f"ladder item #{position} must be a mapping, got {item!r}")
+            raise ValueError(
+                f"mục {position} của thang phải là một bảng khóa: giá trị, không phải {item!r}"
+            )
         if _COPY_FROM in item:
             if copy_from is not None:
-                raise ValueError(f"{_COPY_FROM} may appear only once in a ladder")
+                raise ValueError(f"{_COPY_FROM} chỉ được khai báo một lần trong thang")
             copy_from = _parse_copy_from(position, item)
         elif "at" in item:
             steps.append(_parse_step(position, item))
         else:
-            raise ValueError(f"ladder item #{position} needs 'at' (a step) or '{_COPY_FROM}'")
+            raise ValueError(f"mục {position} của thang cần 'at' (một bước) hoặc '{_COPY_FROM}'")
     steps = _check_ladder(steps)
     if copy_from is not None:
         steps = _apply_copy_director_from(steps, copy_from)

@@ -164,7 +164,7 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
         path = section_file(entry, work)
         result = submit_section(cycle_id, entry["section"], path, entry["by"])
         step(
-            f"  {entry['by']} gửi muộn phần '{entry['section']}'; đủ các phần, quy trình được đánh thức: {result.woke_cycle}"
+            f"  {entry['by']} gửi muộn phần '{entry['section']}'; đủ các phần, quy trình được đánh thức: {'có' if result.woke_cycle else 'không'}"
         )
 
     def approval_code():

@@ -229,8 +229,9 @@ def decision_description(cycle_id: int) -> str:
             lines.append(f"| {item.name.strip('- ')} | {_table_cell(shown)} |")
         lines += [
             "",
-            "Điền **approver** (mã hoặc họ tên), **approval_code** (mã một lần trong thư riêng) và "
-            "chọn **decision**: `approve`, `request_changes` (kèm các phần và ý kiến) hoặc `reject`.",
+            "Điền **Người quyết định** (mã hoặc họ tên), **Mã phê duyệt một lần** (trong thư "
+            "riêng) và chọn **Quyết định**: `approve` (phê duyệt), `request_changes` (trả lại để "
+            "sửa: ghi các phần ở **Các phần trả lại**, kèm ý kiến) hoặc `reject` (hủy báo cáo).",
         ]
         return "\n".join(lines)
 

@@ -25,6 +25,7 @@ from reportflow.notifications.redaction import redact_url
 from reportflow.notifications.sender import FanOut, send_to_channels
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle
+from reportflow.tasks.errors import Conflict
 
 ARCHIVE_KEY = "luu-vt"
 
@@ -113,7 +114,7 @@ def dispatch_report(cycle_id: int) -> DispatchOutcome:
             .order_by(RenderedDocument.id.desc())
         ).first()
         if final is None:
-            raise RuntimeError(f"cycle {cycle_id} has no final document to dispatch")
+            raise Conflict(f"Kỳ báo cáo số {cycle_id} chưa có bản chính thức để gửi.")
         if cycle.state == CycleState.NUMBERED:
             cycle.state = CycleState.DISPATCHING
             session.add(cycle)

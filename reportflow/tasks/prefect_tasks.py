@@ -10,40 +10,42 @@ from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.merge import render_cycle_document
 
 
-@task(name="request sections")
+@task(name="gửi đề nghị các phòng")
 def request_sections(cycle_id: int) -> int:
     return cycle_steps.request_sections(cycle_id)
 
 
-@task(name="check sections")
+@task(name="kiểm tra đủ các phần")
 def sections_complete(cycle_id: int) -> bool:
     return cycle_steps.mark_drafting_if_complete(cycle_id)
 
 
-@task(name="merge draft", retries=3, retry_delay_seconds=60)
+@task(name="tổng hợp dự thảo", retries=3, retry_delay_seconds=60)
 def prepare_draft(cycle_id: int) -> str:
     return str(cycle_steps.prepare_draft(cycle_id))
 
 
-@task(name="assign number", retries=2, retry_delay_seconds=1)
+@task(name="cấp số văn bản", retries=2, retry_delay_seconds=1)
 def assign_number(cycle_id: int) -> str:
     return numbering.assign_number(cycle_id).number_text
 
 
-@task(name="render final document")
+@task(name="lập bản chính thức")
 def render_final(cycle_id: int) -> str:
     with session_scope() as session:
         return render_cycle_document(session, get_cycle(session, cycle_id), "final").path
 
 
-@task(name="dispatch", retries=3, retry_delay_seconds=5)
+@task(name="phát hành tới nơi nhận", retries=3, retry_delay_seconds=5)
 def dispatch_report(cycle_id: int) -> dict:
     outcome = dispatch.dispatch_report(cycle_id)
     if outcome.failed:
-        raise RuntimeError(f"dispatch failed for: {', '.join(outcome.failed)}")
+        raise RuntimeError(
+            f"Chưa gửi được tới: {', '.join(outcome.failed)}; sẽ thử lại (nơi đã nhận được bỏ qua)."
+        )
     return {"sent": outcome.sent, "already_sent": outcome.already_sent}
 
 
-@task(name="publish progress")
+@task(name="cập nhật bảng tiến độ")
 def publish_progress(cycle_id: int) -> None:
     progress.publish_progress(cycle_id)

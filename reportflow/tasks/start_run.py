@@ -14,6 +14,15 @@ REPORT_CYCLE_DEPLOYMENT = "report_cycle/report-cycle"
 """`<flow name>/<deployment name>` as prefect.yaml declares it."""
 
 
+RUN_STATE_VI = {
+    "SCHEDULED": "đang chờ máy thực thi nhận",
+    "PENDING": "đang chuẩn bị",
+    "RUNNING": "đang chạy",
+    "PAUSED": "đang tạm dừng chờ",
+    "CANCELLING": "đang hủy",
+}
+
+
 @dataclass(frozen=True)
 class StartedRun:
     flow_run_id: str
@@ -42,9 +51,10 @@ def start_cycle_run(cycle_id: int) -> StartedRun:
             except ObjectNotFound:
                 run_state = None
         if run_state is not None and not run_state.is_final():
+            shown = RUN_STATE_VI.get(run_state.type.value, run_state.name)
             raise Conflict(
-                f"Kỳ báo cáo số {cycle_id} đã có quy trình đang chạy "
-                f"({run_state.name}): {cycle_url(previous) or previous}"
+                f"Kỳ báo cáo số {cycle_id} đã có quy trình đang chạy ({shown}): "
+                f"{cycle_url(previous) or previous}"
             )
     try:
         flow_run = run_deployment(
