@@ -16,7 +16,7 @@ from reportflow.config import get_settings
 from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
 
 ORGANISATION_FILE = "organisation.yaml"
-_ENV_REF = re.compile(r"\$\{([A-Z0-9_]+)\}")
+_ENV_REF = re.compile(r"\$\{(REPORTFLOW_APPRISE_[A-Z0-9_]+)\}")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

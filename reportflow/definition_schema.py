@@ -17,6 +17,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+APPRISE_ENV_PREFIX = "REPORTFLOW_APPRISE_"
+_ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+
+
+def check_apprise_urls(urls: list[str]) -> list[str]:
+    """Secrets in apprise URLs are written `${REPORTFLOW_APPRISE_…}`: only variables meant for
+    this are read, so a URL cannot send another secret (the signing key, a password) away."""
+    for url in urls:
+        for name in _ENV_REFERENCE.findall(url):
+            if not re.fullmatch(rf"{APPRISE_ENV_PREFIX}[A-Z0-9_]+", name):
+                raise ValueError(
+                    f"biến môi trường '${{{name}}}' không dùng được trong địa chỉ apprise; "
+                    f"đặt tên bắt đầu bằng {APPRISE_ENV_PREFIX}, ví dụ "
+                    f"${{{APPRISE_ENV_PREFIX}TELEGRAM_TOKEN}}"
+                )
+    return urls
+
+
 class DivisionSpec(Strict):
     code: str
     name: str
@@ -31,7 +49,13 @@ class PersonSpec(Strict):
     division: str | None = None
     email: str | None = None
     apprise: list[str] = []
-    """Apprise URLs; `${VAR}` is read from the environment so secrets stay out of the YAML."""
+    """Apprise URLs; `${REPORTFLOW_APPRISE_…}` is read from the environment so secrets stay out
+    of the YAML."""
+
+    @field_validator("apprise")
+    @classmethod
+    def _apprise_secrets_from_environment(cls, urls: list[str]) -> list[str]:
+        return check_apprise_urls(urls)
 
 
 class OrganisationSpec(Strict):
@@ -133,6 +157,11 @@ class RecipientSpec(Strict):
     email: str | None = None
     apprise: list[str] = []
     requester: bool = False
+
+    @field_validator("apprise")
+    @classmethod
+    def _apprise_secrets_from_environment(cls, urls: list[str]) -> list[str]:
+        return check_apprise_urls(urls)
 
 
 class SignerSpec(Strict):

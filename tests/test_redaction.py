@@ -45,3 +45,37 @@ def test_failed_delivery_reports_only_the_redacted_channel():
     assert not delivery.ok
     assert "Hunter2Secret" not in delivery.channel + delivery.error
     assert delivery.channel.startswith("mailto://127.0.0.1")
+
+
+def test_a_token_quoted_alone_in_an_error_is_blanked():
+    from reportflow.notifications.redaction import url_secrets
+
+    url = "json://bot:pw-Secret77@hooks.example.org/hook/tok3nABCDEF?key=apikey12345"
+    message = "HTTP 401 for token tok3nABCDEF (user bot, key apikey12345, pass pw-Secret77)"
+    cleaned = redact_text(message, url_secrets(url))
+    for secret in ("tok3nABCDEF", "apikey12345", "pw-Secret77"):
+        assert secret not in cleaned
+    assert cleaned.startswith("HTTP 401 for token ***")
+
+
+def test_apprise_urls_may_read_only_their_own_environment_variables():
+    from pydantic import ValidationError
+
+    from reportflow.definition_schema import PersonSpec, RecipientSpec
+
+    allowed = PersonSpec(code="a", name="A", apprise=["tgram://${REPORTFLOW_APPRISE_TG}/42"])
+    assert allowed.apprise == ["tgram://${REPORTFLOW_APPRISE_TG}/42"]
+    for url in ("json://h/${REPORTFLOW_SECRET_KEY}", "json://h/${REPORTFLOW_SMTP_PASSWORD}"):
+        with pytest.raises(ValidationError, match="REPORTFLOW_APPRISE_"):
+            RecipientSpec(key="k", label="Nơi nhận", apprise=[url])
+
+
+def test_only_apprise_variables_are_expanded(restore_environment):
+    import os
+
+    from reportflow.definition_loader import expand_env
+
+    os.environ["REPORTFLOW_APPRISE_TG"] = "123:tok"
+    os.environ["REPORTFLOW_SECRET_KEY"] = "x" * 40
+    assert expand_env("tgram://${REPORTFLOW_APPRISE_TG}/1") == "tgram://123:tok/1"
+    assert "x" * 40 not in expand_env("json://h/${REPORTFLOW_SECRET_KEY}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import apprise
 
@@ -35,3 +35,16 @@ def redact_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
         if secret:
             text = text.replace(secret, "***")
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The parts of a channel URL that may be secret, to blank them wherever they show up alone
+    (an exception message quoting a token rather than the whole URL)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return (url,)
+    pieces = [parts.username or "", parts.password or "", parts.hostname or ""]
+    pieces += [segment for segment in parts.path.split("/") if segment]
+    pieces += [value for pair in parts.query.split("&") for value in pair.split("=")[1:]]
+    return tuple(sorted({unquote(p) for p in pieces if len(p) >= 6}, key=len, reverse=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 import apprise
 
 from reportflow.notifications.channels import channel_key, known_secrets
-from reportflow.notifications.redaction import redact_text, redact_url
+from reportflow.notifications.redaction import redact_text, redact_url, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def send_message(
             attach=attach if attachments else None,
         )
     except Exception as exc:  # apprise plugins raise anything; the message may hold the URL
-        return Delivery(channel, False, redact_text(str(exc), known_secrets()))
+        return Delivery(channel, False, redact_text(str(exc), known_secrets() + url_secrets(url)))
     if not ok:
         return Delivery(channel, False, "kênh thông báo không nhận thư (xem nhật ký máy chủ thư)")
     return Delivery(channel, True)
