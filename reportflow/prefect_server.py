@@ -52,5 +52,5 @@ def ensure_server(api_url: str, home: Path, log_path: Path, timeout_s: float = 9
             return True
         time.sleep(0.5)
     raise RuntimeError(
-        f"Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {log_path}"
+        f"Máy chủ Prefect không trả lời tại {api_url} sau {timeout_s:.0f} giây; xem {log_path}"
     )

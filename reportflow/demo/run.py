@@ -54,9 +54,9 @@ def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | 
             return value
         if proc is not None and proc.poll() is not None:
             log = getattr(proc, "log_path", "its log")
-            raise RuntimeError(f"the cycle's flow process ended early ({what}); see {log}")
+            raise RuntimeError(f"Tiến trình quy trình dừng sớm (khi chờ: {what}); xem {log}")
         time.sleep(0.3)
-    raise TimeoutError(f"timed out waiting for {what}")
+    raise TimeoutError(f"Hết thời gian chờ: {what}")
 
 
 def run_demo(out: Path, console: Console) -> Path:
@@ -128,7 +128,7 @@ def wait_for_pause(
         with session_scope() as session:
             return get_cycle(session, cycle_id).flow_run_id
 
-    flow_run_id = wait_until(run_id, timeout_s, "the flow run to start", flow)
+    flow_run_id = wait_until(run_id, timeout_s, "quy trình bắt đầu chạy", flow)
 
     def paused():
         with get_client(sync_client=True) as client:
@@ -137,7 +137,7 @@ def wait_for_pause(
             state and state.is_paused() and (state.state_details.pause_key or "").startswith(prefix)
         )
 
-    wait_until(paused, timeout_s, f"the flow to pause at {prefix}", flow)
+    wait_until(paused, timeout_s, f"quy trình tạm dừng ở bước {prefix}", flow)
 
 
 def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_text) -> Path:
@@ -174,7 +174,7 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
                 return match.group(1)
         return None
 
-    code = wait_until(approval_code, 120, "the director's approval e-mail", flow)
+    code = wait_until(approval_code, 120, "thư xin phê duyệt gửi Giám đốc", flow)
     step("Dự thảo đã tổng hợp; Giám đốc nhận thư kèm dự thảo và mã phê duyệt một lần")
     step(
         "Giám đốc phê duyệt: "
@@ -182,7 +182,7 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
     )
 
     if flow.wait(timeout=180) != 0:
-        raise RuntimeError("the cycle's flow run failed; see out/demo/flow.log")
+        raise RuntimeError("Quy trình của kỳ báo cáo thất bại; xem out/demo/flow.log")
     final = _final_document(cycle_id)
     target = out / "final.docx"
     shutil.copyfile(final, target)
