@@ -112,3 +112,21 @@ def test_a_machine_with_another_key_says_so(database, restore_environment):
     with session_scope() as session:
         director, _ = check_decision(session, session.get(Cycle, cycle_id), decision)
     assert director.code == "giamdoc"
+
+
+def test_the_director_form_offers_vietnamese_choices_and_accepts_the_cli_codes():
+    schema = DirectorDecision.model_json_schema()
+    assert schema["$defs"]["DecisionChoice"]["enum"] == [
+        "Phê duyệt",
+        "Trả lại để sửa",
+        "Hủy báo cáo",
+    ]
+    titles = {name: field["title"] for name, field in schema["properties"].items()}
+    assert titles["decision"] == "Quyết định"
+    assert titles["approval_code"] == "Mã phê duyệt một lần (gửi qua thư riêng)"
+    from_cli = DirectorDecision(decision="request_changes", approver="giamdoc", approval_code="x")
+    from_form = DirectorDecision.model_validate(
+        {"decision": "Trả lại để sửa", "approver": "giamdoc", "approval_code": "x"}
+    )
+    assert from_cli.decision is from_form.decision
+    assert from_form.decision.code == "request_changes"

@@ -12,7 +12,7 @@ from reportflow.config import get_settings
 from reportflow.models import CycleState, init_db
 from reportflow.tasks import cycle_steps
 from reportflow.tasks import prefect_tasks as steps
-from reportflow.tasks.approval import DirectorDecision
+from reportflow.tasks.approval import DecisionChoice, DirectorDecision
 from reportflow.tasks.wake import SECTIONS_PAUSE_PREFIX
 
 UNDECIDED = {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
@@ -56,7 +56,7 @@ def wait_for_decision(cycle_id: int) -> None:
     while cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
         form = DirectorDecision.with_initial_data(
             description=cycle_steps.decision_description(cycle_id),
-            decision="approve",
+            decision=DecisionChoice.APPROVE,
             approver="",
             approval_code="",
         )

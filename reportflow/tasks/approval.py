@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import Literal
+from enum import StrEnum
 
 from prefect.input import RunInput
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 
 from reportflow.calendar.working_days import WorkingCalendar
@@ -31,17 +31,43 @@ class SectionChange(BaseModel):
     comment: str = Field(title="Ý kiến chỉ đạo")
 
 
+class DecisionChoice(StrEnum):
+    """The choices of the director's form, in Vietnamese; `code` is what is stored and logged."""
+
+    APPROVE = "Phê duyệt"
+    REQUEST_CHANGES = "Trả lại để sửa"
+    REJECT = "Hủy báo cáo"
+
+    @property
+    def code(self) -> str:
+        return _CHOICE_CODES[self]
+
+
+_CHOICE_CODES = {
+    DecisionChoice.APPROVE: "approve",
+    DecisionChoice.REQUEST_CHANGES: "request_changes",
+    DecisionChoice.REJECT: "reject",
+}
+
+
 class DirectorDecision(RunInput):
     """The form the director fills in the Prefect UI when resuming the cycle."""
 
-    decision: Literal["approve", "request_changes", "reject"] = Field(
+    decision: DecisionChoice = Field(
         title="Quyết định",
-        description="approve: phê duyệt; request_changes: trả lại phần cần sửa; reject: hủy",
+        description="Trả lại để sửa: ghi các phần cần sửa và ý kiến ở mục 'Các phần trả lại'",
     )
     approver: str = Field(title="Người quyết định (mã hoặc họ tên)")
     approval_code: str = Field(title="Mã phê duyệt một lần (gửi qua thư riêng)")
     comment: str = Field(default="", title="Ý kiến chung")
     changes: list[SectionChange] = Field(default_factory=list, title="Các phần trả lại")
+
+    @field_validator("decision", mode="before")
+    @classmethod
+    def _accept_codes(cls, value: object) -> object:
+        """The command line and scripts say approve / request_changes / reject."""
+        by_code = {choice.code: choice for choice in DecisionChoice}
+        return by_code.get(value, value) if isinstance(value, str) else value
 
 
 DECISION_VI = {
@@ -154,7 +180,7 @@ def check_decision(
     if code is None or code.person_code != director.code:
         _refuse_wrong_key(session, cycle)
         raise DecisionRefused("Mã phê duyệt không đúng, đã dùng hoặc đã hết hạn.")
-    if decision.decision == "request_changes":
+    if decision.decision is DecisionChoice.REQUEST_CHANGES:
         keys = {a.section_key for a in assignments(session, cycle.id)}
         if not decision.changes:
             raise DecisionRefused("Trả lại để sửa cần nêu ít nhất một phần và ý kiến.")
@@ -178,16 +204,16 @@ def record_decision(
     record = ApprovalDecision(
         cycle_id=cycle.id,
         round=cycle.round,
-        decision=decision.decision,
+        decision=decision.decision.code,
         approver_code=director.code,
         approver_name=director.name,
         comment=decision.comment,
         sections=changes,
     )
     session.add(record)
-    if decision.decision == "approve":
+    if decision.decision is DecisionChoice.APPROVE:
         cycle.state = CycleState.APPROVED
-    elif decision.decision == "reject":
+    elif decision.decision is DecisionChoice.REJECT:
         cycle.state = CycleState.REJECTED
     else:
         new_due = WorkingCalendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
@@ -203,7 +229,7 @@ def record_decision(
     record_event(
         session,
         director.code,
-        f"decision.{decision.decision}",
+        f"decision.{decision.decision.code}",
         cycle.id,
         round=record.round,
         sections=sorted(changes),

@@ -230,8 +230,8 @@ def decision_description(cycle_id: int) -> str:
         lines += [
             "",
             "Điền **Người quyết định** (mã hoặc họ tên), **Mã phê duyệt một lần** (trong thư "
-            "riêng) và chọn **Quyết định**: `approve` (phê duyệt), `request_changes` (trả lại để "
-            "sửa: ghi các phần ở **Các phần trả lại**, kèm ý kiến) hoặc `reject` (hủy báo cáo).",
+            "riêng) và chọn **Quyết định**: *Phê duyệt*, *Trả lại để sửa* (ghi các phần ở "
+            "**Các phần trả lại**, kèm ý kiến) hoặc *Hủy báo cáo*.",
         ]
         return "\n".join(lines)
 
