@@ -1,6 +1,7 @@
 """Markdown and .docx submissions into blocks, and the refusals of hostile or unusable files."""
 
 import io
+import shutil
 import struct
 import zipfile
 import zlib
@@ -482,3 +483,42 @@ def test_accepts_what_it_refuses_once_cleaned():
     """The hostile fixtures are refused for their hostile part only: the base file parses."""
     blocks = parse_docx(_simple_docx()).blocks
     assert [_text(b) for b in blocks] == ["Đoạn mở đầu.", "MARKER"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_docx_saved_by_libreoffice_comes_in_whole(tmp_path):
+    """Not every division uses Word: LibreOffice writes its own dialect of .docx."""
+    from reportflow.document.blocks import Heading
+    from reportflow.tasks.export import convert_with_libreoffice
+
+    source = tmp_path / "muc.html"
+    source.write_text(
+        '<html><head><meta charset="utf-8"></head><body>'
+        "<h2>Kết quả nổi bật</h2>"
+        "<p>Trong 6 tháng, Phòng đã <b>hoàn thành</b> các nhiệm vụ <i>trọng tâm</i>.</p>"
+        "<ul><li>Cấp 12 giấy phép bưu chính;</li>"
+        "<li>Kiểm tra 5 doanh nghiệp:<ul><li>3 doanh nghiệp viễn thông;</li></ul></li></ul>"
+        "<ol><li>Tổ chức hội nghị;</li></ol>"
+        '<table border="1"><tr><th>Chỉ tiêu</th><th>Kết quả</th></tr>'
+        "<tr><td>Số điểm BĐVHX</td><td>82</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    saved = convert_with_libreoffice(source, tmp_path / "out", "docx:MS Word 2007 XML", ".docx")
+    blocks = parse_docx(saved.read_bytes(), saved.name).blocks
+    assert blocks == [
+        Heading([Run("Kết quả nổi bật")]),
+        Paragraph(
+            [
+                Run("Trong 6 tháng, Phòng đã "),
+                Run("hoàn thành", bold=True),
+                Run(" các nhiệm vụ "),
+                Run("trọng tâm", italic=True),
+                Run("."),
+            ]
+        ),
+        ListItem([Run("Cấp 12 giấy phép bưu chính;")], level=0),
+        ListItem([Run("Kiểm tra 5 doanh nghiệp:")], level=0),
+        ListItem([Run("3 doanh nghiệp viễn thông;")], level=1),
+        ListItem([Run("Tổ chức hội nghị;")], level=0, ordered=True),
+        Table(header=["Chỉ tiêu", "Kết quả"], rows=[["Số điểm BĐVHX", "82"]]),
+    ]

@@ -29,6 +29,14 @@ def latest_document(cycle_id: int) -> Path:
 
 
 def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
+    return convert_with_libreoffice(document, out_dir, "pdf", ".pdf", timeout_s)
+
+
+def convert_with_libreoffice(
+    document: Path, out_dir: Path, target: str, suffix: str, timeout_s: int = 180
+) -> Path:
+    """`soffice --headless --convert-to <target>`, with a throw-away profile so runs never share
+    (or lock) one; returns the converted file."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise UserError(
@@ -43,7 +51,7 @@ def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
                 f"-env:UserInstallation=file://{profile}",
                 "--headless",
                 "--convert-to",
-                "pdf",
+                target,
                 "--outdir",
                 str(out_dir),
                 str(document),
@@ -51,13 +59,13 @@ def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
             capture_output=True,
             timeout=timeout_s,
         )
-    pdf = out_dir / f"{document.stem}.pdf"
-    if result.returncode != 0 or not pdf.exists():
+    converted = out_dir / f"{document.stem}{suffix}"
+    if result.returncode != 0 or not converted.exists():
         raise UserError(
-            f"LibreOffice không chuyển được '{document.name}' sang PDF: "
+            f"LibreOffice không chuyển được '{document.name}' sang {suffix.lstrip('.').upper()}: "
             f"{result.stderr.decode(errors='replace').strip()[:300]}"
         )
-    return pdf
+    return converted
 
 
 def pdf_page_count(pdf: Path) -> int:
