@@ -136,3 +136,33 @@ def test_approve_asks_for_the_code_without_echoing_it(database):
     assert "K7QM-4TZP" not in result.output
     assert result.exit_code == 2  # the cycle is not waiting for a decision yet
     assert "không ở bước chờ phê duyệt (đang nhận các phần)" in " ".join(result.output.split())
+
+
+def test_submit_from_the_command_line(database, tmp_path):
+    cycle_id = open_sample_cycle()
+    ok = runner.invoke(
+        app, ["submit", str(cycle_id), "bcvt", str(section_md(tmp_path, "bcvt")), "--by", "tp-bcvt"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "Đã nhận phần 'bcvt', phiên bản 1." in ok.output
+
+    before = row_counts()
+    foreign = runner.invoke(
+        app, ["submit", str(cycle_id), "bcvt", str(section_md(tmp_path, "bcvt")), "--by", "chanhtt"]
+    )
+    assert foreign.exit_code == 2
+    assert "Mỗi phòng chỉ gửi phần của mình" in " ".join(foreign.output.split())
+
+    figures = tmp_path / "so-lieu [bcvt].yaml"
+    figures.write_text('ty-le-bdvhx: "90/85"\n', encoding="utf-8")
+    wrong = runner.invoke(
+        app, ["submit", str(cycle_id), "--indicators", str(figures), "--by", "tp-bcvt"]
+    )
+    assert wrong.exit_code == 2
+    text = " ".join(wrong.output.split())
+    assert "Tệp số liệu 'so-lieu [bcvt].yaml' có 1 giá trị sai; chưa lưu gì." in text
+    assert "số đạt (90) không thể lớn hơn số tổng (85)" in text
+    assert row_counts() == before
+
+    neither = runner.invoke(app, ["submit", str(cycle_id), "--by", "tp-bcvt"])
+    assert neither.exit_code == 2 and "--indicators" in neither.output
