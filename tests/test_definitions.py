@@ -84,3 +84,20 @@ def test_a_broken_definition_is_explained_in_vietnamese(database):
         for p in problems
     )
     assert not any("Field required" in p or "Extra inputs" in p for p in problems)
+
+
+def test_the_readme_example_definition_loads(tmp_path, restore_environment):
+    import re
+
+    from reportflow.config import PACKAGE_DIR
+
+    readme = (PACKAGE_DIR.parent / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"A minimal definition:\n\n```yaml\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "bao-cao-quy-cntt.yaml").write_text(example, encoding="utf-8")
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{tmp_path}"]'
+    reload_settings()
+    definition = load_definition("bao-cao-quy-cntt")
+    assert (definition.period_kind, [s.key for s in definition.sections()]) == (
+        "quarterly",
+        ["ha-tang", "cong-dvc", "kien-nghi"],
+    )
