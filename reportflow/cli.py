@@ -151,11 +151,11 @@ def cycle_open(
         )
 
 
-def _start_run(cycle_id: int) -> None:
+def _start_run(cycle_id: int, replace: bool = False) -> None:
     from reportflow.tasks.start_run import start_cycle_run
 
     try:
-        started = start_cycle_run(cycle_id)
+        started = start_cycle_run(cycle_id, replace)
     except UserError as exc:
         _fail(exc)
     console.print(
@@ -167,10 +167,20 @@ def _start_run(cycle_id: int) -> None:
 
 
 @cycle_app.command("start")
-def cycle_start(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+def cycle_start(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Hủy quy trình cũ còn treo (máy chạy nó đã tắt/hỏng) và chạy quy trình mới; "
+            "các bước đã xong không làm lại",
+        ),
+    ] = False,
+) -> None:
     """Khởi chạy quy trình của kỳ báo cáo qua deployment report-cycle (worker thực hiện)."""
     init_db()
-    _start_run(cycle_id)
+    _start_run(cycle_id, replace)
 
 
 @cycle_app.command("run")

@@ -3,10 +3,13 @@ Asia/Ho_Chi_Minh, picked up by a real process worker, sweeping every open cycle.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -97,9 +100,22 @@ def start_worker(log_path: Path) -> subprocess.Popen:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     worker.log_path = log_path
     return worker
+
+
+def kill_machine(worker: subprocess.Popen) -> None:
+    """The worker and the flow processes it started, gone at once, as when a machine dies."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+
+
+def attached_run(cycle_id: int) -> str | None:
+    with session_scope() as session:
+        return get_cycle(session, cycle_id).flow_run_id
 
 
 def cycle_state(cycle_id: int) -> CycleState:
@@ -132,20 +148,35 @@ def test_a_cycle_started_from_the_cli_runs_on_a_worker_to_dispatch(
     worker = start_worker(tmp_path / "worker.log")
     try:
         wait_for_pause(cycle_id, "sections-", worker)
-        with session_scope() as session:
-            assert cycle_url(get_cycle(session, cycle_id).flow_run_id) == run_urls[0]
+        first_run = attached_run(cycle_id)
+        assert cycle_url(first_run) == run_urls[0]
         running = cli.invoke(app, ["cycle", "start", str(cycle_id)])
         assert running.exit_code == 2 and "đã có quy trình đang chạy" in running.output
 
         submit_everything(cycle_id, tmp_path)
         wait_for_pause(cycle_id, "decision-", worker)
-        code = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")[0]
-        send_decision(cycle_id, "giamdoc", code, [], False, "Đồng ý")
+        assert len(approval_codes(smtp)) == 1
+
+        # The machine dies while the run waits for the director: Prefect still shows it paused.
+        kill_machine(worker)
+        stuck = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+        assert stuck.exit_code == 2 and "--replace" in stuck.output
+        replaced = cli.invoke(app, ["cycle", "start", str(cycle_id), "--replace"])
+        assert replaced.exit_code == 0, replaced.output
+        worker = start_worker(tmp_path / "worker-2.log")
+        wait_until(lambda: attached_run(cycle_id) != first_run, 120, "the new run", worker)
+        wait_for_pause(cycle_id, "decision-", worker)
+
+        codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "mail")
+        send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
         wait_until(lambda: cycle_state(cycle_id) == CycleState.DONE, 120, "dispatch", worker)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        kill_machine(worker)
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(UUID(first_run)).state.is_cancelled()
     dispatched = [m for m in smtp.messages() if "01/BC-STTTT-VP" in str(m["Subject"])]
     assert len(dispatched) == 3
+    requests = [m for m in smtp.messages() if "Đề nghị gửi nội dung" in str(m["Subject"])]
+    assert len(requests) == len({str(m["To"]) for m in requests}), "each head asked once"
     finished = cli.invoke(app, ["cycle", "start", str(cycle_id)])
     assert finished.exit_code == 2 and "đã kết thúc (đã phát hành)" in finished.output

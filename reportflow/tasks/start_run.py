@@ -29,8 +29,11 @@ class StartedRun:
     url: str
 
 
-def start_cycle_run(cycle_id: int) -> StartedRun:
-    """Asks the deployment for a run of the cycle; refuses while an earlier run is still alive.
+def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
+    """Asks the deployment for a run of the cycle; refuses while an earlier run is still alive,
+    unless `replace`: then that run is cancelled first (its machine died while it waited, so
+    Prefect still shows it paused). Every step of the new run starts from what the database
+    holds, so nothing is done twice.
 
     The idempotency key names the run it replaces, so asking twice (a retried command, two
     clerks at once) gives one run, and a crashed run can still be replaced by a new one.
@@ -38,6 +41,7 @@ def start_cycle_run(cycle_id: int) -> StartedRun:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
+    from prefect.states import Cancelled
 
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
@@ -50,12 +54,20 @@ def start_cycle_run(cycle_id: int) -> StartedRun:
                 run_state = client.read_flow_run(UUID(previous)).state
             except ObjectNotFound:
                 run_state = None
-        if run_state is not None and not run_state.is_final():
-            shown = RUN_STATE_VI.get(run_state.type.value, run_state.name)
-            raise Conflict(
-                f"Kỳ báo cáo số {cycle_id} đã có quy trình đang chạy ({shown}): "
-                f"{cycle_url(previous) or previous}"
-            )
+            if run_state is not None and not run_state.is_final():
+                if not replace:
+                    shown = RUN_STATE_VI.get(run_state.type.value, run_state.name)
+                    raise Conflict(
+                        f"Kỳ báo cáo số {cycle_id} đã có quy trình đang chạy ({shown}): "
+                        f"{cycle_url(previous) or previous}. Nếu máy chạy quy trình đã tắt "
+                        f"hoặc hỏng, thay bằng quy trình mới: reportflow cycle start {cycle_id} "
+                        "--replace"
+                    )
+                client.set_flow_run_state(
+                    UUID(previous),
+                    Cancelled(message="Thay bằng quy trình mới (reportflow cycle start --replace)"),
+                    force=True,
+                )
     try:
         flow_run = run_deployment(
             REPORT_CYCLE_DEPLOYMENT,
