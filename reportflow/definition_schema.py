@@ -41,12 +41,9 @@ class DivisionSpec(Strict):
     short_name: str = ""
 
 
-class PersonSpec(Strict):
-    code: str
-    name: str
-    title: str = ""
-    role: Literal["head", "director", "clerk", "member"] = "member"
-    division: str | None = None
+class Reachable(Strict):
+    """Where messages to a person or a recipient go."""
+
     email: str | None = None
     apprise: list[str] = []
     """Apprise URLs; `${REPORTFLOW_APPRISE_…}` is read from the environment so secrets stay out
@@ -56,6 +53,14 @@ class PersonSpec(Strict):
     @classmethod
     def _apprise_secrets_from_environment(cls, urls: list[str]) -> list[str]:
         return check_apprise_urls(urls)
+
+
+class PersonSpec(Reachable):
+    code: str
+    name: str
+    title: str = ""
+    role: Literal["head", "director", "clerk", "member"] = "member"
+    division: str | None = None
 
 
 class OrganisationSpec(Strict):
@@ -151,17 +156,10 @@ class IndicatorTableSpec(Strict):
         return self
 
 
-class RecipientSpec(Strict):
+class RecipientSpec(Reachable):
     key: str
     label: str
-    email: str | None = None
-    apprise: list[str] = []
     requester: bool = False
-
-    @field_validator("apprise")
-    @classmethod
-    def _apprise_secrets_from_environment(cls, urls: list[str]) -> list[str]:
-        return check_apprise_urls(urls)
 
 
 class SignerSpec(Strict):
