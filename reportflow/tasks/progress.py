@@ -116,10 +116,15 @@ def refresh_progress(cycle_id: int) -> bool:
     with session_scope() as session:
         if not get_cycle(session, cycle_id).flow_run_id:
             return False
+    from prefect.logging import disable_run_logger
+
     from reportflow.tasks.prefect_tasks import publish_progress as publish_task
 
     try:
-        publish_task(cycle_id)  # a task run of its own: Prefect wants artifacts inside a run
+        # A task run of its own (Prefect wants artifacts inside a run), kept quiet: this runs
+        # in the division head's `reportflow submit`, whose output is for people.
+        with disable_run_logger():
+            publish_task(cycle_id)
     except Exception as exc:  # noqa: BLE001 - a view refresh must not fail a stored submission
         log.warning(
             "Kỳ %s: chưa cập nhật được bảng tiến độ trên Prefect (%s).",
