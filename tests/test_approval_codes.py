@@ -81,7 +81,8 @@ def test_the_stored_hash_needs_the_key(database, restore_environment):
         code, record = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
     with session_scope() as session:
         stored = session.exec(select(ApprovalCode)).one()
-        assert code not in str(stored.model_dump())
+        dump = str(stored.model_dump())
+        assert code not in dump and normalise_code(code) not in dump
         cycle = session.get(Cycle, cycle_id)
         assert find_valid_code(session, cycle, code.lower().replace("-", " ")) is not None
         assert find_valid_code(session, cycle, "0000-0000") is None
@@ -97,6 +98,7 @@ def test_a_machine_with_another_key_says_so(database, restore_environment):
     cycle_id = open_sample_cycle()
     with session_scope() as session:
         cycle = session.get(Cycle, cycle_id)
+        # Straight to the state under test; the real path there is covered by the flow tests.
         cycle.state = CycleState.AWAITING_DECISION
         code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
     decision = DirectorDecision(decision="approve", approver="giamdoc", approval_code=code)
@@ -130,3 +132,42 @@ def test_the_director_form_offers_vietnamese_choices_and_accepts_the_cli_codes()
     )
     assert from_cli.decision is from_form.decision
     assert from_form.decision.code == "request_changes"
+
+
+def test_a_code_expires_after_its_time(database, restore_environment):
+    os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-05T09:00:00+07:00"
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    with session_scope() as session:
+        code, _ = issue_approval_code(
+            session, session.get(Cycle, cycle_id), session.get(Person, "giamdoc")
+        )
+    os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-08T08:59:00+07:00"  # 72 h less a minute
+    reload_settings()
+    with session_scope() as session:
+        assert find_valid_code(session, session.get(Cycle, cycle_id), code) is not None
+    os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-08T09:01:00+07:00"
+    reload_settings()
+    with session_scope() as session:
+        assert find_valid_code(session, session.get(Cycle, cycle_id), code) is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--changes", "bcvt"], "'bcvt' không đúng dạng MÃ_PHẦN=ý kiến"),
+        (["--changes", "=thiếu mã"], "không đúng dạng MÃ_PHẦN=ý kiến"),
+        (["--reject", "--changes", "bcvt=sửa"], "Không thể vừa hủy báo cáo vừa trả lại phần"),
+    ],
+)
+def test_approve_refuses_malformed_arguments(database, extra, message):
+    from typer.testing import CliRunner
+
+    from reportflow.cli import app
+
+    cycle_id = open_sample_cycle()
+    result = CliRunner().invoke(
+        app, ["approve", str(cycle_id), "--by", "giamdoc", "--code", "K7QM-4TZP", *extra]
+    )
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())

@@ -47,7 +47,14 @@ def test_nd09_cutoff_table(
 
 def test_kind_accepts_enum_and_string() -> None:
     assert period_for(PeriodKind.quarterly, 2020, 2) == period_for("quarterly", 2020, 2)
-    assert PeriodKind.first_half == "first_half"
+    assert period_for("first_half", 2020) == Period(
+        PeriodKind.first_half,
+        2020,
+        None,
+        date(2019, 12, 15),
+        date(2020, 6, 14),
+        "6 tháng đầu năm 2020",
+    )
 
 
 def test_kind_labels() -> None:

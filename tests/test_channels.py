@@ -103,6 +103,7 @@ recipients:
     cycle_id = open_sample_cycle("bao-cao-ngan")
     submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
     with session_scope() as session:
+        # Straight to the state under test; the real path there is covered by the flow tests.
         get_cycle(session, cycle_id, for_update=True).state = CycleState.APPROVED
     entry = assign_number(cycle_id)
     number = entry.number_text

@@ -32,8 +32,11 @@ def test_every_command_has_help(path):
     result = runner.invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
-    body = result.output.split("Options")[0]
-    assert len(body.split()) > 3, f"no description for {path}"
+    command = get_command(app)
+    for name in path:
+        command = command.commands[name]
+    assert command.help and len(command.help.split()) >= 3, f"no description for {path}"
+    assert command.help.split()[0] in result.output
 
 
 OPEN_ARGS = [
@@ -166,3 +169,33 @@ def test_submit_from_the_command_line(database, tmp_path):
 
     neither = runner.invoke(app, ["submit", str(cycle_id), "--by", "tp-bcvt"])
     assert neither.exit_code == 2 and "--indicators" in neither.output
+
+
+def test_export_gives_the_latest_draft_and_the_audit_keeps_who_did_what(database, tmp_path):
+    import docx
+
+    from reportflow.models import AuditEvent
+    from reportflow.tasks.cycles import get_cycle
+    from reportflow.tasks.merge import render_cycle_document
+
+    cycle_id = open_sample_cycle()
+    nothing = runner.invoke(app, ["export", str(cycle_id), "--out", str(tmp_path / "x")])
+    assert nothing.exit_code == 2 and "chưa có văn bản nào" in nothing.output
+
+    submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), by="tp-bcvt")
+    with session_scope() as session:
+        render_cycle_document(session, get_cycle(session, cycle_id), "draft")
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(cycle_id), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (exported,) = out.glob("*.docx")
+    text = "\n".join(p.text for p in docx.Document(str(exported)).paragraphs)
+    assert "Chỉ đạo các Doanh nghiệp Bưu chính trên địa bàn" in text
+
+    with session_scope() as session:
+        events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.action) for e in events] == [
+        ("chanhvp", "cycle.opened"),
+        ("tp-bcvt", "section.submitted"),
+    ]
+    assert events[1].detail == {"section": "bcvt", "version": 1}

@@ -54,7 +54,7 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
         with session_scope() as session:
             assert session.exec(select(ApprovalDecision)).all() == []
 
-        send_decision(
+        recorded = send_decision(
             cycle_id,
             "Trần Văn Khoản",
             first_code,
@@ -62,6 +62,7 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
             False,
             "",
         )
+        assert recorded.startswith("Đã ghi quyết định của Trần Văn Khoản (vòng 1)"), recorded
         with session_scope() as session:
             cycle = get_cycle(session, cycle_id)
             returned = session.exec(
@@ -87,7 +88,8 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
         )
         with pytest.raises(UserError):
             send_decision(cycle_id, "giamdoc", first_code, [], False, "")  # used in round 1
-        send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
+        approved = send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
+        assert approved == "Đã ghi quyết định của Trần Văn Khoản (vòng 2): phê duyệt.", approved
         assert flow.wait(timeout=120) == 0
     finally:
         if flow.poll() is None:
@@ -109,3 +111,67 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
     text = "\n".join(docx_text_lines(final.path))
     assert "sản lượng bưu chính quý II tăng 12,5%" in text
     assert "Chỉ đạo các Doanh nghiệp Bưu chính" not in text
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_wrong_form_is_asked_again_then_the_director_cancels_the_report(
+    prefect_server, database, smtp, tmp_path, monkeypatch
+):
+    """The Prefect UI's Resume carries the form as run input; this sends it the same way."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    from reportflow.models import RegisterEntry
+
+    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    from reportflow.config import reload_settings
+
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "decision-", flow)
+        code = wait_until(lambda: approval_codes(smtp), 30, "approval mail")[0]
+        with session_scope() as session:
+            run_id = UUID(get_cycle(session, cycle_id).flow_run_id)
+        with get_client(sync_client=True) as client:
+            first_key = client.read_flow_run(run_id).state.state_details.pause_key
+
+        wrong = "0000-0000" if code != "0000-0000" else "1111-1111"
+        resume_flow_run(
+            run_id,
+            run_input={"decision": "Phê duyệt", "approver": "giamdoc", "approval_code": wrong},
+        )
+
+        def asked_again() -> bool:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(run_id).state
+            key = state.state_details.pause_key or ""
+            return state.is_paused() and key.startswith("decision-") and key != first_key
+
+        wait_until(asked_again, 60, "the form asked again", flow)
+        with session_scope() as session:
+            refused = session.exec(
+                select(AuditEvent).where(AuditEvent.action == "decision.refused")
+            ).all()
+            assert [(e.actor, e.cycle_id) for e in refused] == [("giamdoc", cycle_id)]
+            assert get_cycle(session, cycle_id).state == CycleState.AWAITING_DECISION
+
+        cancelled = send_decision(cycle_id, "giamdoc", code, [], True, "Không cần báo cáo nữa")
+        assert cancelled.endswith("không phê duyệt (hủy báo cáo)."), cancelled
+        assert flow.wait(timeout=120) == 0
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.REJECTED
+        assert session.exec(select(RegisterEntry)).all() == [], "a cancelled report gets no number"
+    assert "Kỳ báo cáo số 1: không phê duyệt." in (tmp_path / "flow.log").read_text(
+        encoding="utf-8"
+    )
+    assert not [m for m in smtp.messages() if "/BC-STTTT-VP" in str(m["Subject"])]

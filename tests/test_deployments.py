@@ -63,6 +63,9 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
         "Asia/Ho_Chi_Minh",
     )
     assert schedule.active
+    with get_client(sync_client=True) as client:
+        # This server lives on for the session: a real 08:00 run must not join the tests.
+        client.update_deployment_schedule(deployment.id, schedule.id, active=False)
 
     flow_run = run_deployment(DEPLOYMENT, timeout=0, as_subflow=False)
     prefect("worker", "start", "--pool", "reportflow", "--run-once")

@@ -369,6 +369,8 @@ def test_refuses_zip_bomb_by_ratio_before_decompressing(monkeypatch):
 
 
 def test_refuses_zip_bomb_by_total_size(monkeypatch):
+    # The real limit is 50 MB; a package just over it would make every test run write and
+    # read that much. The check is the same code with a lower bound.
     monkeypatch.setattr(docx_package, "MAX_UNCOMPRESSED_BYTES", 20_000)
     data = _rewrite(_simple_docx(), add={"word/media/big.bin": bytes(range(256)) * 100})
     err = _refusal(data)

@@ -249,7 +249,6 @@ def test_title_and_summary_bold_centred_with_rule(document):
         assert all(run.bold for run in paragraph.runs)
         assert paragraph.runs[0].font.size == Pt(14)
     paragraphs = document.paragraphs
-    after = paragraphs[paragraphs.index(summary) if summary in paragraphs else 0]
     index = [p._p for p in paragraphs].index(summary._p)
     after = paragraphs[index + 1]
     assert after.text == "" and after._p.pPr.find(f"{qn('w:pBdr')}/{qn('w:bottom')}") is not None

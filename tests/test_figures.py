@@ -74,6 +74,7 @@ def test_the_director_sends_figures_back_and_the_division_resubmits(database, sm
     submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
+        # Straight to the state under test; the real path there is covered by the flow tests.
         cycle.state = CycleState.AWAITING_DECISION
         code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
     with session_scope() as session:

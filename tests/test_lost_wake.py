@@ -3,7 +3,11 @@ commit and the wake) is caught by the next reminder sweep: nothing waits forever
 
 from __future__ import annotations
 
+import time
+from uuid import UUID
+
 import pytest
+from prefect.client.orchestration import get_client
 
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.flows.send_reminders import send_reminders
@@ -28,11 +32,16 @@ def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
     flow = start_flow_process(cycle_id, tmp_path / "flow.log")
     try:
         wait_for_pause(cycle_id, "sections-", flow)
+        with session_scope() as session:
+            attached = get_cycle(session, cycle_id).flow_run_id
         # The kill cannot be aimed at one line from here; replacing the wake by nothing leaves
         # the database exactly as a process killed right after the last commit would.
         monkeypatch.setattr(submit, "wake_after_commit", lambda cycle_id: False)
         submit_everything(cycle_id, tmp_path)
-        wait_for_pause(cycle_id, "sections-", flow)
+        time.sleep(3)  # three of the run's 1 s polls: unwoken, it must still be waiting
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(attached)).state
+        assert state.is_paused() and state.state_details.pause_key.startswith("sections-")
         with session_scope() as session:
             assert get_cycle(session, cycle_id).state == CycleState.COLLECTING
 

@@ -15,6 +15,7 @@ from tests.factories import open_sample_cycle
 def approve_in_db(cycle_id: int) -> None:
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
+        # Straight to the state under test; the real path there is covered by the flow tests.
         cycle.state = CycleState.APPROVED
         session.add(cycle)
 
@@ -64,3 +65,54 @@ def test_a_cycle_keeps_its_number_when_asked_again(database):
     with session_scope() as session:
         assert len(session.exec(select(RegisterEntry)).all()) == 1
         assert get_cycle(session, cycle_id).state == CycleState.NUMBERED
+
+
+def test_numbering_starts_again_at_01_in_a_new_year_and_register_open_is_a_command(
+    database, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from reportflow.cli import app
+    from reportflow.config import reload_settings
+
+    opened = CliRunner().invoke(app, ["register", "open", "--year", "2020", "--last-number", "858"])
+    assert opened.exit_code == 0 and "số tiếp theo là 859" in opened.output
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-12-30T09:00:00+07:00")
+    reload_settings()
+    december = open_sample_cycle()
+    approve_in_db(december)
+    assert assign_number(december).number_text == "859/BC-STTTT-VP"
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2021-01-04T09:00:00+07:00")
+    reload_settings()
+    january = open_sample_cycle()
+    approve_in_db(january)
+    entry = assign_number(january)
+    assert (entry.year, entry.number_text) == (2021, "01/BC-STTTT-VP")
+
+
+def test_two_cycles_racing_for_a_number_get_two_numbers(database, monkeypatch):
+    import threading
+
+    from reportflow.config import reload_settings
+
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    reload_settings()
+    cycles = [open_sample_cycle() for _ in range(4)]
+    for cycle_id in cycles:
+        approve_in_db(cycle_id)
+    start = threading.Barrier(len(cycles))
+    numbers: dict[int, str] = {}
+
+    def take(cycle_id: int) -> None:
+        start.wait()
+        numbers[cycle_id] = assign_number(cycle_id).number_text
+
+    threads = [threading.Thread(target=take, args=(c,)) for c in cycles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(numbers.values()) == [f"0{n}/BC-STTTT-VP" for n in range(1, 5)]
+    with session_scope() as session:
+        assert len(session.exec(select(RegisterEntry)).all()) == 4

@@ -18,7 +18,6 @@ def test_small_bench_plans_the_same_as_the_per_assignment_baseline(restore_envir
     # Six cycles at T-3, T-1, T0, T+1, T+2, T+3: each section's head, plus the director on
     # the last two cycles. run() raises if the baseline planned anything else.
     assert (result.assignments, result.messages) == (24, 24 + 2 * 4)
-    assert result.planned_s > 0 and result.naive_s > 0
     assert dict(os.environ) == saved
 
 

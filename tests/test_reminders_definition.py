@@ -11,8 +11,7 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from reportflow.calendar import DEFAULT_LADDER, VN_TZ, LadderStep
-from reportflow.calendar.ladder import OFFICE_END, OFFICE_START
+from reportflow.calendar import VN_TZ, LadderStep
 from reportflow.config import BUILTIN_DEFINITIONS_DIR, reload_settings
 from reportflow.definition_loader import load_definition
 from reportflow.definition_schema import DefinitionError
@@ -36,7 +35,10 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 
 class Recorder:
-    """A sender that accepts everything and remembers (url, title)."""
+    """A sender that accepts everything and remembers (url, title).
+
+    These tests are about which steps fire for whom and when, over many simulated days; real
+    delivery through the SMTP sink is covered by test_reminders_calendar and _exactly_once."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -82,10 +84,18 @@ FRIDAY_29_5_TO_MONDAY_8_6 = [dt.date(2020, 5, 29) + dt.timedelta(days=n) for n i
 
 def test_definition_without_ladder_uses_the_default():
     definition = load_definition("ktxh-6-thang")
-    assert definition.ladder() == DEFAULT_LADDER
+    # The issue's default: T-3, T-1, the due day, every working day once overdue, the
+    # director copied from T+2; office hours 07:30-17:00.
+    assert definition.ladder() == (
+        LadderStep("t-3", -3, tone="friendly"),
+        LadderStep("t-1", -1, tone="friendly"),
+        LadderStep("t0", 0, tone="firm"),
+        LadderStep("t+1", 1, repeat_daily=True, tone="urgent"),
+        LadderStep("t+2", 2, repeat_daily=True, copy_director=True, tone="urgent"),
+    )
     assert (definition.office_hours.start, definition.office_hours.end) == (
-        OFFICE_START,
-        OFFICE_END,
+        dt.time(7, 30),
+        dt.time(17, 0),
     )
 
 

@@ -78,6 +78,8 @@ def test_dry_run_explains_each_reminder_and_writes_nothing(database):
 def test_dry_run_shows_what_was_sent_failed_or_left_unconfirmed(database):
     open_sample_cycle()
 
+    # The dry run reads what earlier sweeps recorded; a sender that refuses the director's mail
+    # sets up a failed record exactly (the real failing channel is in test_channels).
     def director_unreachable(url: str, title: str, body: str) -> Delivery:
         return Delivery("mailto://127.0.0.1/***", "giamdoc@" not in url, "từ chối")
 

@@ -89,6 +89,7 @@ def test_two_sweeps_at_once_deliver_each_reminder_once(database, smtp):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a sweep did not finish"
     assert errors == []
 
     sent_by_both = [(p.person_code, p.section_key) for r in results for p in r]

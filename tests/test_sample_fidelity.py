@@ -101,4 +101,5 @@ def test_export_pdf_command(tmp_path):
     result = CliRunner().invoke(app, ["export", "--sample", "--pdf", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     pdf = tmp_path / "859-BC-STTTT-VP.pdf"
-    assert pdf.exists() and f"({pdf_page_count(pdf)} trang)" in " ".join(result.output.split())
+    pages = len(PdfReader(pdf).pages)
+    assert 7 <= pages <= 11 and f"({pages} trang)" in " ".join(result.output.split())
