@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 from reportflow.cli import app
 from reportflow.clock import VN_TZ
 from reportflow.config import reload_settings
-from reportflow.models import CycleState, DispatchRecord, Person, ReminderRecord, session_scope
+from reportflow.models import (
+    CycleState,
+    DispatchRecord,
+    Person,
+    RegisterEntry,
+    ReminderRecord,
+    session_scope,
+)
 from reportflow.smtp_sink import attachment_names
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.dispatch import dispatch_report
@@ -78,9 +85,9 @@ def test_a_reminder_retried_after_one_channel_failed_reaches_only_that_channel(
         assert (record.status, record.attempts, len(record.delivered_channels)) == ("sent", 2, 2)
 
 
-def test_dispatch_retried_after_one_channel_failed_sends_the_report_once_per_channel(
-    database, smtp, webhook, tmp_path: Path
-):
+@pytest.fixture
+def numbered_cycle(database, smtp, webhook, tmp_path: Path) -> tuple[int, str]:
+    """A one-section report, approved and numbered, whose requester also has a webhook."""
     folder = tmp_path / "definitions"
     folder.mkdir()
     (folder / "bao-cao-ngan.yaml").write_text(
@@ -110,6 +117,13 @@ recipients:
     with session_scope() as session:
         render_cycle_document(session, get_cycle(session, cycle_id), "final")
 
+    return cycle_id, number
+
+
+def test_dispatch_retried_after_one_channel_failed_sends_the_report_once_per_channel(
+    numbered_cycle, smtp, webhook
+):
+    cycle_id, number = numbered_cycle
     webhook.statuses = [503]
     first = dispatch_report(cycle_id)
     assert (first.sent, first.failed) == (["bgd"], ["skhdt"])
@@ -119,7 +133,7 @@ recipients:
     assert "đã gửi: skhdt" in second.output
     assert "đã nhận từ trước, bỏ qua: bgd" in second.output
     register = CliRunner().invoke(
-        app, ["register", "show", "--year", str(entry.year)], env={"COLUMNS": "200"}
+        app, ["register", "show", "--year", str(cycle_year(cycle_id))], env={"COLUMNS": "200"}
     )
     assert register.exit_code == 0, register.output
     assert number in register.output and "Báo cáo ngắn năm" in register.output
@@ -146,3 +160,27 @@ def test_dispatch_before_numbering_is_refused(database):
     result = CliRunner().invoke(app, ["dispatch", str(cycle_id)])
     assert result.exit_code == 2
     assert "chưa được cấp số (đang nhận các phần)" in " ".join(result.output.split())
+
+
+def cycle_year(cycle_id: int) -> int:
+    with session_scope() as session:
+        return session.exec(
+            select(RegisterEntry.year).where(RegisterEntry.cycle_id == cycle_id)
+        ).one()
+
+
+def test_the_dispatch_flow_retries_a_failed_channel_by_itself(
+    prefect_server, numbered_cycle, smtp, webhook
+):
+    from reportflow.flows.dispatch import dispatch
+
+    cycle_id, number = numbered_cycle
+    webhook.statuses = [503]
+    outcome = dispatch(cycle_id)  # the task's own retry (5 s later) reaches the webhook
+    assert outcome["sent"] == ["skhdt"] and outcome["already_sent"] == ["bgd"]
+    assert len(webhook.received) == 2
+    assert Counter(str(m["To"]) for m in smtp.messages()) == Counter(
+        {"thktkg@skhdt.travinh.example": 1, "bangiamdoc@stttt.travinh.example": 1}
+    )
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.DONE
