@@ -199,3 +199,26 @@ def test_export_gives_the_latest_draft_and_the_audit_keeps_who_did_what(database
         ("tp-bcvt", "section.submitted"),
     ]
     assert events[1].detail == {"section": "bcvt", "version": 1}
+
+
+def test_remind_sends_once_and_status_names_an_unknown_cycle(database, smtp, monkeypatch):
+    from reportflow.config import reload_settings
+
+    cycle_id = open_sample_cycle()
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    reload_settings()
+    first = runner.invoke(app, ["remind"])
+    assert first.exit_code == 0, first.output
+    assert "Đã gửi 24 nhắc việc." in first.output
+    assert f"Đã nhắc: kỳ {cycle_id} · thanh-tra · chanhtt · bước r1:2020-06-03:t+2" in first.output
+    again = runner.invoke(app, ["remind"])
+    assert "Đã gửi 0 nhắc việc." in again.output
+    assert len(smtp.messages()) == 24
+
+    night = runner.invoke(
+        app, ["remind"], env={"REPORTFLOW_FROZEN_NOW": "2020-06-05T22:00:00+07:00"}
+    )
+    assert "chỉ được gửi trong giờ hành chính" in night.output
+
+    unknown = runner.invoke(app, ["status", "99"])
+    assert unknown.exit_code == 2 and "Không có kỳ báo cáo số 99" in unknown.output
