@@ -226,12 +226,9 @@ _SHORT_HEADERS = {"Số phiên bản": "Bản", "Số ngày trễ": "Trễ", "Nh
 def print_cycle_table(cycle, rows: list[dict[str, str]]) -> None:
     """The progress table; below 120 columns the section titles are left out (the code names
     the section) and the headers shortened, so it stays readable in an 80-column terminal."""
-    from reportflow.models import CycleState
+    from reportflow.tasks.progress import cycle_headline
 
-    state = CycleState(cycle.state).label_vi
-    table = Table(
-        title=f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({state})"
-    )
+    table = Table(title=escape(cycle_headline(cycle)))
     wide = console.width >= 120
     columns = [c for c in (rows[0] if rows else []) if c != "Phần" or wide]
     for column in columns:

@@ -126,6 +126,9 @@ def test_status_fits_a_narrow_terminal_and_speaks_vietnamese(database, tmp_path)
     lines = result.output.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "(đang nhận các phần)" in result.output
+    assert "hạn các phòng 03/6/2020, hạn gửi Sở Kế hoạch và Đầu tư 08/6/2020" in " ".join(
+        result.output.split()
+    )
     bcvt = next(line for line in lines if line.startswith("│ bcvt "))
     assert "đã gửi" in bcvt and "│ 1 " in bcvt
     wide = runner.invoke(app, ["status", str(cycle_id)], env={"COLUMNS": "160"})

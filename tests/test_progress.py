@@ -70,6 +70,9 @@ def test_each_submission_refreshes_the_progress_artifact(prefect_server, running
     assert rows["so-lieu-bcvt"]["Trạng thái"] == "đã gửi"
     assert rows["so-lieu-bcvt"]["Phần"] == "Số liệu các chỉ tiêu"
     assert rows["so-lieu-ttbcxb"]["Trạng thái"] == "chưa gửi"
+    description = latest_artifact(prefect_server, key)["description"]
+    assert description.startswith(f"Tiến độ — Kỳ {running_cycle}: ktxh-6-thang – 6 tháng đầu")
+    assert "hạn các phòng 03/6/2020, hạn gửi Sở Kế hoạch và Đầu tư 08/6/2020" in description
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.clock import VN_TZ, now, today
 from reportflow.models import (
+    Cycle,
     CycleState,
     ReminderRecord,
     SectionAssignment,
@@ -107,6 +108,16 @@ def row_cells(row: ProgressRow) -> dict[str, str]:
     }
 
 
+def cycle_headline(cycle: Cycle) -> str:
+    """One line that says which cycle this is, where it stands and what is due when."""
+    state = CycleState(cycle.state).label_vi
+    return (
+        f"Kỳ {cycle.id}: {cycle.definition_code} – {cycle.period_label} {cycle.year} ({state}); "
+        f"hạn các phòng {vn_date(cycle.internal_deadline)}, hạn gửi {cycle.request_sender} "
+        f"{vn_date(cycle.deadline)}"
+    )
+
+
 def refresh_progress(cycle_id: int) -> bool:
     """Publishes the table after a submission, outside any flow run.
 
@@ -144,6 +155,5 @@ def publish_progress(cycle_id: int) -> None:
     create_table_artifact(
         key=f"cycle-{cycle_id}-progress",
         table=rows,
-        description=f"Tiến độ kỳ báo cáo số {cycle_id} ({CycleState(cycle.state).label_vi}), cập nhật "
-        f"{vn_datetime(now())}",
+        description=f"Tiến độ — {cycle_headline(cycle)}. Cập nhật {vn_datetime(now())}.",
     )
