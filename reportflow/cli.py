@@ -455,6 +455,28 @@ def export(
         _fail(exc)
 
 
+@app.command()
+def check() -> None:
+    """Kiểm tra máy này: cơ sở dữ liệu, định nghĩa, máy chủ thư, Prefect, LibreOffice, khóa ký."""
+    from reportflow.tasks.health import run_checks
+
+    with console.status("Đang kiểm tra…"):
+        findings = run_checks()
+    table = Table(title="Kiểm tra cài đặt reportflow")
+    for column in ("Hạng mục", "Kết quả", "Chi tiết"):
+        table.add_column(column, no_wrap=column == "Kết quả")
+    colours = {"ok": "green", "cảnh báo": "yellow", "lỗi": "red"}
+    for finding in findings:
+        colour = colours[finding.severity]
+        table.add_row(
+            escape(finding.name), f"[{colour}]{finding.severity}[/]", escape(finding.detail)
+        )
+    console.print(table)
+    if any(f.severity == "lỗi" for f in findings):
+        err.print("Có hạng mục lỗi; sửa rồi chạy lại: reportflow check")
+        raise typer.Exit(code=1)
+
+
 @app.command("smtp-sink")
 def smtp_sink(
     outbox: Annotated[Path, typer.Option(help="Thư mục lưu thư nhận được (.eml)")] = Path(

@@ -1,0 +1,158 @@
+"""What `reportflow check` looks at on a machine: everything a cycle will need, in one pass."""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from reportflow.config import get_settings
+from reportflow.notifications.redaction import redact_text
+
+Severity = Literal["ok", "cảnh báo", "lỗi"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    severity: Severity
+    detail: str
+
+
+def _database() -> Finding:
+    from sqlalchemy import make_url, text
+
+    from reportflow.models import get_engine, init_db
+
+    shown = make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
+    try:
+        init_db()
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - reported, not raised: this is a diagnosis
+        return Finding("Cơ sở dữ liệu", "lỗi", f"{shown}: {redact_text(str(exc))[:200]}")
+    return Finding("Cơ sở dữ liệu", "ok", shown)
+
+
+def _definitions() -> Finding:
+    from reportflow.definition_loader import definition_files, load_definition
+    from reportflow.definition_schema import DefinitionError
+
+    codes, problems = [], []
+    for code in sorted(definition_files()):
+        try:
+            load_definition(code)
+            codes.append(code)
+        except DefinitionError as exc:
+            problems.append(str(exc))
+    if problems:
+        return Finding("Định nghĩa báo cáo", "lỗi", " | ".join(problems))
+    if not codes:
+        return Finding("Định nghĩa báo cáo", "lỗi", "không có định nghĩa nào")
+    return Finding("Định nghĩa báo cáo", "ok", ", ".join(codes))
+
+
+def _mail_server() -> Finding:
+    settings = get_settings()
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=5) as server:
+            code, _ = server.ehlo()
+    except OSError as exc:
+        return Finding("Máy chủ thư", "lỗi", f"{where} không trả lời ({exc.strerror or exc})")
+    if code != 250:
+        return Finding("Máy chủ thư", "lỗi", f"{where} trả lời EHLO bằng mã {code}")
+    return Finding("Máy chủ thư", "ok", where)
+
+
+def _prefect() -> list[Finding]:
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    from reportflow.tasks.start_run import REPORT_CYCLE_DEPLOYMENT
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        return [Finding("Máy chủ Prefect", "lỗi", "chưa đặt PREFECT_API_URL")]
+    try:
+        healthy = httpx.get(f"{api.rstrip('/')}/health", timeout=5).status_code == 200
+    except httpx.HTTPError as exc:
+        return [Finding("Máy chủ Prefect", "lỗi", f"{api} không trả lời ({exc})")]
+    if not healthy:
+        return [Finding("Máy chủ Prefect", "lỗi", f"{api} trả lời nhưng chưa sẵn sàng")]
+    findings = [Finding("Máy chủ Prefect", "ok", api)]
+    for name in (REPORT_CYCLE_DEPLOYMENT, "send_reminders/send-reminders"):
+        response = httpx.get(f"{api.rstrip('/')}/deployments/name/{name}", timeout=5)
+        if response.status_code == 200:
+            findings.append(Finding(f"Deployment {name}", "ok", "đã triển khai"))
+        else:
+            findings.append(
+                Finding(
+                    f"Deployment {name}",
+                    "cảnh báo",
+                    "chưa triển khai: REPORTFLOW_HOME=<thư mục> prefect deploy --all",
+                )
+            )
+    return findings
+
+
+def _libreoffice() -> Finding:
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        return Finding(
+            "LibreOffice (xuất PDF)",
+            "cảnh báo",
+            "chưa cài: apt install libreoffice-writer-nogui fonts-liberation2",
+        )
+    try:
+        # A Times-compatible family that has "Ở" (U+1EDE); without it lines break differently.
+        families = subprocess.run(
+            ["fc-list", ":charset=1ede", "family"], capture_output=True, text=True, timeout=20
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        families = ""
+    if "Liberation Serif" in families or "Times New Roman" in families:
+        return Finding("LibreOffice (xuất PDF)", "ok", "có phông Times/Liberation Serif tiếng Việt")
+    return Finding(
+        "LibreOffice (xuất PDF)",
+        "cảnh báo",
+        "thiếu phông Times tương thích có đủ chữ tiếng Việt: apt install fonts-liberation2",
+    )
+
+
+def _signing_key() -> Finding:
+    from reportflow.signing import KEY_FILE, signing_key
+
+    settings = get_settings()
+    try:
+        signing_key()
+    except ValueError as exc:
+        return Finding("Khóa ký mã phê duyệt", "lỗi", str(exc))
+    if settings.secret_key.get_secret_value():
+        return Finding("Khóa ký mã phê duyệt", "ok", "REPORTFLOW_SECRET_KEY")
+    return Finding(
+        "Khóa ký mã phê duyệt",
+        "cảnh báo",
+        f"khóa riêng của máy này ({settings.data_dir / KEY_FILE}); nếu nhiều máy dùng chung "
+        "cơ sở dữ liệu, đặt cùng một REPORTFLOW_SECRET_KEY trên mọi máy",
+    )
+
+
+CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
+    _database,
+    _definitions,
+    _mail_server,
+    _prefect,
+    _libreoffice,
+    _signing_key,
+)
+
+
+def run_checks() -> list[Finding]:
+    findings: list[Finding] = []
+    for check in CHECKS:
+        result = check()
+        findings.extend(result if isinstance(result, list) else [result])
+    return findings

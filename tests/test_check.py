@@ -1,0 +1,46 @@
+"""`reportflow check`: what IT staff run on a new machine, against the real services here."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from typer.testing import CliRunner
+
+from reportflow.cli import app
+from reportflow.config import reload_settings
+from reportflow.tasks.health import run_checks
+
+
+def by_name(findings) -> dict[str, tuple[str, str]]:
+    return {f.name: (f.severity, f.detail) for f in findings}
+
+
+def test_a_machine_with_everything_running_passes(prefect_server, database, smtp):
+    found = by_name(run_checks())
+    assert found["Cơ sở dữ liệu"][0] == "ok"
+    assert found["Định nghĩa báo cáo"] == ("ok", "ktxh-6-thang")
+    assert found["Máy chủ thư"] == ("ok", f"127.0.0.1:{smtp.port}")
+    assert found["Máy chủ Prefect"] == ("ok", prefect_server)
+    assert found["Khóa ký mã phê duyệt"][0] == "cảnh báo"  # a machine-local key, said so
+
+
+def test_a_dead_mail_server_fails_the_check_and_names_it(database, restore_environment):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        os.environ["REPORTFLOW_SMTP_PORT"] = str(port)  # bound, not listening: refused
+        reload_settings()
+        result = CliRunner().invoke(app, ["check"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if "Máy chủ thư" in line)
+    assert "lỗi" in line and f"127.0.0.1:{port} không trả lời" in line
+    assert "Có hạng mục lỗi" in result.output
+
+
+def test_a_password_in_the_database_url_is_not_shown(restore_environment, tmp_path):
+    os.environ["REPORTFLOW_DATABASE_URL"] = "postgresql://reportflow:Bi-Mat-123@127.0.0.1:9/none"
+    reload_settings()
+    severity, detail = by_name(run_checks())["Cơ sở dữ liệu"]
+    assert severity == "lỗi"
+    assert "Bi-Mat-123" not in detail and "127.0.0.1:9/none" in detail
