@@ -105,3 +105,14 @@ def smtp(tmp_path: Path, restore_environment):
     reload_settings()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port that refuses connections for the whole test: bound here, never listening, so no
+    other process can take it in the meantime."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]

@@ -4,7 +4,6 @@ be retried) instead of leaving the run paused for a decision that cannot come.""
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 from sqlmodel import select
@@ -16,15 +15,11 @@ from reportflow.tasks.cycles import get_cycle
 from tests.factories import approval_codes, open_sample_cycle
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_an_undelivered_draft_fails_the_step_and_the_retry_mails_a_new_code(database, smtp):
+def test_an_undelivered_draft_fails_the_step_and_the_retry_mails_a_new_code(
+    database, smtp, refused_port
+):
     cycle_id = open_sample_cycle()
-    os.environ["REPORTFLOW_SMTP_PORT"] = str(unused_port())
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(refused_port)
     os.environ["REPORTFLOW_SMTP_PASSWORD"] = "mat-khau-smtp"
     os.environ["REPORTFLOW_SMTP_USER"] = "reportflow"
     reload_settings()

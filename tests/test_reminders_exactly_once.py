@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import threading
 from collections import Counter
 
@@ -63,12 +62,6 @@ def records() -> dict[tuple[str, str, str], tuple[str, int]]:
             )
         ).all()
     return {(r.person_code, key, r.step_key): (r.status, r.attempts) for r, key in rows}
-
-
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_two_sweeps_at_once_deliver_each_reminder_once(database, smtp):
@@ -145,9 +138,9 @@ def test_a_killed_sweep_neither_duplicates_nor_resends_its_last_claim(database, 
     assert Counter(final.values()) == Counter({("sent", 1): 23, ("claimed", 0): 1})
 
 
-def test_a_failing_channel_is_retried_and_then_delivers_once(database, smtp):
+def test_a_failing_channel_is_retried_and_then_delivers_once(database, smtp, refused_port):
     open_sample_cycle()
-    os.environ["REPORTFLOW_SMTP_PORT"] = str(unused_port())
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(refused_port)
     reload_settings()
     assert send_due_reminders(now=FRIDAY_9AM) == []
     assert smtp.messages() == []
