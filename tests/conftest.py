@@ -31,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
         k for k in os.environ if k.startswith("REPORTFLOW_") and k != "REPORTFLOW_TEST_POSTGRES_URL"
     ]:
         del os.environ[key]
+    # A test that forgets its own data folder writes here, never into the checkout's var/.
+    os.environ["REPORTFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="reportflow-data-")
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ def test_a_dead_mail_server_fails_the_check_and_names_it(database, restore_envir
 
 
 def test_a_password_in_the_database_url_is_not_shown(restore_environment, tmp_path):
+    os.environ["REPORTFLOW_DATA_DIR"] = str(tmp_path)
     os.environ["REPORTFLOW_DATABASE_URL"] = "postgresql://reportflow:Bi-Mat-123@127.0.0.1:9/none"
     reload_settings()
     severity, detail = by_name(run_checks())["Cơ sở dữ liệu"]
