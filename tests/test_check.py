@@ -45,3 +45,23 @@ def test_a_password_in_the_database_url_is_not_shown(restore_environment, tmp_pa
     severity, detail = by_name(run_checks())["Cơ sở dữ liệu"]
     assert severity == "lỗi"
     assert "Bi-Mat-123" not in detail and "127.0.0.1:9/none" in detail
+
+
+def test_a_token_written_in_the_yaml_is_pointed_out_without_being_shown(
+    database, restore_environment, tmp_path
+):
+    from reportflow.config import PACKAGE_DIR
+
+    organisation = (PACKAGE_DIR / "definitions" / "organisation.yaml").read_text(encoding="utf-8")
+    token = "123456789:AAHsecretBotToken1234567890abcdef"
+    organisation = organisation.replace(
+        "role: director, division: bgd,",
+        f'role: director, division: bgd, apprise: ["tgram://{token}/42"],',
+    )
+    assert token in organisation
+    (tmp_path / "organisation.yaml").write_text(organisation, encoding="utf-8")
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{tmp_path}"]'
+    reload_settings()
+    severity, detail = by_name(run_checks())["Bí mật trong tệp YAML"]
+    assert severity == "cảnh báo"
+    assert "người 'giamdoc'" in detail and token not in detail and "AAHsecret" not in detail

@@ -56,6 +56,11 @@ def test_a_token_quoted_alone_in_an_error_is_blanked():
     for secret in ("tok3nABCDEF", "apikey12345", "pw-Secret77"):
         assert secret not in cleaned
     assert cleaned.startswith("HTTP 401 for token ***")
+    telegram = "tgram://123456789:AAHsecretBotToken1234567890abcdef/42"
+    quoted = redact_text(
+        "bot token AAHsecretBotToken1234567890abcdef rejected", url_secrets(telegram)
+    )
+    assert quoted == "bot token *** rejected"
 
 
 def test_apprise_urls_may_read_only_their_own_environment_variables():

@@ -44,7 +44,8 @@ def url_secrets(url: str) -> tuple[str, ...]:
         parts = urlsplit(url)
     except ValueError:
         return (url,)
-    pieces = [parts.username or "", parts.password or "", parts.hostname or ""]
+    # Split by hand: a token often sits where a port would be (tgram://<bot>:<token>/<chat>).
+    pieces = re.split(r"[:@]", parts.netloc)
     pieces += [segment for segment in parts.path.split("/") if segment]
     pieces += [value for pair in parts.query.split("&") for value in pair.split("=")[1:]]
     return tuple(sorted({unquote(p) for p in pieces if len(p) >= 6}, key=len, reverse=True))

@@ -55,6 +55,38 @@ def _definitions() -> Finding:
     return Finding("Định nghĩa báo cáo", "ok", ", ".join(codes))
 
 
+def _literal_secrets() -> Finding:
+    """Apprise URLs written with their token in the YAML end up in the database and in every
+    definition snapshot; `${REPORTFLOW_APPRISE_…}` keeps them in the environment instead."""
+    from reportflow.definition_loader import definition_files, load_definition, load_organisation
+    from reportflow.definition_schema import DefinitionError
+    from reportflow.notifications.redaction import url_secrets
+
+    owners = [(f"người '{p.code}'", p.apprise) for p in load_organisation().people]
+    for code in definition_files():
+        try:
+            definition = load_definition(code)
+        except DefinitionError:
+            continue  # reported by the definitions check
+        owners += [(f"nơi nhận '{r.key}' ({code})", r.apprise) for r in definition.recipients]
+    literal = sorted(
+        {
+            owner
+            for owner, urls in owners
+            for url in urls
+            if "${" not in url and any(len(part) >= 12 for part in url_secrets(url))
+        }
+    )
+    if literal:
+        return Finding(
+            "Bí mật trong tệp YAML",
+            "cảnh báo",
+            f"địa chỉ apprise của {', '.join(literal)} ghi thẳng token/mật khẩu; "
+            "thay bằng ${REPORTFLOW_APPRISE_…} và đặt biến môi trường",
+        )
+    return Finding("Bí mật trong tệp YAML", "ok", "địa chỉ apprise không ghi thẳng token")
+
+
 def _mail_server() -> Finding:
     settings = get_settings()
     where = f"{settings.smtp_host}:{settings.smtp_port}"
@@ -143,6 +175,7 @@ def _signing_key() -> Finding:
 CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
     _database,
     _definitions,
+    _literal_secrets,
     _mail_server,
     _prefect,
     _libreoffice,
