@@ -100,6 +100,14 @@ def test_the_director_sends_figures_back_and_the_division_resubmits(database, sm
     ]
     text = message_text(returned)
     assert "Giám đốc đề nghị chỉnh sửa số liệu các chỉ tiêu" in text
+    sent_back = [
+        (str(m["To"]), str(m["Subject"]))
+        for m in smtp.messages()
+        if "đề nghị chỉnh sửa" in str(m["Subject"])
+    ]
+    assert sent_back == [(str(returned["To"]), str(returned["Subject"]))], (
+        "sections never written are asked for, not 'sent back'"
+    )
     assert "Kiểm tra lại số xã có BĐVHX" in text
     assert f"reportflow submit {cycle_id} --indicators <tệp .yaml> --by tp-bcvt" in text
 

@@ -67,11 +67,17 @@ def request_sections(cycle_id: int) -> int:
                 open_by_division[assignment.division_code].append(assignment)
         messages = []
         for division_code, items in open_by_division.items():
+            # Sent back by the director: one message each, with the comment. Never written yet:
+            # one request for all of them, as at the start of a cycle.
+            returned = [a for a in items if a.state == "returned"]
+            pending = [a for a in items if a.state != "returned"]
             for person in division_heads(session, division_code):
-                template = "section_request" if cycle.round == 1 else "section_returned"
-                for item in items if cycle.round > 1 else items[:1]:
+                letters = [("section_returned", item, [item]) for item in returned]
+                if pending:
+                    letters.append(("section_request", pending[0], pending))
+                for template, item, listed in letters:
                     title, body = _request_text(
-                        template, cycle, definition, person, division_code, items, item, session
+                        template, cycle, definition, person, division_code, listed, item, session
                     )
                     messages.append(
                         Outgoing(item.id, f"request-r{cycle.round}", person.code, title, body)
