@@ -36,13 +36,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> str:
-    from reportflow.prefect_server import ensure_server
+def prefect_server() -> Iterator[str]:
+    from reportflow.prefect_server import ensure_server, stop_server
 
     api_url = os.environ["PREFECT_API_URL"]
     home = Path(os.environ["PREFECT_HOME"])
-    ensure_server(api_url, home, home / "server.log", timeout_s=120)
-    return api_url
+    process = ensure_server(api_url, home, home / "server.log", timeout_s=120)
+    yield api_url
+    if process is not None:
+        stop_server(process)
 
 
 @pytest.fixture
