@@ -21,8 +21,10 @@ app = typer.Typer(
 )
 cycle_app = typer.Typer(help="Mở và chạy kỳ báo cáo.", no_args_is_help=True)
 register_app = typer.Typer(help="Sổ đăng ký văn bản đi.", no_args_is_help=True)
+approval_app = typer.Typer(help="Mã phê duyệt của Giám đốc.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(register_app, name="register")
+app.add_typer(approval_app, name="approval")
 console = Console()
 err = Console(stderr=True)
 
@@ -183,6 +185,49 @@ def cycle_start(
     _start_run(cycle_id, replace)
 
 
+@cycle_app.command("withdraw")
+def cycle_withdraw(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    reopen: Annotated[
+        list[str],
+        typer.Option("--reopen", help="Mã phần mở lại để nộp bản mới (lặp lại được)"),
+    ],
+    by: Annotated[str, typer.Option(help="Mã người rút (Văn phòng hoặc Giám đốc)")],
+    comment: Annotated[
+        str, typer.Option(help="Lý do, gửi kèm thư mở lại phần")
+    ] = "Văn phòng rút dự thảo để nhận bản mới của phần này.",
+) -> None:
+    """Rút dự thảo đang chờ Giám đốc: mở vòng mới chờ các phần nêu tên, thu hồi mã phê duyệt cũ.
+
+    Khi các phần đó được nộp lại, dự thảo mới được tổng hợp và gửi Giám đốc kèm mã mới.
+    """
+    from reportflow.tasks.approval import withdraw_draft
+    from reportflow.tasks.wake import release_decision_wait
+
+    init_db()
+    try:
+        with session_scope() as session:
+            cycle = withdraw_draft(session, cycle_id, reopen, by, comment)
+            round_no = cycle.round
+    except UserError as exc:
+        _fail(exc)
+    console.print(
+        f"Đã rút dự thảo của kỳ {cycle_id}; vòng {round_no} chờ các phần: {', '.join(reopen)}. "
+        "Mã phê duyệt cũ đã bị thu hồi.",
+        highlight=False,
+    )
+    try:
+        released = release_decision_wait(cycle_id)
+    except Exception as exc:  # noqa: BLE001 - the withdrawal is stored; the sweep wakes the run
+        released = False
+        err.print(f"Chưa báo được cho quy trình ({escape(str(exc))[:200]}).")
+    if not released:
+        console.print(
+            "Quy trình chưa ở bước chờ quyết định; nó sẽ đọc vòng mới khi chạy tiếp.",
+            highlight=False,
+        )
+
+
 @cycle_app.command("run")
 def cycle_run(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
     """Chạy quy trình của kỳ báo cáo tại máy này (tạm dừng khi chờ các phòng và chờ Giám đốc)."""
@@ -307,7 +352,6 @@ def remind(
 @app.command()
 def approve(
     cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
-    by: Annotated[str, typer.Option(help="Mã hoặc họ tên Giám đốc")] = ...,
     code: Annotated[
         str | None,
         typer.Option(
@@ -322,7 +366,10 @@ def approve(
     reject: Annotated[bool, typer.Option("--reject", help="Hủy báo cáo")] = False,
     comment: Annotated[str, typer.Option(help="Ý kiến chung")] = "",
 ) -> None:
-    """Gửi quyết định của Giám đốc qua đúng API 'Resume' mà giao diện Prefect dùng."""
+    """Gửi quyết định của Giám đốc qua đúng API 'Resume' mà giao diện Prefect dùng.
+
+    Mã phê duyệt được gửi riêng cho Giám đốc, nên mã cho biết ai quyết định.
+    """
     from reportflow.tasks.decide import send_decision
 
     if code is None:
@@ -330,10 +377,26 @@ def approve(
 
     init_db()
     try:
-        outcome = send_decision(cycle_id, by, code, changes or [], reject, comment)
+        outcome = send_decision(cycle_id, code, changes or [], reject, comment)
     except UserError as exc:
         _fail(exc)
     console.print(outcome)
+
+
+@approval_app.command("renew")
+def approval_renew(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Cấp và gửi lại mã phê duyệt mới cho Giám đốc (khi mã cũ hết hạn hoặc thất lạc); mã cũ bị thu hồi."""
+    from reportflow.tasks.cycle_steps import send_approval_codes
+
+    init_db()
+    try:
+        sent = send_approval_codes(cycle_id, renew=True)
+    except (UserError, RuntimeError) as exc:
+        _fail(exc)
+    console.print(
+        f"Đã gửi {sent} thư kèm dự thảo và mã phê duyệt mới; mã cũ đã bị thu hồi.",
+        highlight=False,
+    )
 
 
 @register_app.command("open")

@@ -82,3 +82,17 @@ def submit_everything(cycle_id: int, tmp_path: Path) -> None:
     submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
     for key, person in SECTION_HEADS.items():
         submit_section(cycle_id, key, section_md(tmp_path, key), person)
+
+
+def issue_code_for_draft(session, cycle, person_code: str = "giamdoc") -> str:
+    """Straight to the state under test (the real path is covered by the flow tests): the
+    round's draft rendered and awaiting the director, and a code issued for it."""
+    from reportflow.models import CycleState, Person
+    from reportflow.tasks.approval import issue_approval_code
+    from reportflow.tasks.merge import render_draft
+
+    cycle.state = CycleState.AWAITING_DECISION
+    session.add(cycle)
+    draft = render_draft(session, cycle)
+    code, _ = issue_approval_code(session, cycle, session.get(Person, person_code), draft)
+    return code

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from reportflow.config import reload_settings
-from reportflow.models import ApprovalCode, Cycle, CycleState, Person, session_scope
+from reportflow.models import ApprovalCode, Cycle, session_scope
 from reportflow.signing import KEY_FILE, signing_key
 from reportflow.tasks.approval import (
     CODE_ALPHABET,
@@ -18,11 +18,10 @@ from reportflow.tasks.approval import (
     _hash_code,
     check_decision,
     find_valid_code,
-    issue_approval_code,
     new_code,
     normalise_code,
 )
-from tests.factories import open_sample_cycle
+from tests.factories import issue_code_for_draft, open_sample_cycle
 
 
 def test_codes_are_eight_characters_of_an_unambiguous_alphabet():
@@ -77,8 +76,7 @@ def _key_in_fresh_process(data_dir: str) -> bytes:
 def test_the_stored_hash_needs_the_key(database, restore_environment):
     cycle_id = open_sample_cycle()
     with session_scope() as session:
-        cycle = session.get(Cycle, cycle_id)
-        code, record = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
+        code = issue_code_for_draft(session, session.get(Cycle, cycle_id))
     with session_scope() as session:
         stored = session.exec(select(ApprovalCode)).one()
         dump = str(stored.model_dump())
@@ -97,11 +95,8 @@ def test_the_stored_hash_needs_the_key(database, restore_environment):
 def test_a_machine_with_another_key_says_so(database, restore_environment):
     cycle_id = open_sample_cycle()
     with session_scope() as session:
-        cycle = session.get(Cycle, cycle_id)
-        # Straight to the state under test; the real path there is covered by the flow tests.
-        cycle.state = CycleState.AWAITING_DECISION
-        code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
-    decision = DirectorDecision(decision="approve", approver="giamdoc", approval_code=code)
+        code = issue_code_for_draft(session, session.get(Cycle, cycle_id))
+    decision = DirectorDecision(decision="approve", approval_code=code)
     os.environ["REPORTFLOW_SECRET_KEY"] = "khóa của máy khác, cũng đủ dài để dùng"
     reload_settings()
     with (
@@ -125,10 +120,12 @@ def test_the_director_form_offers_vietnamese_choices_and_accepts_the_cli_codes()
     ]
     titles = {name: field["title"] for name, field in schema["properties"].items()}
     assert titles["decision"] == "Quyết định"
-    assert titles["approval_code"] == "Mã phê duyệt một lần (gửi qua thư riêng)"
-    from_cli = DirectorDecision(decision="request_changes", approver="giamdoc", approval_code="x")
+    assert titles["approval_code"] == "Mã phê duyệt một lần"
+    assert "approver" not in schema["properties"], "the code alone says who decides"
+    assert schema["required"] == ["decision", "approval_code"]
+    from_cli = DirectorDecision(decision="request_changes", approval_code="x")
     from_form = DirectorDecision.model_validate(
-        {"decision": "Trả lại để sửa", "approver": "giamdoc", "approval_code": "x"}
+        {"decision": "Trả lại để sửa", "approval_code": "x"}
     )
     assert from_cli.decision is from_form.decision
     assert from_form.decision.code == "request_changes"
@@ -139,9 +136,7 @@ def test_a_code_expires_after_its_time(database, restore_environment):
     reload_settings()
     cycle_id = open_sample_cycle()
     with session_scope() as session:
-        code, _ = issue_approval_code(
-            session, session.get(Cycle, cycle_id), session.get(Person, "giamdoc")
-        )
+        code = issue_code_for_draft(session, session.get(Cycle, cycle_id))
     os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-08T08:59:00+07:00"  # 72 h less a minute
     reload_settings()
     with session_scope() as session:
@@ -166,8 +161,6 @@ def test_approve_refuses_malformed_arguments(database, extra, message):
     from reportflow.cli import app
 
     cycle_id = open_sample_cycle()
-    result = CliRunner().invoke(
-        app, ["approve", str(cycle_id), "--by", "giamdoc", "--code", "K7QM-4TZP", *extra]
-    )
+    result = CliRunner().invoke(app, ["approve", str(cycle_id), "--code", "K7QM-4TZP", *extra])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())

@@ -26,7 +26,7 @@ from reportflow.models import (
 from reportflow.smtp_sink import attachment_names
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.dispatch import dispatch_report
-from reportflow.tasks.merge import render_cycle_document
+from reportflow.tasks.merge import render_final
 from reportflow.tasks.numbering import assign_number
 from reportflow.tasks.reminders import send_due_reminders
 from reportflow.tasks.submit import submit_indicators, submit_section
@@ -115,7 +115,7 @@ recipients:
     entry = assign_number(cycle_id)
     number = entry.number_text
     with session_scope() as session:
-        render_cycle_document(session, get_cycle(session, cycle_id), "final")
+        render_final(session, get_cycle(session, cycle_id))
 
     return cycle_id, number
 

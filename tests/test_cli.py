@@ -137,7 +137,7 @@ def test_status_fits_a_narrow_terminal_and_speaks_vietnamese(database, tmp_path)
 
 def test_approve_asks_for_the_code_without_echoing_it(database):
     cycle_id = open_sample_cycle()
-    result = runner.invoke(app, ["approve", str(cycle_id), "--by", "giamdoc"], input="K7QM-4TZP\n")
+    result = runner.invoke(app, ["approve", str(cycle_id)], input="K7QM-4TZP\n")
     assert "Mã phê duyệt một lần:" in result.output
     assert "K7QM-4TZP" not in result.output
     assert result.exit_code == 2  # the cycle is not waiting for a decision yet
@@ -179,7 +179,7 @@ def test_export_gives_the_latest_draft_and_the_audit_keeps_who_did_what(database
 
     from reportflow.models import AuditEvent
     from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.merge import render_cycle_document
+    from reportflow.tasks.merge import render_draft
 
     cycle_id = open_sample_cycle()
     nothing = runner.invoke(app, ["export", str(cycle_id), "--out", str(tmp_path / "x")])
@@ -187,7 +187,7 @@ def test_export_gives_the_latest_draft_and_the_audit_keeps_who_did_what(database
 
     submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), by="tp-bcvt")
     with session_scope() as session:
-        render_cycle_document(session, get_cycle(session, cycle_id), "draft")
+        render_draft(session, get_cycle(session, cycle_id))
     out = tmp_path / "export"
     result = runner.invoke(app, ["export", str(cycle_id), "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -40,12 +40,9 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
         wait_for_pause(cycle_id, "decision-", flow)
         first_code = wait_until(lambda: approval_codes(smtp), 30, "approval mail")[0]
 
-        with pytest.raises(UserError, match="chỉ Giám đốc"):
-            send_decision(cycle_id, "chanhvp", first_code, [], False, "")
         with pytest.raises(UserError, match="Mã phê duyệt không đúng"):
             send_decision(
                 cycle_id,
-                "giamdoc",
                 "0000-0000" if first_code != "0000-0000" else "1111-1111",
                 [],
                 False,
@@ -56,7 +53,6 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
 
         recorded = send_decision(
             cycle_id,
-            "Trần Văn Khoản",
             first_code,
             ["bcvt=Bổ sung số liệu bưu chính quý II"],
             False,
@@ -87,8 +83,8 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
             lambda: (c := approval_codes(smtp)) and len(c) >= 2 and c, 30, "second mail"
         )
         with pytest.raises(UserError):
-            send_decision(cycle_id, "giamdoc", first_code, [], False, "")  # used in round 1
-        approved = send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
+            send_decision(cycle_id, first_code, [], False, "")  # used in round 1
+        approved = send_decision(cycle_id, codes[-1], [], False, "Đồng ý")
         assert approved == "Đã ghi quyết định của Trần Văn Khoản (vòng 2): phê duyệt.", approved
         assert flow.wait(timeout=120) == 0
     finally:
@@ -145,7 +141,7 @@ def test_a_wrong_form_is_asked_again_then_the_director_cancels_the_report(
         wrong = "0000-0000" if code != "0000-0000" else "1111-1111"
         resume_flow_run(
             run_id,
-            run_input={"decision": "Phê duyệt", "approver": "giamdoc", "approval_code": wrong},
+            run_input={"decision": "Phê duyệt", "approval_code": wrong},
         )
 
         def asked_again() -> bool:
@@ -159,10 +155,12 @@ def test_a_wrong_form_is_asked_again_then_the_director_cancels_the_report(
             refused = session.exec(
                 select(AuditEvent).where(AuditEvent.action == "decision.refused")
             ).all()
-            assert [(e.actor, e.cycle_id) for e in refused] == [("giamdoc", cycle_id)]
+            assert [(e.actor, e.cycle_id, e.detail["code_burnt"]) for e in refused] == [
+                ("prefect-ui", cycle_id, False)
+            ]
             assert get_cycle(session, cycle_id).state == CycleState.AWAITING_DECISION
 
-        cancelled = send_decision(cycle_id, "giamdoc", code, [], True, "Không cần báo cáo nữa")
+        cancelled = send_decision(cycle_id, code, [], True, "Không cần báo cáo nữa")
         assert cancelled.endswith("không phê duyệt (hủy báo cáo)."), cancelled
         assert flow.wait(timeout=120) == 0
     finally:

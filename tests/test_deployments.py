@@ -171,7 +171,7 @@ def test_a_cycle_started_from_the_cli_runs_on_a_worker_to_dispatch(
         wait_for_pause(cycle_id, "decision-", worker)
 
         codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "mail")
-        send_decision(cycle_id, "giamdoc", codes[-1], [], False, "Đồng ý")
+        send_decision(cycle_id, codes[-1], [], False, "Đồng ý")
         wait_until(lambda: cycle_state(cycle_id) == CycleState.DONE, 120, "dispatch", worker)
     finally:
         kill_machine(worker)

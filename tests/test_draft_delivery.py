@@ -19,6 +19,9 @@ def test_an_undelivered_draft_fails_the_step_and_the_retry_mails_a_new_code(
     database, smtp, refused_port
 ):
     cycle_id = open_sample_cycle()
+    with session_scope() as session:
+        # Straight to the state under test (every section in); the flow tests take the real path.
+        get_cycle(session, cycle_id, for_update=True).state = CycleState.DRAFTING
     os.environ["REPORTFLOW_SMTP_PORT"] = str(refused_port)
     os.environ["REPORTFLOW_SMTP_PASSWORD"] = "mat-khau-smtp"
     os.environ["REPORTFLOW_SMTP_USER"] = "reportflow"
@@ -38,4 +41,11 @@ def test_an_undelivered_draft_fails_the_step_and_the_retry_mails_a_new_code(
     prepare_draft(cycle_id)
     assert len(approval_codes(smtp)) == 1
     with session_scope() as session:
-        assert len(session.exec(select(ApprovalCode)).all()) == 2  # the first never left
+        codes = session.exec(select(ApprovalCode).order_by(ApprovalCode.id)).all()
+        assert [(c.delivery, c.revoke_reason) for c in codes] == [
+            ("failed", "thư gửi mã không đến được"),  # it never left, and is no longer valid
+            ("sent", None),
+        ]
+        drafts = session.exec(select(RenderedDocument)).all()
+        assert len(drafts) == 1, "the retry mails the same draft, rendered once"
+        assert codes[1].draft_sha256 == drafts[0].sha256

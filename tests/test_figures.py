@@ -7,14 +7,21 @@ import pytest
 from pydantic import ValidationError
 
 from reportflow.definition_schema import ReportDefinition
-from reportflow.models import CycleState, Person, session_scope
+from reportflow.models import session_scope
 from reportflow.smtp_sink import message_text
-from reportflow.tasks.approval import DirectorDecision, issue_approval_code, record_decision
+from reportflow.tasks.approval import DirectorDecision, record_decision
 from reportflow.tasks.cycle_steps import request_sections
 from reportflow.tasks.cycles import all_sections_in, assignments, get_cycle
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import submit_indicators, submit_section
-from tests.factories import DATA_DIR, SECTION_HEADS, open_sample_cycle, row_counts, section_md
+from tests.factories import (
+    DATA_DIR,
+    SECTION_HEADS,
+    issue_code_for_draft,
+    open_sample_cycle,
+    row_counts,
+    section_md,
+)
 
 
 def states(cycle_id: int) -> dict[str, str]:
@@ -73,17 +80,13 @@ def test_the_director_sends_figures_back_and_the_division_resubmits(database, sm
     cycle_id = open_sample_cycle()
     submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
     with session_scope() as session:
-        cycle = get_cycle(session, cycle_id, for_update=True)
-        # Straight to the state under test; the real path there is covered by the flow tests.
-        cycle.state = CycleState.AWAITING_DECISION
-        code, _ = issue_approval_code(session, cycle, session.get(Person, "giamdoc"))
+        code = issue_code_for_draft(session, get_cycle(session, cycle_id, for_update=True))
     with session_scope() as session:
         record_decision(
             session,
             cycle_id,
             DirectorDecision(
                 decision="request_changes",
-                approver="giamdoc",
                 approval_code=code,
                 changes=[{"section": "so-lieu-bcvt", "comment": "Kiểm tra lại số xã có BĐVHX"}],
             ),

@@ -22,8 +22,9 @@ from reportflow.indicators import (
 )
 from reportflow.models import session_scope
 from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.documents import document_file
 from reportflow.tasks.errors import UserError
-from reportflow.tasks.merge import build_document, render_cycle_document
+from reportflow.tasks.merge import build_document, render_draft
 from reportflow.tasks.submit import submit_indicators
 from tests.factories import open_sample_cycle, row_counts
 
@@ -186,7 +187,7 @@ def test_computed_columns_reach_the_rendered_document(rate_cycle, tmp_path):
     with session_scope() as session:
         cycle = get_cycle(session, rate_cycle)
         table = next(node.table for node in build_document(session, cycle).outline if node.table)
-        path = Path(render_cycle_document(session, cycle, "draft").path)
+        path = document_file(render_draft(session, cycle))
 
     expected = [
         [

@@ -176,10 +176,7 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
 
     code = wait_until(approval_code, 120, "thư xin phê duyệt gửi Giám đốc", flow)
     step("Dự thảo đã tổng hợp; Giám đốc nhận thư kèm dự thảo và mã phê duyệt một lần")
-    step(
-        "Giám đốc phê duyệt: "
-        + send_decision(cycle_id, scenario["director"], code, [], False, "Đồng ý ban hành.")
-    )
+    step("Giám đốc phê duyệt: " + send_decision(cycle_id, code, [], False, "Đồng ý ban hành."))
 
     if flow.wait(timeout=180) != 0:
         raise RuntimeError("Quy trình của kỳ báo cáo thất bại; xem out/demo/flow.log")
@@ -191,17 +188,12 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
 
 
 def _final_document(cycle_id: int) -> Path:
-    from sqlmodel import select
-
-    from reportflow.models import RenderedDocument, session_scope
+    from reportflow.models import session_scope
+    from reportflow.tasks.documents import document_file, find_document
 
     with session_scope() as session:
-        record = session.exec(
-            select(RenderedDocument)
-            .where(RenderedDocument.cycle_id == cycle_id, RenderedDocument.kind == "final")
-            .order_by(RenderedDocument.id.desc())
-        ).one()
-        return Path(record.path)
+        record = find_document(session, cycle_id, "final")
+    return document_file(record)
 
 
 def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachment_names) -> None:

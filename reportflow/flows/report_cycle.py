@@ -1,19 +1,21 @@
-"""One flow run per report cycle: collect, merge, decide, number, dispatch."""
+"""One flow run per report cycle: collect, merge, decide, number, dispatch.
+
+Served from a deployment, the run suspends while it waits and holds no process: the completing
+submission or the director's decision resumes it, a worker starts it again, and it re-runs from
+the top, reading from the database where the cycle stands. Every step is safe to run again.
+"""
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
-from prefect.flow_runs import pause_flow_run
+from pydantic import ValidationError
 
-from reportflow.config import get_settings
+from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
 from reportflow.tasks import cycle_steps
 from reportflow.tasks import prefect_tasks as steps
 from reportflow.tasks.approval import DecisionChoice, DirectorDecision
-from reportflow.tasks.wake import SECTIONS_PAUSE_PREFIX
 
 UNDECIDED = {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
 
@@ -38,34 +40,30 @@ def report_cycle(cycle_id: int) -> str:
 
 
 def wait_for_all_sections(cycle_id: int) -> None:
-    """One pause for the whole cycle; the submission that completes the set resumes it."""
-    settings = get_settings()
+    """One wait for the whole cycle; the submission that completes the set resumes it."""
     steps.publish_progress(cycle_id)
     while not steps.sections_complete(cycle_id):
-        pause_flow_run(
-            timeout=settings.pause_timeout_s,
-            poll_interval=settings.pause_poll_s,
-            key=f"{SECTIONS_PAUSE_PREFIX}{uuid4().hex[:12]}",
-        )
+        key = cycle_steps.wait_key(cycle_id, "sections")
+        wait_here(key)
+        cycle_steps.wait_over(cycle_id, key)
         steps.publish_progress(cycle_id)
 
 
 def wait_for_decision(cycle_id: int) -> None:
-    """The director's form in the UI; a refused form (wrong code, not the director) is asked again."""
-    settings = get_settings()
+    """The director's form; a refused form is audited and asked again with its reason."""
     while cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
+        asked_round = cycle_steps.cycle_round(cycle_id)
+        key = cycle_steps.wait_key(cycle_id, "decision")
         form = DirectorDecision.with_initial_data(
             description=cycle_steps.decision_description(cycle_id),
             decision=DecisionChoice.APPROVE,
-            approver="",
-            approval_code="",
         )
-        decision = pause_flow_run(
-            wait_for_input=form,
-            timeout=settings.pause_timeout_s,
-            poll_interval=settings.pause_poll_s,
-            key=f"decision-{uuid4().hex[:12]}",
-        )
-        # Not a task: a task's parameters are kept by Prefect, and this one holds the code.
-        outcome = cycle_steps.apply_decision(cycle_id, decision)
+        try:
+            decision = wait_here(key, form)
+        except ValidationError as exc:
+            outcome = cycle_steps.refuse_unreadable_form(cycle_id, exc)
+        else:
+            # Not a task: a task's parameters are kept by Prefect, and this one holds the code.
+            outcome = cycle_steps.apply_decision(cycle_id, asked_round, decision)
+        cycle_steps.wait_over(cycle_id, key)
         get_run_logger().info(outcome)

@@ -40,10 +40,6 @@ class CycleState(StrEnum):
     def label_vi(self) -> str:
         return _CYCLE_STATE_VI[self]
 
-    @property
-    def accepts_submissions(self) -> bool:
-        return self in {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
-
 
 _CYCLE_STATE_VI = {
     CycleState.COLLECTING: "đang nhận các phần",
@@ -149,13 +145,40 @@ class IndicatorValue(SQLModel, table=True):
 
 
 class RenderedDocument(SQLModel, table=True):
+    """One draft per round and one final per cycle, each rendered once; its bytes are the
+    `DocumentBlob` of its SHA-256, so every machine reads exactly the file that was rendered."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "kind", "round"),)
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     kind: str
     """draft | final"""
     round: int
     path: str
+    """Where it was rendered, on the machine that rendered it; read it with `document_file`."""
     sha256: str
+    section_versions: dict[str, int] | None = Field(default=None, sa_column=Column(JSON))
+    """section key -> SectionVersion.id merged into it: the final is built from the approved
+    draft's versions, never from whatever is newest."""
+    indicator_values: dict[str, int] | None = Field(default=None, sa_column=Column(JSON))
+    """indicator code -> IndicatorValue.id merged into it."""
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class DocumentBlob(SQLModel, table=True):
+    """A rendered document's bytes, stored under their SHA-256."""
+
+    sha256: str = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Installation(SQLModel, table=True):
+    """One row: this installation's id, so run keys never collide across installations that
+    share a Prefect server, or with a database that was reset."""
+
+    id: int = Field(default=1, primary_key=True)
+    installation_id: str
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -172,6 +195,13 @@ class ApprovalCode(SQLModel, table=True):
     issued_at: dt.datetime = Field(default_factory=utcnow)
     expires_at: dt.datetime
     used_at: dt.datetime | None = None
+    draft_id: int | None = Field(default=None, foreign_key="rendereddocument.id")
+    """The draft the code was sent with: a decision with it is about that draft only."""
+    draft_sha256: str | None = None
+    delivery: str | None = None
+    """sending | sent | failed: the mail that carries it (its body is never stored)."""
+    revoked_at: dt.datetime | None = None
+    revoke_reason: str | None = None
 
 
 class ApprovalDecision(SQLModel, table=True):
@@ -184,6 +214,8 @@ class ApprovalDecision(SQLModel, table=True):
     approver_name: str
     comment: str = ""
     sections: dict[str, str] = _json_column()
+    draft_id: int | None = Field(default=None, foreign_key="rendereddocument.id")
+    draft_sha256: str | None = None
     decided_at: dt.datetime = Field(default_factory=utcnow)
 
 

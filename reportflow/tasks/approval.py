@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 
 from prefect.input import RunInput
@@ -15,12 +16,20 @@ from sqlmodel import Session, select
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.clock import today, utcnow
 from reportflow.config import get_settings
-from reportflow.models import ApprovalCode, ApprovalDecision, Cycle, CycleState, Person
+from reportflow.models import (
+    ApprovalCode,
+    ApprovalDecision,
+    AuditEvent,
+    Cycle,
+    CycleState,
+    Person,
+    RenderedDocument,
+)
 from reportflow.signing import key_id, signing_key
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.errors import Forbidden, UserError
-from reportflow.tasks.organisation import require_director
+from reportflow.tasks.organisation import get_person, require_director
 
 RESUBMISSION_WORKING_DAYS = 2
 """A section sent back is due again this many working days after the decision."""
@@ -51,16 +60,25 @@ _CHOICE_CODES = {
 
 
 class DirectorDecision(RunInput):
-    """The form the director fills in the Prefect UI when resuming the cycle."""
+    """The form the director fills in the Prefect UI when resuming the cycle.
+
+    There is no name to type: the one-time code was mailed to one person, so it says who decides.
+    """
 
     decision: DecisionChoice = Field(
         title="Quyết định",
-        description="Trả lại để sửa: ghi các phần cần sửa và ý kiến ở mục 'Các phần trả lại'",
+        description="Chọn Phê duyệt, Trả lại để sửa (nêu các phần ở mục dưới) hoặc Hủy báo cáo.",
     )
-    approver: str = Field(title="Người quyết định (mã hoặc họ tên)")
-    approval_code: str = Field(title="Mã phê duyệt một lần (gửi qua thư riêng)")
+    approval_code: str = Field(
+        title="Mã phê duyệt một lần",
+        description="Mã 8 ký tự trong thư gửi riêng cho Giám đốc, ví dụ K7QM-4TZP.",
+    )
     comment: str = Field(default="", title="Ý kiến chung")
-    changes: list[SectionChange] = Field(default_factory=list, title="Các phần trả lại")
+    changes: list[SectionChange] = Field(
+        default_factory=list,
+        title="Các phần trả lại",
+        description="Chỉ điền khi chọn Trả lại để sửa: mã phần và ý kiến cho từng phần.",
+    )
 
     @field_validator("decision", mode="before")
     @classmethod
@@ -103,9 +121,9 @@ def _hash_code(cycle_id: int, round_no: int, code: str) -> str:
 
 
 def issue_approval_code(
-    session: Session, cycle: Cycle, director: Person
+    session: Session, cycle: Cycle, director: Person, draft: RenderedDocument
 ) -> tuple[str, ApprovalCode]:
-    """A fresh code for this round; only its hash is stored, the code itself goes to the director."""
+    """A fresh code for this round's draft; only its hash is stored, the code goes to the director."""
     code = new_code()
     record = ApprovalCode(
         cycle_id=cycle.id,
@@ -114,9 +132,20 @@ def issue_approval_code(
         code_hash=_hash_code(cycle.id, cycle.round, code),
         key_id=key_id(),
         expires_at=utcnow() + dt.timedelta(hours=get_settings().approval_code_ttl_h),
+        draft_id=draft.id,
+        draft_sha256=draft.sha256,
+        delivery="sending",
     )
     session.add(record)
-    record_event(session, "reportflow", "approval_code.issued", cycle.id, round=cycle.round)
+    record_event(
+        session,
+        "reportflow",
+        "approval_code.issued",
+        cycle.id,
+        round=cycle.round,
+        person=director.code,
+        draft_sha256=draft.sha256,
+    )
     session.flush()
     return code, record
 
@@ -125,31 +154,48 @@ def _as_utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def find_valid_code(session: Session, cycle: Cycle, code: str) -> ApprovalCode | None:
-    digest = _hash_code(cycle.id, cycle.round, code)
-    candidates = session.exec(
-        select(ApprovalCode).where(
-            ApprovalCode.cycle_id == cycle.id,
-            ApprovalCode.round == cycle.round,
-            ApprovalCode.used_at.is_(None),
+def is_open(code: ApprovalCode) -> bool:
+    """Neither used, revoked nor expired."""
+    return code.used_at is None and code.revoked_at is None and _as_utc(code.expires_at) > utcnow()
+
+
+def round_codes(session: Session, cycle: Cycle) -> list[ApprovalCode]:
+    return list(
+        session.exec(
+            select(ApprovalCode)
+            .where(ApprovalCode.cycle_id == cycle.id, ApprovalCode.round == cycle.round)
+            .order_by(ApprovalCode.id)
         )
     )
-    now = utcnow()
-    for candidate in candidates:
-        if hmac.compare_digest(candidate.code_hash, digest) and _as_utc(candidate.expires_at) > now:
-            return candidate
-    return None
+
+
+def find_presented_code(session: Session, cycle: Cycle, code: str) -> ApprovalCode | None:
+    """The round's code the director typed, whatever its state (used, revoked, expired)."""
+    digest = _hash_code(cycle.id, cycle.round, code)
+    return next(
+        (c for c in round_codes(session, cycle) if hmac.compare_digest(c.code_hash, digest)), None
+    )
+
+
+def find_valid_code(session: Session, cycle: Cycle, code: str) -> ApprovalCode | None:
+    found = find_presented_code(session, cycle, code)
+    return found if found is not None and is_open(found) else None
+
+
+def revoke_open_codes(session: Session, cycle: Cycle, reason: str) -> int:
+    revoked = 0
+    for code in round_codes(session, cycle):
+        if is_open(code):
+            code.revoked_at = utcnow()
+            code.revoke_reason = reason
+            session.add(code)
+            revoked += 1
+    return revoked
 
 
 def _refuse_wrong_key(session: Session, cycle: Cycle) -> None:
     """When the round's codes were signed with another key, say so: retyping will not help."""
-    issued = session.exec(
-        select(ApprovalCode.key_id).where(
-            ApprovalCode.cycle_id == cycle.id,
-            ApprovalCode.round == cycle.round,
-            ApprovalCode.used_at.is_(None),
-        )
-    ).all()
+    issued = [c.key_id for c in round_codes(session, cycle) if c.used_at is None]
     here = key_id()
     if issued and all(k is not None and k != here for k in issued):
         raise DecisionRefused(
@@ -158,13 +204,16 @@ def _refuse_wrong_key(session: Session, cycle: Cycle) -> None:
         )
 
 
-def resolve_approver(session: Session, approver: str) -> Person:
-    wanted = approver.strip().casefold()
-    people = session.exec(select(Person)).all()
-    match = next((p for p in people if wanted in {p.code.casefold(), p.name.casefold()}), None)
-    if match is None:
-        raise Forbidden(f"Không có người '{approver}' trong tổ chức; chỉ Giám đốc được quyết định.")
-    return require_director(session, match.code)
+def current_draft(session: Session, cycle: Cycle) -> RenderedDocument | None:
+    return session.exec(
+        select(RenderedDocument)
+        .where(
+            RenderedDocument.cycle_id == cycle.id,
+            RenderedDocument.kind == "draft",
+            RenderedDocument.round == cycle.round,
+        )
+        .order_by(RenderedDocument.id.desc())
+    ).first()
 
 
 def check_decision(
@@ -175,11 +224,30 @@ def check_decision(
         raise DecisionRefused(
             f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({CycleState(cycle.state).label_vi})."
         )
-    director = resolve_approver(session, decision.approver)
-    code = find_valid_code(session, cycle, decision.approval_code)
-    if code is None or code.person_code != director.code:
+    code = find_presented_code(session, cycle, decision.approval_code)
+    if code is None:
         _refuse_wrong_key(session, cycle)
-        raise DecisionRefused("Mã phê duyệt không đúng, đã dùng hoặc đã hết hạn.")
+        raise DecisionRefused(
+            "Mã phê duyệt không đúng (không phải mã của vòng này). Kiểm tra lại thư gửi riêng."
+        )
+    if code.used_at is not None:
+        raise DecisionRefused("Mã phê duyệt này đã được dùng; mỗi mã chỉ dùng một lần.")
+    if code.revoked_at is not None:
+        raise DecisionRefused(
+            f"Mã phê duyệt này đã bị thu hồi ({code.revoke_reason or 'đã cấp mã mới'}); "
+            "dùng mã trong thư mới nhất."
+        )
+    if _as_utc(code.expires_at) <= utcnow():
+        raise DecisionRefused(
+            "Mã phê duyệt đã hết hạn. Xin mã mới bằng lệnh: "
+            f"reportflow approval renew {cycle.id} (Văn phòng hoặc Giám đốc chạy)."
+        )
+    draft = current_draft(session, cycle)
+    if draft is None or code.draft_id not in (None, draft.id):
+        raise DecisionRefused(
+            "Mã phê duyệt này thuộc một dự thảo cũ; dùng mã gửi kèm dự thảo mới nhất."
+        )
+    director = require_director(session, code.person_code)
     if decision.decision is DecisionChoice.REQUEST_CHANGES:
         keys = {a.section_key for a in assignments(session, cycle.id)}
         if not decision.changes:
@@ -189,6 +257,10 @@ def check_decision(
             raise DecisionRefused(
                 f"Không có phần: {', '.join(unknown)}. Các phần: {', '.join(sorted(keys))}."
             )
+    elif decision.changes:
+        raise DecisionRefused(
+            "Đã nêu các phần trả lại nhưng quyết định không phải 'Trả lại để sửa'; chọn lại."
+        )
     return director, code
 
 
@@ -200,6 +272,7 @@ def record_decision(
     director, code = check_decision(session, cycle, decision)
     code.used_at = utcnow()
     session.add(code)
+    revoke_open_codes(session, cycle, "vòng đã có quyết định")
     changes = {c.section: c.comment for c in decision.changes}
     record = ApprovalDecision(
         cycle_id=cycle.id,
@@ -209,6 +282,8 @@ def record_decision(
         approver_name=director.name,
         comment=decision.comment,
         sections=changes,
+        draft_id=code.draft_id,
+        draft_sha256=code.draft_sha256,
     )
     session.add(record)
     if decision.decision is DecisionChoice.APPROVE:
@@ -216,15 +291,7 @@ def record_decision(
     elif decision.decision is DecisionChoice.REJECT:
         cycle.state = CycleState.REJECTED
     else:
-        new_due = WorkingCalendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
-        for assignment in assignments(session, cycle.id):
-            if assignment.section_key in changes:
-                assignment.state = "returned"
-                assignment.return_comment = changes[assignment.section_key]
-                assignment.due = new_due
-                session.add(assignment)
-        cycle.state = CycleState.COLLECTING
-        cycle.round += 1
+        reopen_sections(session, cycle, changes)
     session.add(cycle)
     record_event(
         session,
@@ -234,6 +301,112 @@ def record_decision(
         round=record.round,
         sections=sorted(changes),
         comment=decision.comment,
+        draft_sha256=code.draft_sha256,
     )
     session.flush()
     return record
+
+
+def reopen_sections(session: Session, cycle: Cycle, comments: dict[str, str]) -> None:
+    """A new round that waits for the named sections, each due again shortly."""
+    new_due = WorkingCalendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
+    for assignment in assignments(session, cycle.id):
+        if assignment.section_key in comments:
+            assignment.state = "returned"
+            assignment.return_comment = comments[assignment.section_key]
+            assignment.due = new_due
+            session.add(assignment)
+    cycle.state = CycleState.COLLECTING
+    cycle.round += 1
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    code_burnt: bool
+    """A valid code was presented in a refused form: it is used up (Prefect keeps the form's
+    input in clear), and a fresh one must be mailed."""
+
+
+def refuse_decision(
+    session: Session, cycle_id: int, decision: DirectorDecision, reason: str
+) -> Refusal:
+    """Records a refused form in the audit trail; burns a valid code that was typed into it."""
+    cycle = get_cycle(session, cycle_id, for_update=True)
+    presented = find_presented_code(session, cycle, decision.approval_code)
+    burnt = presented is not None and is_open(presented)
+    if burnt:
+        presented.revoked_at = utcnow()
+        presented.revoke_reason = "đã nhập trong một mẫu quyết định bị từ chối"
+        session.add(presented)
+    record_event(
+        session,
+        presented.person_code if presented else "prefect-ui",
+        "decision.refused",
+        cycle_id,
+        round=cycle.round,
+        reason=reason,
+        code_burnt=burnt,
+    )
+    return Refusal(reason, burnt)
+
+
+def last_refusal(session: Session, cycle: Cycle) -> AuditEvent | None:
+    """The newest refused form of the cycle's current round, to show above the re-asked form."""
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.cycle_id == cycle.id, AuditEvent.action == "decision.refused")
+        .order_by(AuditEvent.id.desc())
+    ).all()
+    return next((e for e in events if e.detail.get("round") == cycle.round), None)
+
+
+def refusal_count(session: Session, cycle: Cycle) -> int:
+    events = session.exec(
+        select(AuditEvent.detail).where(
+            AuditEvent.cycle_id == cycle.id, AuditEvent.action == "decision.refused"
+        )
+    ).all()
+    return sum(1 for detail in events if detail.get("round") == cycle.round)
+
+
+def withdraw_draft(
+    session: Session, cycle_id: int, reopen: list[str], by: str, comment: str
+) -> Cycle:
+    """The office takes the draft back from the director to let named sections in again: a new
+    round that waits for them, and the codes of the withdrawn draft revoked."""
+    cycle = get_cycle(session, cycle_id, for_update=True)
+    person = get_person(session, by)
+    office = get_person(session, cycle.opened_by).division_code
+    if person.role != "director" and person.division_code != office:
+        raise Forbidden(
+            f"{person.name} không thể rút dự thảo; chỉ Văn phòng (đơn vị mở kỳ báo cáo) hoặc "
+            "Giám đốc được rút."
+        )
+    if cycle.state != CycleState.AWAITING_DECISION:
+        raise DecisionRefused(
+            f"Kỳ báo cáo số {cycle.id} không có dự thảo đang chờ quyết định "
+            f"({CycleState(cycle.state).label_vi}); không có gì để rút."
+        )
+    keys = {a.section_key for a in assignments(session, cycle.id)}
+    unknown = [key for key in reopen if key not in keys]
+    if not reopen or unknown:
+        raise UserError(
+            (f"Không có phần: {', '.join(unknown)}. " if unknown else "Cần nêu ít nhất một phần. ")
+            + f"Các phần: {', '.join(sorted(keys))}."
+        )
+    withdrawn_round = cycle.round
+    revoke_open_codes(session, cycle, "dự thảo đã được Văn phòng rút lại")
+    reopen_sections(session, cycle, {key: comment for key in reopen})
+    session.add(cycle)
+    record_event(
+        session,
+        person.code,
+        "draft.withdrawn",
+        cycle.id,
+        round=withdrawn_round,
+        sections=sorted(reopen),
+        comment=comment,
+    )
+    session.flush()
+    return cycle

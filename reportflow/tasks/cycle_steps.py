@@ -7,18 +7,24 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from reportflow.clock import utcnow
+from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
 from reportflow.indicators import read_indicator, result_cell
-from reportflow.models import CycleState, RenderedDocument, SectionAssignment, session_scope
+from reportflow.models import ApprovalCode, AuditEvent, CycleState, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import send_to_channels
 from reportflow.tasks.approval import (
     DECISION_VI,
-    DecisionRefused,
     DirectorDecision,
+    current_draft,
+    is_open,
     issue_approval_code,
+    last_refusal,
     record_decision,
+    refuse_decision,
+    round_codes,
 )
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import (
@@ -28,8 +34,10 @@ from reportflow.tasks.cycles import (
     get_cycle,
     template_context,
 )
+from reportflow.tasks.documents import document_file, named_copy
+from reportflow.tasks.errors import Conflict, UserError
 from reportflow.tasks.figures import is_figures_key
-from reportflow.tasks.merge import latest_indicators, render_cycle_document, section_summary
+from reportflow.tasks.merge import latest_indicators, render_draft, section_summary
 from reportflow.tasks.notify import (
     Outgoing,
     cycle_url,
@@ -54,6 +62,47 @@ def attach_run(cycle_id: int, flow_run_id: str) -> None:
 def cycle_state(cycle_id: int) -> CycleState:
     with session_scope() as session:
         return CycleState(get_cycle(session, cycle_id).state)
+
+
+def cycle_round(cycle_id: int) -> int:
+    with session_scope() as session:
+        return get_cycle(session, cycle_id).round
+
+
+def wait_key(cycle_id: int, kind: str) -> str:
+    """`sections-r2-w0`: stable while the run waits at this point of this round, so a run that
+    re-runs from the top passes a wait it was resumed from (with the input given then); a new
+    one for each wait that ended (`wait_over`)."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        ended = session.exec(
+            select(AuditEvent.detail).where(
+                AuditEvent.cycle_id == cycle_id, AuditEvent.action == "run.wait_over"
+            )
+        ).all()
+        count = sum(1 for d in ended if d.get("kind") == kind and d.get("round") == cycle.round)
+        return f"{kind}-r{cycle.round}-w{count}"
+
+
+def wait_over(cycle_id: int, key: str) -> None:
+    kind, round_part, _ = key.split("-")
+    with session_scope() as session:
+        done = session.exec(
+            select(AuditEvent.detail).where(
+                AuditEvent.cycle_id == cycle_id, AuditEvent.action == "run.wait_over"
+            )
+        ).all()
+        if any(d.get("key") == key for d in done):
+            return
+        record_event(
+            session,
+            "reportflow",
+            "run.wait_over",
+            cycle_id,
+            kind=kind,
+            round=int(round_part.removeprefix("r")),
+            key=key,
+        )
 
 
 def request_sections(cycle_id: int) -> int:
@@ -136,24 +185,61 @@ def mark_drafting_if_complete(cycle_id: int) -> bool:
 
 
 def prepare_draft(cycle_id: int) -> Path:
-    """Renders the draft, then sends it with a fresh one-time code to the director.
+    """Renders the round's draft once, then makes sure every director holds a code for it.
 
     Raises ApprovalRequestUndelivered when a director could not be reached at all, so the task
-    is retried instead of the run pausing for a decision nobody can make.
+    is retried instead of the run waiting for a decision nobody can make.
     """
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
-        draft = render_cycle_document(session, cycle, "draft")
-        cycle.state = CycleState.AWAITING_DECISION
-        session.add(cycle)
-        record_event(
-            session, "reportflow", "draft.rendered", cycle_id, round=cycle.round, path=draft.path
-        )
+        draft = render_draft(session, cycle)
+        if cycle.state == CycleState.DRAFTING:
+            cycle.state = CycleState.AWAITING_DECISION
+            session.add(cycle)
+            record_event(
+                session,
+                "reportflow",
+                "draft.rendered",
+                cycle_id,
+                round=cycle.round,
+                sha256=draft.sha256,
+                sections=draft.section_versions,
+            )
+    send_approval_codes(cycle_id)
+    return document_file(draft)
+
+
+def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
+    """Mails the current draft and a fresh code to each director who has no open, delivered code
+    for it; with `renew`, to every director, revoking the codes they hold. Returns mails sent.
+
+    The mail's body holds the code, so it is never stored: a code whose mail was interrupted
+    (still "sending") is revoked and replaced, so at most that one mail arrives twice.
+    """
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        if cycle.state != CycleState.AWAITING_DECISION:
+            raise Conflict(
+                f"Kỳ báo cáo số {cycle_id} không chờ Giám đốc quyết định "
+                f"({CycleState(cycle.state).label_vi}); không cấp mã phê duyệt."
+            )
+        draft = current_draft(session, cycle)
+        codes = round_codes(session, cycle)
         definition = cycle_definition(session, cycle)
         summary = render_string(definition.summary, **template_context(cycle))
         outgoing = []
         for director in directors(session):
-            code, record = issue_approval_code(session, cycle, director)
+            held = [c for c in codes if c.person_code == director.code and is_open(c)]
+            delivered = [c for c in held if c.delivery == "sent" and c.draft_id == draft.id]
+            if delivered and not renew:
+                continue
+            for code in held:
+                code.revoked_at = utcnow()
+                code.revoke_reason = REVOKED_BECAUSE.get(
+                    code.delivery, "đã cấp mã mới theo yêu cầu"
+                )
+                session.add(code)
+            code, record = issue_approval_code(session, cycle, director, draft)
             title, body = render_message(
                 "approval_request",
                 report_name=definition.name,
@@ -166,26 +252,42 @@ def prepare_draft(cycle_id: int) -> Path:
                 cycle_url=cycle_url(cycle.flow_run_id),
                 cycle_id=cycle.id,
             )
-            outgoing.append(
-                (
-                    director.name,
-                    channel_urls(director.email, list(director.apprise_urls)),
-                    title,
-                    body,
-                )
-            )
-    path = Path(draft.path)
+            urls = channel_urls(director.email, list(director.apprise_urls))
+            outgoing.append((record.id, director.name, urls, title, body))
+        attachment = named_copy(draft, draft_folder(cycle_id), f"du-thao-vong-{cycle.round}.docx")
     unreached = []
-    for name, urls, title, body in outgoing:
-        outcome = send_to_channels(urls, title, body, [path])
+    for record_id, name, urls, title, body in outgoing:
+        outcome = send_to_channels(urls, title, body, [attachment])
+        with session_scope() as session:
+            record = session.get(ApprovalCode, record_id)
+            record.delivery = "sent" if outcome.delivered else "failed"
+            session.add(record)
+            record_event(
+                session,
+                "reportflow",
+                "approval_code.sent" if outcome.delivered else "approval_code.undelivered",
+                cycle_id,
+                person=record.person_code,
+                channels=outcome.channels,
+            )
         if not outcome.delivered:
             unreached.append(f"{name}: {'; '.join(outcome.errors)}")
     if unreached:
-        # The draft and the round's state are stored; a retry renders again and mails a new code.
         raise ApprovalRequestUndelivered(
             "Không gửi được dự thảo và mã phê duyệt tới Giám đốc (" + " | ".join(unreached) + ")."
         )
-    return path
+    return len(outgoing)
+
+
+REVOKED_BECAUSE = {
+    "sending": "thư gửi mã bị gián đoạn",
+    "failed": "thư gửi mã không đến được",
+}
+"""Why a code is replaced when its own mail did not certainly arrive; otherwise it was renewed."""
+
+
+def draft_folder(cycle_id: int) -> Path:
+    return get_settings().documents_dir / f"cycle-{cycle_id}"
 
 
 class ApprovalRequestUndelivered(RuntimeError):
@@ -198,23 +300,27 @@ def _table_cell(text: str) -> str:
 
 
 def decision_description(cycle_id: int) -> str:
-    """Markdown shown above the director's form in the Prefect UI: what is in the draft."""
+    """Markdown shown above the director's form in the Prefect UI: why it is asked again, if it
+    is, then what is in the draft."""
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
         definition = cycle_definition(session, cycle)
-        draft = session.exec(
-            select(RenderedDocument)
-            .where(RenderedDocument.cycle_id == cycle_id, RenderedDocument.kind == "draft")
-            .order_by(RenderedDocument.id.desc())
-        ).first()
+        draft = current_draft(session, cycle)
+        refused = last_refusal(session, cycle)
         rows = section_summary(session, cycle)
         indicators = latest_indicators(session, cycle_id)
-        lines = [
+        lines = []
+        if refused is not None:
+            lines += [
+                f"> **Lần trước chưa được chấp nhận:** {_table_cell(refused.detail['reason'])}",
+                "",
+            ]
+        lines += [
             f"## Dự thảo: {render_string(definition.summary, **template_context(cycle))}",
             "",
             f"Kỳ báo cáo số {cycle.id}, vòng {cycle.round}; trả lời Công văn số "
-            f"{cycle.request_number} của {cycle.request_sender}.",
-            f"Tệp dự thảo: `{draft.path if draft else '-'}`",
+            f"{cycle.request_number} của {cycle.request_sender}. Dự thảo gửi kèm thư mã phê duyệt"
+            f" (mã kiểm tra SHA-256 {draft.sha256[:12] if draft else '-'}).",
             "",
             "| Mã phần | Phần | Đơn vị | Phiên bản | Số từ |",
             "|---|---|---|---|---|",
@@ -235,23 +341,54 @@ def decision_description(cycle_id: int) -> str:
             lines.append(f"| {item.name.strip('- ')} | {_table_cell(shown)} |")
         lines += [
             "",
-            "Điền **Người quyết định** (mã hoặc họ tên), **Mã phê duyệt một lần** (trong thư "
-            "riêng) và chọn **Quyết định**: *Phê duyệt*, *Trả lại để sửa* (ghi các phần ở "
-            "**Các phần trả lại**, kèm ý kiến) hoặc *Hủy báo cáo*.",
+            "Chọn **Quyết định**: *Phê duyệt*, *Trả lại để sửa* (nêu từng phần ở **Các phần trả "
+            "lại**, kèm ý kiến) hoặc *Hủy báo cáo*; nhập **Mã phê duyệt một lần** trong thư gửi "
+            "riêng. Mã cho biết ai quyết định, nên không cần ghi tên.",
         ]
         return "\n".join(lines)
 
 
-def apply_decision(cycle_id: int, decision: DirectorDecision) -> str:
-    """The outcome, in Vietnamese; a refused decision is audited and the director asked again."""
+def apply_decision(cycle_id: int, asked_round: int, decision: DirectorDecision) -> str:
+    """The outcome, in Vietnamese. Nothing typed into the form can fail the run: a refused form
+    is audited with its reason, a valid code typed into it is replaced by a fresh one, and the
+    caller asks again."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        if cycle.round != asked_round or cycle.state != CycleState.AWAITING_DECISION:
+            return f"Mẫu quyết định của vòng {asked_round} không còn hiệu lực; bỏ qua."
     try:
         with session_scope() as session:
             recorded = record_decision(session, cycle_id, decision)
             return f"Giám đốc {recorded.approver_name}: {DECISION_VI[recorded.decision]}."
-    except DecisionRefused as exc:
-        with session_scope() as session:
-            record_event(session, decision.approver, "decision.refused", cycle_id, reason=str(exc))
-        return f"Quyết định không được chấp nhận: {exc} Mẫu quyết định được hỏi lại."
+    except UserError as exc:
+        return refuse_form(cycle_id, decision, str(exc))
+
+
+def refuse_unreadable_form(cycle_id: int, error: Exception) -> str:
+    reason = "Mẫu quyết định không đọc được; điền lại đủ các mục."
+    with session_scope() as session:
+        record_event(
+            session,
+            "prefect-ui",
+            "decision.refused",
+            cycle_id,
+            round=get_cycle(session, cycle_id).round,
+            reason=reason,
+            detail=type(error).__name__,
+        )
+    return f"Quyết định không được chấp nhận: {reason} Mẫu quyết định được hỏi lại."
+
+
+def refuse_form(cycle_id: int, decision: DirectorDecision, reason: str) -> str:
+    with session_scope() as session:
+        refusal = refuse_decision(session, cycle_id, decision, reason)
+    renewed = send_approval_codes(cycle_id)
+    note = " Đã gửi mã phê duyệt mới qua thư riêng." if renewed else ""
+    if refusal.code_burnt:
+        note = " Mã đã nhập bị hủy vì nằm trong mẫu bị từ chối;" + (
+            note or " chưa gửi được mã mới."
+        )
+    return f"Quyết định không được chấp nhận: {reason}{note} Mẫu quyết định được hỏi lại."
 
 
 def reopen_returned(cycle_id: int) -> None:

@@ -21,9 +21,7 @@ from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.errors import Conflict, UserError
 
 
-def build_decision(
-    approver: str, code: str, changes: list[str], reject: bool, comment: str
-) -> DirectorDecision:
+def build_decision(code: str, changes: list[str], reject: bool, comment: str) -> DirectorDecision:
     parsed = []
     for item in changes:
         key, sep, text = item.partition("=")
@@ -33,14 +31,11 @@ def build_decision(
     if reject and parsed:
         raise UserError("Không thể vừa hủy báo cáo vừa trả lại phần để sửa.")
     decision = "reject" if reject else "request_changes" if parsed else "approve"
-    return DirectorDecision(
-        decision=decision, approver=approver, approval_code=code, comment=comment, changes=parsed
-    )
+    return DirectorDecision(decision=decision, approval_code=code, comment=comment, changes=parsed)
 
 
 def send_decision(
     cycle_id: int,
-    approver: str,
     code: str,
     changes: list[str],
     reject: bool,
@@ -48,7 +43,7 @@ def send_decision(
     wait_s: float = 60,
 ) -> str:
     """Checks the decision first (nothing is sent if it would be refused), then resumes the run."""
-    decision = build_decision(approver, code, changes, reject, comment)
+    decision = build_decision(code, changes, reject, comment)
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
         try:

@@ -25,6 +25,7 @@ from reportflow.notifications.redaction import redact_url
 from reportflow.notifications.sender import FanOut, send_to_channels
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle
+from reportflow.tasks.documents import document_file
 from reportflow.tasks.errors import Conflict
 
 ARCHIVE_KEY = "luu-vt"
@@ -120,7 +121,7 @@ def dispatch_report(cycle_id: int) -> DispatchOutcome:
             session.add(cycle)
         already = _sent_keys(session, cycle_id)
     organisation = load_organisation()
-    attachment = _attachment_copy(Path(final.path), entry.number_text)
+    attachment = _attachment_copy(document_file(final), entry.number_text)
     sent, skipped, failed = [], [], []
     for recipient in definition.recipients:
         if recipient.key in already:

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from reportflow.models import RenderedDocument, session_scope
+from reportflow.tasks.documents import document_file
 from reportflow.tasks.errors import NotFound, UserError
 
 
@@ -25,7 +26,7 @@ def latest_document(cycle_id: int) -> Path:
     chosen = final or (rows[0] if rows else None)
     if chosen is None:
         raise NotFound(f"Kỳ báo cáo số {cycle_id} chưa có văn bản nào (dự thảo hoặc chính thức).")
-    return Path(chosen.path)
+    return document_file(chosen)
 
 
 def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:

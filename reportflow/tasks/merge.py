@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -15,6 +14,7 @@ from reportflow.document.render import render_report
 from reportflow.document.report import OutlineNode, ReportDocument
 from reportflow.indicators import rate_against_plan, read_indicator, result_cell
 from reportflow.models import (
+    ApprovalDecision,
     Cycle,
     IndicatorValue,
     RegisterEntry,
@@ -24,6 +24,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import render_string
 from reportflow.tasks.cycles import assignments, cycle_definition, template_context
+from reportflow.tasks.documents import find_document, store_document
 from reportflow.tasks.figures import is_figures_key
 
 
@@ -72,13 +73,21 @@ def indicator_table(
 
 
 def build_document(
-    session: Session, cycle: Cycle, register: RegisterEntry | None = None
+    session: Session,
+    cycle: Cycle,
+    register: RegisterEntry | None = None,
+    versions: dict[str, SectionVersion] | None = None,
+    indicators: dict[str, IndicatorValue] | None = None,
 ) -> ReportDocument:
+    """The report from the given versions and figures, the newest ones by default."""
     definition = cycle_definition(session, cycle)
     organisation = load_organisation()
     context = template_context(cycle)
-    versions = latest_versions(session, cycle.id)
-    table = indicator_table(definition, latest_indicators(session, cycle.id), context)
+    if versions is None:
+        versions = latest_versions(session, cycle.id)
+    if indicators is None:
+        indicators = latest_indicators(session, cycle.id)
+    table = indicator_table(definition, indicators, context)
 
     def node(item: OutlineItem, level: int) -> OutlineNode:
         version = versions.get(item.key) if item.key else None
@@ -114,28 +123,79 @@ def build_document(
     )
 
 
-def render_cycle_document(session: Session, cycle: Cycle, kind: str) -> RenderedDocument:
-    """Renders the draft (kind="draft") or the numbered final document and records it."""
-    register = None
-    if kind == "final":
-        register = session.exec(
-            select(RegisterEntry).where(RegisterEntry.cycle_id == cycle.id)
-        ).one()
-    document = build_document(session, cycle, register)
+def render_draft(session: Session, cycle: Cycle) -> RenderedDocument:
+    """The draft of the cycle's current round, rendered once from the newest versions."""
+    existing = find_document(session, cycle.id, "draft", cycle.round)
+    if existing is not None:
+        return existing
+    versions = latest_versions(session, cycle.id)
+    indicators = latest_indicators(session, cycle.id)
+    document = build_document(session, cycle, None, versions, indicators)
+    return _render_and_store(session, cycle, "draft", document, versions, indicators)
+
+
+def render_final(session: Session, cycle: Cycle) -> RenderedDocument:
+    """The numbered document, rendered once from exactly what the approved draft held."""
+    existing = find_document(session, cycle.id, "final")
+    if existing is not None:
+        return existing
+    register = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle.id)).one()
+    approved = approved_draft(session, cycle.id)
+    versions = indicators = None
+    if approved is not None and approved.section_versions is not None:
+        versions = _rows_by_key(session, SectionVersion, approved.section_versions)
+        indicators = _rows_by_key(session, IndicatorValue, approved.indicator_values or {})
+    document = build_document(session, cycle, register, versions, indicators)
+    return _render_and_store(
+        session,
+        cycle,
+        "final",
+        document,
+        versions or latest_versions(session, cycle.id),
+        indicators or latest_indicators(session, cycle.id),
+    )
+
+
+def approved_draft(session: Session, cycle_id: int) -> RenderedDocument | None:
+    decision = session.exec(
+        select(ApprovalDecision).where(
+            ApprovalDecision.cycle_id == cycle_id, ApprovalDecision.decision == "approve"
+        )
+    ).first()
+    if decision is None:
+        return None
+    if decision.draft_id is not None:
+        return session.get(RenderedDocument, decision.draft_id)
+    return find_document(session, cycle_id, "draft", decision.round)
+
+
+def _rows_by_key(session: Session, model, ids: dict[str, int]) -> dict:
+    rows = session.exec(select(model).where(model.id.in_(list(ids.values())))).all()
+    by_id = {row.id: row for row in rows}
+    return {key: by_id[row_id] for key, row_id in ids.items()}
+
+
+def _render_and_store(
+    session: Session,
+    cycle: Cycle,
+    kind: str,
+    document: ReportDocument,
+    versions: dict[str, SectionVersion],
+    indicators: dict[str, IndicatorValue],
+) -> RenderedDocument:
     folder = get_settings().documents_dir / f"cycle-{cycle.id}"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"du-thao-vong-{cycle.round}.docx" if kind == "draft" else "bao-cao-chinh-thuc.docx"
     path = render_report(document, folder / name)
-    record = RenderedDocument(
+    return store_document(
+        session,
         cycle_id=cycle.id,
         kind=kind,
-        round=cycle.round,
-        path=str(Path(path).resolve()),
-        sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        round_no=cycle.round,
+        rendered=Path(path),
+        section_versions={key: version.id for key, version in versions.items()},
+        indicator_values={code: value.id for code, value in indicators.items()},
     )
-    session.add(record)
-    session.flush()
-    return record
 
 
 def section_summary(session: Session, cycle: Cycle) -> list[dict]:

@@ -1,13 +1,23 @@
-"""The Prefect tasks of a cycle: thin wrappers, so that every step shows in the UI with its retries."""
+"""The Prefect tasks of a cycle: thin wrappers, so that every step shows in the UI with its retries.
+
+No task result is cached: a run that re-runs from the top after a resume must read the database
+again, never a result remembered from before it waited.
+"""
 
 from __future__ import annotations
 
-from prefect import task
+from functools import partial
+
+from prefect import task as prefect_task
+from prefect.cache_policies import NO_CACHE
 
 from reportflow.models import session_scope
 from reportflow.tasks import cycle_steps, dispatch, numbering, progress
 from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.merge import render_cycle_document
+from reportflow.tasks.documents import document_file
+from reportflow.tasks.merge import render_final as render_final_document
+
+task = partial(prefect_task, cache_policy=NO_CACHE, persist_result=False)
 
 
 @task(name="gửi đề nghị các phòng")
@@ -33,7 +43,8 @@ def assign_number(cycle_id: int) -> str:
 @task(name="lập bản chính thức")
 def render_final(cycle_id: int) -> str:
     with session_scope() as session:
-        return render_cycle_document(session, get_cycle(session, cycle_id), "final").path
+        final = render_final_document(session, get_cycle(session, cycle_id))
+    return str(document_file(final))
 
 
 @task(name="phát hành tới nơi nhận", retries=3, retry_delay_seconds=5)

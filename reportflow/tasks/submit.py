@@ -17,6 +17,7 @@ from reportflow.document.errors import SectionInputError
 from reportflow.document.markdown_input import parse_markdown
 from reportflow.indicators import IndicatorValueError, read_indicator
 from reportflow.models import (
+    Cycle,
     CycleState,
     Division,
     IndicatorValue,
@@ -80,6 +81,22 @@ def read_section_file(path: Path) -> tuple[SectionContent, bytes, str]:
     return content, data, fmt
 
 
+def refuse_unless_collecting(cycle: Cycle) -> None:
+    """Once a draft is merged its sections are frozen: the director decides on what he was sent."""
+    state = CycleState(cycle.state)
+    if state in {CycleState.DRAFTING, CycleState.AWAITING_DECISION}:
+        raise Conflict(
+            f"Kỳ báo cáo số {cycle.id} đã tổng hợp dự thảo vòng {cycle.round} và đang chờ Giám đốc "
+            "quyết định, nên các phần đã khóa; bài gửi này chưa được lưu. Để sửa một phần: Giám đốc "
+            "trả lại phần đó khi quyết định, hoặc Văn phòng rút dự thảo để mở vòng mới: "
+            f"reportflow cycle withdraw {cycle.id}"
+        )
+    if state != CycleState.COLLECTING:
+        raise Conflict(
+            f"Kỳ báo cáo số {cycle.id} đã đóng (trạng thái: {state.label_vi}); không nhận thêm bài."
+        )
+
+
 def _check_owner(person: Person, assignment: SectionAssignment, division_name: str) -> None:
     if person.division_code != assignment.division_code:
         raise Forbidden(
@@ -92,10 +109,7 @@ def _open_assignment(
     session: Session, cycle_id: int, section_key: str
 ) -> tuple[SectionAssignment, ReportDefinition]:
     cycle = get_cycle(session, cycle_id, for_update=True)
-    if not CycleState(cycle.state).accepts_submissions:
-        raise Conflict(
-            f"Kỳ báo cáo số {cycle_id} đã đóng (trạng thái: {CycleState(cycle.state).label_vi}); không nhận thêm bài."
-        )
+    refuse_unless_collecting(cycle)
     assignment = session.exec(
         select(SectionAssignment).where(
             SectionAssignment.cycle_id == cycle_id, SectionAssignment.section_key == section_key
@@ -180,8 +194,7 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
     values = read_indicator_file(source)
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
-        if not CycleState(cycle.state).accepts_submissions:
-            raise Conflict(f"Kỳ báo cáo số {cycle_id} đã đóng; không nhận thêm số liệu.")
+        refuse_unless_collecting(cycle)
         definition = cycle_definition(session, cycle)
         person = get_person(session, by)
         division_name = _division_name(session, person.division_code or "")

@@ -90,3 +90,29 @@ def wake_after_commit(cycle_id: int) -> bool:
             redact_text(str(exc)),
         )
         return False
+
+
+WITHDRAWN_FORM = {"decision": "Trả lại để sửa", "approval_code": "", "comment": "(dự thảo đã rút)"}
+"""What a withdrawal answers the director's open form with: the run sees the round has moved on
+and ignores it (the form's schema requires an answer, so it cannot be resumed empty)."""
+
+
+def release_decision_wait(cycle_id: int) -> bool:
+    """Resumes a run waiting for the director's form after the draft was withdrawn."""
+    with session_scope() as session:
+        flow_run_id = get_cycle(session, cycle_id).flow_run_id
+    if not flow_run_id:
+        return False
+    with get_client(sync_client=True) as client:
+        try:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+        except ObjectNotFound:
+            return False
+    if not (
+        state
+        and state.is_paused()
+        and (state.state_details.pause_key or "").startswith("decision-")
+    ):
+        return False
+    resume_flow_run(UUID(flow_run_id), run_input=WITHDRAWN_FORM)
+    return True
