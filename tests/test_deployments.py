@@ -9,23 +9,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from reportflow.cli import app
 from reportflow.config import reload_settings
-from reportflow.demo.run import wait_for_pause, wait_until
-from reportflow.models import CycleState, ReminderRecord, SectionAssignment, session_scope
+from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.smtp_sink import message_text
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decide import send_decision
-from reportflow.tasks.notify import cycle_url
-from tests.factories import ASSIGNMENT_HEADS, approval_codes, open_sample_cycle, submit_everything
+from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 from tests.test_progress import latest_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,72 +107,3 @@ def kill_machine(worker: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
-
-
-def attached_run(cycle_id: int) -> str | None:
-    with session_scope() as session:
-        return get_cycle(session, cycle_id).flow_run_id
-
-
-def cycle_state(cycle_id: int) -> CycleState:
-    with session_scope() as session:
-        return CycleState(get_cycle(session, cycle_id).state)
-
-
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_a_cycle_started_from_the_cli_runs_on_a_worker_to_dispatch(
-    prefect_server, database, smtp, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
-    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    reload_settings()
-    cycle_id = open_sample_cycle()
-    cli = CliRunner()
-
-    not_deployed = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-    assert not_deployed.exit_code == 2
-    assert "prefect deploy --all" in " ".join(not_deployed.output.split())
-
-    prefect("work-pool", "create", "reportflow", "--type", "process", "--overwrite")
-    prefect("deploy", "--name", "report-cycle")
-    first = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-    again = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-    assert first.exit_code == again.exit_code == 0, first.output + again.output
-    run_urls = [" ".join(r.output.split()).rsplit("Theo dõi: ", 1)[1] for r in (first, again)]
-    assert run_urls[0] == run_urls[1], "a repeated start must not create a second run"
-
-    worker = start_worker(tmp_path / "worker.log")
-    try:
-        wait_for_pause(cycle_id, "sections-", worker)
-        first_run = attached_run(cycle_id)
-        assert cycle_url(first_run) == run_urls[0]
-        running = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-        assert running.exit_code == 2 and "đã có quy trình đang chạy" in running.output
-
-        submit_everything(cycle_id, tmp_path)
-        wait_for_pause(cycle_id, "decision-", worker)
-        assert len(approval_codes(smtp)) == 1
-
-        # The machine dies while the run waits for the director: Prefect still shows it paused.
-        kill_machine(worker)
-        stuck = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-        assert stuck.exit_code == 2 and "--replace" in stuck.output
-        replaced = cli.invoke(app, ["cycle", "start", str(cycle_id), "--replace"])
-        assert replaced.exit_code == 0, replaced.output
-        worker = start_worker(tmp_path / "worker-2.log")
-        wait_until(lambda: attached_run(cycle_id) != first_run, 120, "the new run", worker)
-        wait_for_pause(cycle_id, "decision-", worker)
-
-        codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "mail")
-        send_decision(cycle_id, codes[-1], [], False, "Đồng ý")
-        wait_until(lambda: cycle_state(cycle_id) == CycleState.DONE, 120, "dispatch", worker)
-    finally:
-        kill_machine(worker)
-    with get_client(sync_client=True) as client:
-        assert client.read_flow_run(UUID(first_run)).state.is_cancelled()
-    dispatched = [m for m in smtp.messages() if "01/BC-STTTT-VP" in str(m["Subject"])]
-    assert len(dispatched) == 3
-    requests = [m for m in smtp.messages() if "Đề nghị gửi nội dung" in str(m["Subject"])]
-    assert len(requests) == len({str(m["To"]) for m in requests}), "each head asked once"
-    finished = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-    assert finished.exit_code == 2 and "đã kết thúc (đã phát hành)" in finished.output

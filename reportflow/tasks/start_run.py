@@ -8,6 +8,7 @@ from uuid import UUID
 from reportflow.models import CycleState, session_scope
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.errors import Conflict, UserError
+from reportflow.tasks.installation import installation_id
 from reportflow.tasks.notify import cycle_url
 
 REPORT_CYCLE_DEPLOYMENT = "report_cycle/report-cycle"
@@ -35,8 +36,9 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
     Prefect still shows it paused). Every step of the new run starts from what the database
     holds, so nothing is done twice.
 
-    The idempotency key names the run it replaces, so asking twice (a retried command, two
-    clerks at once) gives one run, and a crashed run can still be replaced by a new one.
+    The idempotency key names the installation and the run it replaces, so asking twice (a
+    retried command, two clerks at once) gives one run, a crashed run can still be replaced by a
+    new one, and another installation on the same Prefect server never gets this one's run.
     """
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -55,6 +57,12 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
             except ObjectNotFound:
                 run_state = None
             if run_state is not None and not run_state.is_final():
+                if not replace and run_state.name == "Suspended":
+                    raise Conflict(
+                        f"Kỳ báo cáo số {cycle_id} đã có quy trình, đang chờ (không giữ tiến "
+                        "trình nào; bài nộp cuối cùng hoặc quyết định của Giám đốc sẽ cho chạy "
+                        f"tiếp): {cycle_url(previous) or previous}"
+                    )
                 if not replace:
                     shown = RUN_STATE_VI.get(run_state.type.value, run_state.name)
                     raise Conflict(
@@ -74,7 +82,9 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
             parameters={"cycle_id": cycle_id},
             timeout=0,
             as_subflow=False,
-            idempotency_key=f"reportflow-cycle-{cycle_id}-after-{previous or 'none'}",
+            idempotency_key=(
+                f"reportflow-{installation_id()}-cycle-{cycle_id}-after-{previous or 'none'}"
+            ),
         )
     except ObjectNotFound:
         raise UserError(
