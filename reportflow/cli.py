@@ -262,6 +262,22 @@ def status(
             console.print("Chưa có kỳ báo cáo nào. Mở kỳ mới: reportflow cycle open --help")
         for cycle in cycles:
             print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle.id)])
+    _print_stalled([c.id for c in cycles])
+
+
+def _print_stalled(cycle_ids: list[int]) -> None:
+    """Open cycles whose run cannot carry them on, with the command that mends each."""
+    import httpx
+
+    from reportflow.tasks.run_health import stalled_cycles
+
+    try:
+        stalled = stalled_cycles(cycle_ids)
+    except httpx.HTTPError:
+        err.print("Không kiểm tra được quy trình: máy chủ Prefect không trả lời.")
+        return
+    for item in stalled:
+        err.print(f"Cần xử lý: {escape(item.line)}", highlight=False)
 
 
 _NO_WRAP = {"Mã phần", "Hạn"}

@@ -65,3 +65,44 @@ def test_a_token_written_in_the_yaml_is_pointed_out_without_being_shown(
     severity, detail = by_name(run_checks())["Bí mật trong tệp YAML"]
     assert severity == "cảnh báo"
     assert "người 'giamdoc'" in detail and token not in detail and "AAHsecret" not in detail
+
+
+def test_an_open_cycle_whose_run_ended_is_reported_with_the_command_that_mends_it(
+    prefect_server, database, smtp
+):
+    from uuid import uuid4
+
+    from prefect import flow
+    from prefect.context import get_run_context
+
+    from reportflow.models import session_scope
+    from reportflow.tasks.cycles import get_cycle
+    from tests.factories import open_sample_cycle
+
+    @flow
+    def ended_elsewhere() -> str:
+        return str(get_run_context().flow_run.id)
+
+    never_started = open_sample_cycle()
+    ended = open_sample_cycle()
+    vanished = open_sample_cycle()
+    with session_scope() as session:
+        get_cycle(session, ended, for_update=True).flow_run_id = ended_elsewhere()
+        get_cycle(session, vanished, for_update=True).flow_run_id = str(uuid4())
+    found = by_name(run_checks())
+    assert found["Kỳ báo cáo đang mở"] == (
+        "lỗi",
+        f"Kỳ báo cáo số {ended}: quy trình đã xong nhưng kỳ báo cáo còn mở. Khắc phục: "
+        f"reportflow cycle start {ended} | Kỳ báo cáo số {vanished}: quy trình không còn trên "
+        f"máy chủ Prefect. Khắc phục: reportflow cycle start {vanished}",
+    )
+    assert found["Kỳ báo cáo chưa khởi chạy"] == (
+        "cảnh báo",
+        f"Kỳ báo cáo số {never_started}: chưa có quy trình chạy. Khắc phục: "
+        f"reportflow cycle start {never_started}",
+    )
+    status = CliRunner().invoke(app, ["status", str(ended)], env={"COLUMNS": "200"})
+    assert (
+        f"Cần xử lý: Kỳ báo cáo số {ended}: quy trình đã xong nhưng kỳ báo cáo còn mở. "
+        f"Khắc phục: reportflow cycle start {ended}"
+    ) in " ".join(status.output.split())

@@ -176,5 +176,5 @@ def test_a_served_cycle_survives_a_killed_worker_at_every_stage(
     assert actions.count("approval_code.issued") == 2
     assert actions.count("decision.approve") == 1
     assert actions.count("cycle.done") == 1
-    assert [e for e in actions if e == "cycle.run_attached"] == ["cycle.run_attached"] * 3
+    assert actions.count("cycle.run_started") == 3, "the first run and two replacements"
     message_text(dispatched[0])

@@ -172,6 +172,29 @@ def _signing_key() -> Finding:
     )
 
 
+def _stalled_cycles() -> list[Finding]:
+    import httpx
+
+    from reportflow.tasks.run_health import stalled_cycles
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        stalled = stalled_cycles()
+    except (httpx.HTTPError, SQLAlchemyError):
+        return []  # the database or Prefect finding already says what does not answer
+    never = [s.line for s in stalled if not s.had_run]
+    ended = [s.line for s in stalled if s.had_run]
+    findings = []
+    if ended:
+        findings.append(Finding("Kỳ báo cáo đang mở", "lỗi", " | ".join(ended)))
+    if never:
+        findings.append(Finding("Kỳ báo cáo chưa khởi chạy", "cảnh báo", " | ".join(never)))
+    return findings or [
+        Finding("Kỳ báo cáo đang mở", "ok", "mỗi kỳ đang mở có quy trình đang chờ hoặc đang chạy")
+    ]
+
+
 CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
     _database,
     _definitions,
@@ -180,6 +203,7 @@ CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
     _prefect,
     _libreoffice,
     _signing_key,
+    _stalled_cycles,
 )
 
 

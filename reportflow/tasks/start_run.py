@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from reportflow.models import CycleState, session_scope
+from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.errors import Conflict, UserError
 from reportflow.tasks.installation import installation_id
@@ -91,4 +92,17 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
             f"Chưa có deployment '{REPORT_CYCLE_DEPLOYMENT}' trên Prefect server. "
             "Bộ phận CNTT triển khai bằng: prefect deploy --all"
         ) from None
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        if cycle.flow_run_id != str(flow_run.id):
+            cycle.flow_run_id = str(flow_run.id)
+            session.add(cycle)
+            record_event(
+                session,
+                "reportflow",
+                "cycle.run_started",
+                cycle_id,
+                flow_run_id=str(flow_run.id),
+                replaced=previous,
+            )
     return StartedRun(str(flow_run.id), cycle_url(str(flow_run.id)))
