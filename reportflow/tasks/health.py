@@ -174,10 +174,9 @@ def _signing_key() -> Finding:
 
 def _stalled_cycles() -> list[Finding]:
     import httpx
+    from sqlalchemy.exc import SQLAlchemyError
 
     from reportflow.tasks.run_health import stalled_cycles
-
-    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         stalled = stalled_cycles()
