@@ -164,3 +164,47 @@ def test_approve_refuses_malformed_arguments(database, extra, message):
     result = CliRunner().invoke(app, ["approve", str(cycle_id), "--code", "K7QM-4TZP", *extra])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_an_expired_code_says_how_to_renew_and_renewal_mails_a_fresh_one(
+    database, smtp, restore_environment
+):
+    from typer.testing import CliRunner
+
+    from reportflow.cli import app
+    from tests.factories import approval_codes
+
+    os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-05T09:00:00+07:00"
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    with session_scope() as session:
+        old = issue_code_for_draft(session, session.get(Cycle, cycle_id))
+    os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-12T09:00:00+07:00"  # the director was away
+    reload_settings()
+    expired = DirectorDecision(decision="approve", approval_code=old)
+    with pytest.raises(DecisionRefused) as refused, session_scope() as session:
+        check_decision(session, session.get(Cycle, cycle_id), expired)
+    assert str(refused.value) == (
+        "Mã phê duyệt đã hết hạn. Xin mã mới bằng lệnh: "
+        f"reportflow approval renew {cycle_id} (Văn phòng hoặc Giám đốc chạy)."
+    )
+    result = CliRunner().invoke(app, ["approval", "renew", str(cycle_id)])
+    assert result.exit_code == 0, result.output
+    assert "Đã gửi 1 thư kèm dự thảo và mã phê duyệt mới" in result.output
+    (fresh,) = approval_codes(smtp)
+    assert normalise_code(fresh) != normalise_code(old)
+    with session_scope() as session:
+        cycle = session.get(Cycle, cycle_id)
+        director, _ = check_decision(
+            session, cycle, DirectorDecision(decision="approve", approval_code=fresh)
+        )
+        assert director.code == "giamdoc"
+        codes = session.exec(select(ApprovalCode).order_by(ApprovalCode.id)).all()
+        # The expired one stays as it was (the factory issued it without mailing it).
+        assert [(c.delivery, c.revoke_reason) for c in codes] == [("sending", None), ("sent", None)]
+    again = CliRunner().invoke(app, ["approval", "renew", str(cycle_id)])
+    assert again.exit_code == 0, again.output
+    with session_scope() as session:
+        codes = session.exec(select(ApprovalCode).order_by(ApprovalCode.id)).all()
+        assert [c.revoke_reason for c in codes] == [None, "đã cấp mã mới theo yêu cầu", None]
+    assert len(approval_codes(smtp)) == 2
