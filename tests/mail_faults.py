@@ -47,6 +47,7 @@ class HoldingSink(SmtpSink):
         if not self.port:
             self.port = _free_port(self.host)
         self.should_hold = lambda content: False
+        self.holding, self.released = threading.Event(), threading.Event()
         self._controller = Controller(
             _HoldingHandler(self.outbox, self), hostname=self.host, port=self.port
         )

@@ -58,6 +58,8 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
             except ObjectNotFound:
                 run_state = None
             if run_state is not None and not run_state.is_final():
+                if not replace and run_state.type.value in {"SCHEDULED", "PENDING"}:
+                    return StartedRun(previous, cycle_url(previous))  # asked twice: one run
                 if not replace and run_state.name == "Suspended":
                     raise Conflict(
                         f"Kỳ báo cáo số {cycle_id} đã có quy trình, đang chờ (không giữ tiến "
