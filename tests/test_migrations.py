@@ -1,5 +1,6 @@
 """Schema migrations on SQLite and PostgreSQL: from an empty database, from one made before
-migrations existed (create_all, no alembic_version), and by several real processes at once."""
+migrations existed (create_all, no alembic_version), through the CLI (`reportflow db`), and by
+several real processes at once."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, select
+from typer.testing import CliRunner
 
+from reportflow.cli import app
 from reportflow.config import get_settings
 from reportflow.models import Cycle, SectionVersion, get_engine, init_db, session_scope
 from reportflow.models.migrate import (
@@ -27,6 +30,7 @@ from reportflow.models.migrate import (
     upgrade_db,
 )
 
+runner = CliRunner()
 UTC = dt.UTC
 OPENED = dt.datetime(2020, 5, 13, 8, 30, tzinfo=UTC)
 
@@ -239,6 +243,39 @@ def test_a_database_from_a_newer_version_is_refused_and_left_alone(database):
     with pytest.raises(MigrationError, match="phiên bản lược đồ 9999, mới hơn bản reportflow này"):
         init_db()
     assert current_revision() == "9999"
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 1
+    assert "9999, mới hơn bản reportflow này" in result.output
+
+
+def test_db_upgrade_and_current_print_the_revisions(empty_database):
+    head = head_revision()
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0, result.output
+    assert "Chưa ghi phiên bản lược đồ" in result.output
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    for revision in all_revisions():
+        assert f"Đã chạy bước {revision}." in result.output
+    assert f"Đã nâng cấp lược đồ: trống → {head}." in result.output
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"Lược đồ đã ở phiên bản mới nhất ({head}); không có gì thay đổi." in result.output
+    assert "Đã chạy bước" not in result.output
+    result = runner.invoke(app, ["db", "current"])
+    assert f"Phiên bản lược đồ: {head} (mới nhất)." in result.output
+
+
+def test_db_upgrade_of_a_database_made_before_migrations_says_so(empty_database):
+    make_pre_migration_database(drop_columns=(("approvalcode", "key_id"),))
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"do bản reportflow trước tạo (chưa ghi phiên bản lược đồ): đã đối chiếu với lược đồ {BASELINE}"
+        in " ".join(result.output.split())
+    )
+    assert f"→ {head_revision()}." in result.output
+    assert "key_id" in column_names("approvalcode")
 
 
 UPGRADER = """

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -38,6 +38,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def get_engine() -> Engine:
     return _engine_for(get_settings().resolved_database_url)
+
+
+def shown_database_url() -> str:
+    """The database URL as it may be printed: any password masked."""
+    return make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
 
 
 def init_db() -> Engine:
