@@ -7,10 +7,10 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_API_URL ?= http://127.0.0.1:4200/api
 
-.PHONY: help venv demo test bench lint format clean
+.PHONY: help venv demo test bench lint format migration clean
 
 help: ## show the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ lint: $(STAMP) ## ruff format check and lint
 format: $(STAMP) ## ruff format and autofix
 	$(BIN)/ruff format reportflow tests
 	$(BIN)/ruff check --fix reportflow tests
+
+# Autogenerates the next revision (0002, 0003, ...) by comparing the models with a throwaway
+# SQLite database upgraded to the current head. Review the file it writes before committing.
+migration: $(STAMP) ## new schema migration from the models: make migration m="what changed"
+	@test -n "$(m)" || { echo 'usage: make migration m="what changed"' >&2; exit 2; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	export REPORTFLOW_DATABASE_URL="sqlite:///$$tmp/head.db" REPORTFLOW_DATA_DIR="$$tmp" && \
+	$(BIN)/reportflow db upgrade && \
+	count=$$(ls reportflow/migrations/versions/[0-9]*_*.py | wc -l) && \
+	$(BIN)/alembic -c alembic.ini revision --autogenerate \
+		--rev-id $$(printf '%04d' $$((count + 1))) -m "$(m)"
 
 clean: ## remove the demo output and local state
 	rm -rf out .prefect

@@ -22,9 +22,13 @@ app = typer.Typer(
 cycle_app = typer.Typer(help="Mở và chạy kỳ báo cáo.", no_args_is_help=True)
 register_app = typer.Typer(help="Sổ đăng ký văn bản đi.", no_args_is_help=True)
 approval_app = typer.Typer(help="Mã phê duyệt của Giám đốc.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Cơ sở dữ liệu: phiên bản lược đồ và nâng cấp sau khi cài bản mới.", no_args_is_help=True
+)
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(register_app, name="register")
 app.add_typer(approval_app, name="approval")
+app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 
@@ -553,6 +557,73 @@ def check() -> None:
     console.print(table)
     if any(f.severity == "lỗi" for f in findings):
         err.print("Có hạng mục lỗi; sửa rồi chạy lại: reportflow check")
+        raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Nâng cấp lược đồ cơ sở dữ liệu lên bản mới nhất, giữ nguyên dữ liệu (sau khi cài bản mới)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from reportflow.models.db import shown_database_url
+    from reportflow.models.migrate import BASELINE, MigrationError, upgrade_db
+
+    console.print(f"Cơ sở dữ liệu: {escape(shown_database_url())}", highlight=False)
+    try:
+        result = upgrade_db(progress=lambda revision: console.print(f"  Đã chạy bước {revision}."))
+    except (MigrationError, SQLAlchemyError) as exc:
+        _fail(exc)
+    if result.adopted:
+        console.print(
+            "Cơ sở dữ liệu do bản reportflow trước tạo (chưa ghi phiên bản lược đồ): "
+            f"đã đối chiếu với lược đồ {BASELINE}, bổ sung phần thiếu và ghi nhận phiên bản "
+            f"{BASELINE}.",
+            highlight=False,
+        )
+    if result.steps or result.adopted:
+        console.print(
+            f"Đã nâng cấp lược đồ: {result.before or 'trống'} → {result.after}.", highlight=False
+        )
+    else:
+        console.print(
+            f"Lược đồ đã ở phiên bản mới nhất ({result.after}); không có gì thay đổi.",
+            highlight=False,
+        )
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """In phiên bản lược đồ của cơ sở dữ liệu và cho biết có cần nâng cấp không (không ghi gì)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from reportflow.models.db import shown_database_url
+    from reportflow.models.migrate import current_revision, head_revision, is_known
+
+    console.print(f"Cơ sở dữ liệu: {escape(shown_database_url())}", highlight=False)
+    try:
+        current = current_revision()
+    except SQLAlchemyError as exc:
+        _fail(exc)
+    head = head_revision()
+    if current == head:
+        console.print(f"Phiên bản lược đồ: {current} (mới nhất).", highlight=False)
+    elif current is None:
+        console.print(
+            "Chưa ghi phiên bản lược đồ (cơ sở dữ liệu trống, hoặc do bản reportflow trước "
+            f"tạo); bản mới nhất là {head}. Chạy: reportflow db upgrade",
+            highlight=False,
+        )
+    elif is_known(current):
+        console.print(
+            f"Phiên bản lược đồ: {current}; bản mới nhất là {head}. Chạy: reportflow db upgrade",
+            highlight=False,
+        )
+    else:
+        err.print(
+            f"Phiên bản lược đồ: {current}, mới hơn bản reportflow này (bản mới nhất nó biết là "
+            f"{head}); hãy cài bản reportflow mới hơn.",
+            highlight=False,
+        )
         raise typer.Exit(code=1)
 
 

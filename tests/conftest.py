@@ -79,13 +79,12 @@ def postgres_schema_url() -> Iterator[str]:
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=BACKENDS)
-def database(request, tmp_path: Path, restore_environment) -> str:
-    """A fresh, empty project database on the backend named by the parameter."""
-    from sqlmodel import SQLModel
+def _use_empty_database(request, tmp_path: Path) -> None:
+    """Points the settings at a database with no tables (not even alembic_version)."""
+    from sqlalchemy import MetaData
 
     from reportflow.config import reload_settings
-    from reportflow.models import get_engine, init_db
+    from reportflow.models import get_engine
 
     if request.param == "postgres":
         if not POSTGRES_URL:
@@ -94,7 +93,24 @@ def database(request, tmp_path: Path, restore_environment) -> str:
     os.environ["REPORTFLOW_DATA_DIR"] = str(tmp_path / "data")
     reload_settings()
     if request.param == "postgres":
-        SQLModel.metadata.drop_all(get_engine())
+        tables = MetaData()
+        tables.reflect(get_engine())
+        tables.drop_all(get_engine())
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path: Path, restore_environment) -> str:
+    """An empty project database on the backend named by the parameter, never migrated."""
+    _use_empty_database(request, tmp_path)
+    return request.param
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path: Path, restore_environment) -> str:
+    """A fresh project database at the newest schema, on the backend named by the parameter."""
+    from reportflow.models import init_db
+
+    _use_empty_database(request, tmp_path)
     init_db()
     return request.param
 

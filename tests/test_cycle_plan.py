@@ -6,11 +6,10 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import text
 
 from reportflow.calendar.periods import PeriodKind
 from reportflow.definition_loader import load_definition
-from reportflow.models import Cycle, get_engine, init_db, session_scope
+from reportflow.models import Cycle, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle
 from reportflow.tasks.cycle_steps import request_sections
@@ -184,17 +183,3 @@ def test_opened_cycle_keeps_its_period_and_the_request_mail_names_the_cut_off(da
     assert request_sections(cycle_id) == len(smtp.messages()) > 0
     for mail in smtp.messages():
         assert "Số liệu tính từ ngày 15/12/2019 đến ngày 14/6/2020." in message_text(mail)
-
-
-def test_an_older_database_gets_the_new_nullable_columns_in_place(database):
-    cycle_id = open_sample_cycle()
-    with get_engine().begin() as connection:
-        connection.execute(text('ALTER TABLE "cycle" DROP COLUMN "cutoff_end"'))
-    init_db()
-    with session_scope() as session:
-        cycle = session.get(Cycle, cycle_id)
-        assert cycle.request_number == SAMPLE_REQUEST.number
-        assert cycle.cutoff_end is None
-        cycle.cutoff_end = D(2020, 6, 14)
-    with session_scope() as session:
-        assert session.get(Cycle, cycle_id).cutoff_end == D(2020, 6, 14)

@@ -7,10 +7,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from reportflow.config import get_settings
 
@@ -41,43 +40,17 @@ def get_engine() -> Engine:
     return _engine_for(get_settings().resolved_database_url)
 
 
+def shown_database_url() -> str:
+    """The database URL as it may be printed: any password masked."""
+    return make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
+
+
 def init_db() -> Engine:
-    engine = get_engine()
-    SQLModel.metadata.create_all(engine)
-    _add_missing_columns(engine)
-    return engine
+    """The engine, on a database upgraded to the newest schema (see `models.migrate`)."""
+    from reportflow.models.migrate import upgrade_db
 
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Adds the nullable columns a newer version brought to an existing database, in place.
-
-    create_all makes missing tables but never touches existing ones; without this an upgrade
-    would fail on a database that holds work. Anything beyond a new nullable column is refused.
-    """
-    inspector = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable:
-                raise RuntimeError(
-                    f"Cơ sở dữ liệu thiếu cột bắt buộc {table.name}.{column.name}; "
-                    "cần chuyển đổi dữ liệu thủ công trước khi nâng cấp."
-                )
-            kind = column.type.compile(dialect=engine.dialect)
-            try:
-                with engine.begin() as connection:
-                    connection.execute(
-                        text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
-                    )
-            except DBAPIError:
-                # Another process starting at the same moment may have added it first.
-                columns = inspect(engine).get_columns(table.name)
-                if column.name not in {c["name"] for c in columns}:
-                    raise
+    upgrade_db()
+    return get_engine()
 
 
 @contextmanager

@@ -23,11 +23,12 @@ class Finding:
 
 
 def _database() -> Finding:
-    from sqlalchemy import make_url, text
+    from sqlalchemy import text
 
     from reportflow.models import get_engine, init_db
+    from reportflow.models.db import shown_database_url
 
-    shown = make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
+    shown = shown_database_url()
     try:
         init_db()
         with get_engine().connect() as connection:
