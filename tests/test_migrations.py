@@ -20,7 +20,14 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.config import get_settings
-from reportflow.models import Cycle, SectionVersion, get_engine, init_db, session_scope
+from reportflow.models import (
+    Cycle,
+    RenderedDocument,
+    SectionVersion,
+    get_engine,
+    init_db,
+    session_scope,
+)
 from reportflow.models.migrate import (
     BASELINE,
     MigrationError,
@@ -149,6 +156,22 @@ def make_pre_migration_database(
                 }
             ],
         )
+        # Versions before 0002 rendered a draft again on each retry, and the final on each run.
+        connection.execute(
+            tables["rendereddocument"].insert(),
+            [
+                {
+                    "id": i,
+                    "cycle_id": 7,
+                    "kind": kind,
+                    "round": 1,
+                    "path": f"/d/{i}.docx",
+                    "sha256": f"{i:064d}",
+                    "created_at": OPENED,
+                }
+                for i, kind in [(1, "draft"), (2, "draft"), (3, "final"), (4, "final")]
+            ],
+        )
         for table, column in drop_columns:
             connection.execute(sa.text(f'ALTER TABLE "{table}" DROP COLUMN "{column}"'))
         for table in drop_tables:
@@ -164,6 +187,13 @@ def assert_rows_intact(cutoff_end: dt.date | None) -> None:
         )
         assert cycle.opened_at == OPENED
         assert cycle.cutoff_end == cutoff_end
+        rendered = session.exec(select(RenderedDocument).order_by(RenderedDocument.id)).all()
+        assert [(r.id, r.kind) for r in rendered] == [
+            (1, "draft-superseded"),
+            (2, "draft"),
+            (3, "final-superseded"),
+            (4, "final"),
+        ], "every render kept; only the newest of each counts"
         version = session.exec(select(SectionVersion)).one()
         assert version.source_bytes == b"PK\x03\x04\x00\xff"
         assert version.blocks == [{"kind": "p", "text": "Kinh tế tăng trưởng 7,2%."}]
