@@ -649,6 +649,57 @@ def smtp_sink(
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Địa chỉ máy chủ Prefect lắng nghe; khác 127.0.0.1 thì phải đặt "
+            "PREFECT_SERVER_API_AUTH_STRING"
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng của máy chủ Prefect")] = 4200,
+    workers: Annotated[int, typer.Option(help="Số máy thực thi (worker) chạy tại máy này")] = 1,
+    no_server: Annotated[
+        bool,
+        typer.Option(
+            "--no-server", help="Không khởi động máy chủ Prefect; dùng máy chủ tại PREFECT_API_URL"
+        ),
+    ] = False,
+) -> None:
+    """Chạy hệ thống cho cơ quan: máy chủ Prefect, cập nhật cơ sở dữ liệu, nhóm máy thực thi
+    'reportflow', các deployment của prefect.yaml và máy thực thi; Ctrl+C để dừng tất cả."""
+    from reportflow.serve import ServeFailed, ServeOptions, ServeRefused, run
+
+    def say(text: str) -> None:
+        console.print(escape(text), highlight=False, soft_wrap=True)
+
+    options = ServeOptions(host=host, port=port, workers=workers, no_server=no_server)
+    try:
+        run(options, say, _print_ready)
+    except ServeRefused as exc:
+        _fail(exc)
+    except ServeFailed as exc:
+        err.print("[bold red]Lỗi:[/]", escape(str(exc)))
+        raise typer.Exit(code=1) from None
+
+
+def _print_ready(served) -> None:
+    server = "đã khởi động" if served.server is not None else "có sẵn"
+    console.print(f"[bold green]Sẵn sàng[/] sau {served.started_s:.1f} giây.", highlight=False)
+    lines = [
+        f"Giao diện Prefect: {served.ui_url}",
+        f"Máy chủ Prefect ({server}): {served.api_url}",
+        f"Cơ sở dữ liệu: {served.database}",
+        f"Deployment: {', '.join(served.deployments)}",
+        f"Máy thực thi ({len(served.workers)}): {', '.join(served.worker_names)}",
+        f"Nhật ký: {served.log_dir}",
+        "Nhấn Ctrl+C để dừng tất cả.",
+    ]
+    for line in lines:
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Thư mục kết quả")] = Path("out/demo"),
 ) -> None:

@@ -26,7 +26,13 @@ class Settings(BaseSettings):
     smtp_secure: bool = False
     mail_from: str = "reportflow@localhost"
 
+    home: Path = PACKAGE_DIR.parent
+    """The checkout holding prefect.yaml (`REPORTFLOW_HOME`); workers run the flows from it."""
     prefect_ui_url: str = "http://127.0.0.1:4200"
+    worker_query_s: float = 2.0
+    """How often a worker `reportflow serve` starts asks for runs (PREFECT_WORKER_QUERY_SECONDS):
+    a resumed cycle waits at most this long to be picked up."""
+    worker_ready_timeout_s: float = 120.0
     pause_timeout_s: int = 14 * 24 * 3600
     pause_poll_s: int = 10
     resume_wait_s: float = 30.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,8 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from reportflow.prefect_processes import start_in_own_group, stop_tree
+
 
 def is_healthy(api_url: str) -> bool:
+    """The health probe needs no credentials, even on a server with basic auth."""
     try:
         return httpx.get(f"{api_url.rstrip('/')}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
@@ -20,41 +22,37 @@ def is_healthy(api_url: str) -> bool:
 
 
 def ensure_server(
-    api_url: str, home: Path, log_path: Path, timeout_s: float = 90
+    api_url: str,
+    home: Path,
+    log_path: Path,
+    timeout_s: float = 90,
+    host: str = "127.0.0.1",
+    started: list[subprocess.Popen] | None = None,
 ) -> subprocess.Popen | None:
     """The server process if this call started it (in its own session, so it outlives us unless
-    stopped with `stop_server`), or None when one already answers at `api_url`."""
+    stopped with `stop_server`), or None when one already answers at `api_url`. It listens on
+    `host` and on the port of `api_url`. A started process is appended to `started` at once, so a
+    caller interrupted during the wait can still stop it."""
     if is_healthy(api_url):
         return None
     port = api_url.rstrip("/").rsplit(":", 1)[1].split("/")[0]
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", port]
+    process = start_in_own_group(command, log_path, env)
+    if started is not None:
+        started.append(process)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if is_healthy(api_url):
             return process
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"Máy chủ Prefect dừng ngay khi khởi động (cổng {port} đang bận?); xem {log_path}"
+            )
         time.sleep(0.5)
+    stop_server(process)
     raise RuntimeError(
         f"Máy chủ Prefect không trả lời tại {api_url} sau {timeout_s:.0f} giây; xem {log_path}"
     )
@@ -62,11 +60,4 @@ def ensure_server(
 
 def stop_server(process: subprocess.Popen, timeout_s: float = 30) -> None:
     """Stops a server `ensure_server` started, with the processes it started itself."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout_s)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=timeout_s)
+    stop_tree(process, grace_s=timeout_s, timeout_s=timeout_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 POSTGRES_URL = os.environ.get("REPORTFLOW_TEST_POSTGRES_URL", "")
+SESSION: dict[str, str] = {}
+"""This session's own PREFECT_HOME and PREFECT_API_URL: every process it starts carries them
+(or, for a test's own Prefect home, a folder below that PREFECT_HOME)."""
 
 
 def _free_port() -> int:
@@ -25,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="reportflow-prefect-"))
     os.environ["PREFECT_HOME"] = str(home)
     os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{_free_port()}/api"
+    SESSION.update(PREFECT_HOME=str(home), PREFECT_API_URL=os.environ["PREFECT_API_URL"])
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
     for key in [
@@ -33,6 +38,44 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[key]
     # A test that forgets its own data folder writes here, never into the checkout's var/.
     os.environ["REPORTFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="reportflow-data-")
+
+
+def leftover_processes() -> dict[int, str]:
+    """Processes this session started (directly or not) that are still running."""
+    from reportflow.prefect_processes import processes_with_environment
+
+    me = [os.getpid()]
+    return {
+        **processes_with_environment(
+            "PREFECT_HOME", SESSION["PREFECT_HOME"], or_below=True, exclude=me
+        ),
+        **processes_with_environment("PREFECT_API_URL", SESSION["PREFECT_API_URL"], exclude=me),
+    }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fails the run when a process the session started outlived it (a worker's flow run left
+    behind by a kill, a server never stopped): kills it and names it. Runs after the session
+    fixtures' teardown."""
+    if not SESSION:
+        return
+    from reportflow.prefect_processes import kill_pids
+
+    left = leftover_processes()
+    if not left:
+        return
+    kill_pids(left)
+    lines = [f"  pid {pid}: {cmdline}" for pid, cmdline in sorted(left.items())]
+    report = "\n".join(
+        [f"The test session left {len(left)} process(es) of its own running (now killed):", *lines]
+    )
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("\n" + report, red=True, bold=True)
+    else:
+        print(report, file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,15 @@ def test_every_command_has_help(path):
     assert command.help.split()[0] in result.output
 
 
+def test_serve_is_among_the_commands_and_its_help_names_its_options():
+    assert ["serve"] in all_command_paths()
+    output = " ".join(runner.invoke(app, ["serve", "--help"]).output.split())
+    for option in ("--host", "--port", "--workers", "--no-server"):
+        assert option in output
+    assert "PREFECT_SERVER_API_AUTH_STRING" in output
+    assert "Ctrl+C để dừng tất cả" in output
+
+
 OPEN_ARGS = [
     "cycle", "open", "ktxh-6-thang",
     "--request-number", "850/SKHĐT-THKTKG", "--request-date", "13/05/2020",

@@ -3,9 +3,7 @@ Asia/Ho_Chi_Minh, picked up by a real process worker, sweeping every open cycle.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from sqlmodel import select
 
+from reportflow import prefect_processes
 from reportflow.config import reload_settings
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.smtp_sink import message_text
@@ -88,22 +87,12 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
 
 
 def start_worker(log_path: Path) -> subprocess.Popen:
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "reportflow"],
-            cwd=ROOT,
-            env={**os.environ, "REPORTFLOW_HOME": str(ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    worker.log_path = log_path
-    return worker
+    return prefect_processes.start_worker(
+        "reportflow", log_path, {**os.environ, "REPORTFLOW_HOME": str(ROOT)}, cwd=ROOT
+    )
 
 
 def kill_machine(worker: subprocess.Popen) -> None:
-    """The worker and the flow processes it started, gone at once, as when a machine dies."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=30)
+    """The worker and the flow processes it started (each in a session of its own), gone at
+    once, as when a machine dies."""
+    prefect_processes.kill_tree(worker)
