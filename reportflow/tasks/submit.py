@@ -122,7 +122,7 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
             f"reportflow submit {cycle_id} --indicators <tệp .yaml> --by {by}"
         )
     content, data, fmt = read_section_file(source)
-    with session_scope() as session:
+    with session_scope(write_lock=True) as session:
         assignment, _definition = _open_assignment(session, cycle_id, section_key)
         person = get_person(session, by)
         division = assignment.division_code
@@ -191,7 +191,7 @@ def read_indicator_file(path: Path) -> dict[str, object]:
 
 def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
     values = read_indicator_file(source)
-    with session_scope() as session:
+    with session_scope(write_lock=True) as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         if not CycleState(cycle.state).accepts_submissions:
             raise Conflict(f"Kỳ báo cáo số {cycle_id} đã đóng; không nhận thêm số liệu.")
