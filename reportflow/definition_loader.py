@@ -14,14 +14,25 @@ from pydantic import ValidationError
 
 from reportflow.config import get_settings
 from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
+from reportflow.safe_yaml import YamlLimits, YamlRefused, load_yaml_file
 
 ORGANISATION_FILE = "organisation.yaml"
 _ENV_REF = re.compile(r"\$\{(REPORTFLOW_APPRISE_[A-Z0-9_]+)\}")
+# Written by IT staff, so aliases are allowed, but counted as what they expand to.
+DEFINITION_FILE_LIMITS = YamlLimits(
+    max_bytes=1_000_000,
+    max_nodes=100_000,
+    max_scalar_chars=50_000,
+    max_depth=32,
+    allow_aliases=True,
+)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path, DEFINITION_FILE_LIMITS)
+    except YamlRefused as exc:
+        raise DefinitionError(path.name, [str(exc)]) from exc
     except yaml.YAMLError as exc:
         raise DefinitionError(path.name, [f"YAML không đọc được: {exc}"]) from exc
     if not isinstance(data, dict):

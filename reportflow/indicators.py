@@ -14,6 +14,17 @@ from decimal import Decimal
 
 from reportflow.definition_schema import IndicatorSpec
 from reportflow.document.vi_format import format_number, format_percent, parse_number
+from reportflow.safe_yaml import YamlLimits
+
+MAX_FIGURE_DIGITS = 15
+"""Digits a figure is written with (before and after the comma): the stored float keeps 15
+exactly, and every figure below 10^15 fits."""
+MAX_FIGURE_CODES = 500
+"""Indicators in one figures file."""
+FIGURES_FILE_LIMITS = YamlLimits(
+    max_bytes=100_000, max_nodes=5_000, max_scalar_chars=2_000, max_depth=8, allow_aliases=False
+)
+"""A figures file: a short map of "code: value" or "code: {value, note}"."""
 
 _RATIO_RE = re.compile(r"^\s*([\d.,]+)\s*/\s*([\d.,]+)\s*(.*)$")
 _LEADING_NUMBER_RE = re.compile(r"^\s*([+\-\u2212]?[\d.,]+)\s*(.*)$")
@@ -56,13 +67,44 @@ def _check_unit(spec: IndicatorSpec, suffix: str) -> None:
         )
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _written_digits(value: Decimal) -> int:
+    """Digits needed to write ``value`` out: 547,50 has 5, 1E+20 has 21, 0,001 has 4."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: parse_number and the callers make sure
+    return max(1, value.adjusted() + 1) + max(0, -exponent)
+
+
+def _check_size(text: str, value: Decimal) -> Decimal:
+    """Refuses a figure too long to be kept exactly, and formatted, as a number."""
+    digits = _written_digits(value)
+    if digits > MAX_FIGURE_DIGITS:
+        raise IndicatorValueError(
+            f"'{_shown(text)}' có {format_number(digits)} chữ số, quá dài để là một số liệu "
+            f"(tối đa {MAX_FIGURE_DIGITS} chữ số)"
+        )
+    return value
+
+
+def _yaml_number(raw: int | float) -> tuple[str, Decimal]:
+    """A number YAML gave (547.5, 1e300, 10**30) as text to show and as a Decimal; no str()
+    of a huge int, which Python refuses beyond 4,300 digits."""
+    value = Decimal(int(raw)) if isinstance(raw, int) or raw.is_integer() else Decimal(str(raw))
+    shown = str(raw) if abs(value.adjusted()) < 100 else f"{value:.3E}"
+    return shown, value
+
+
 def _parse_plain_number(text: str) -> Decimal:
     try:
-        return parse_number(text)
+        value = parse_number(text)
     except ValueError:
         raise IndicatorValueError(
-            f"'{text}' không phải là số (viết theo kiểu Việt Nam, ví dụ 547,5 hoặc 1.626)"
+            f"'{_shown(text)}' không phải là số (viết theo kiểu Việt Nam, ví dụ 547,5 hoặc 1.626)"
         ) from None
+    return _check_size(text, value)
 
 
 def _parse_count(text: str) -> int:
@@ -128,9 +170,13 @@ def read_indicator(spec: IndicatorSpec, raw: object) -> IndicatorReading:
     """Understand one submitted figure, or raise IndicatorValueError saying what is wrong."""
     if isinstance(raw, bool) or raw is None:
         raise IndicatorValueError("thiếu giá trị")
+    if isinstance(raw, list | dict):
+        raise IndicatorValueError("phải là một giá trị (số hoặc chữ), không phải một danh sách")
     if isinstance(raw, float) and not math.isfinite(raw):
         raise IndicatorValueError(f"'{raw}' không phải là số")
-    text = format_number(raw) if isinstance(raw, int | float) else str(raw).strip()
+    if isinstance(raw, int | float):
+        raw = format_number(_check_size(*_yaml_number(raw)))
+    text = str(raw).strip()
     if not text:
         raise IndicatorValueError("thiếu giá trị")
     if spec.kind == "text":

@@ -29,8 +29,10 @@ from reportflow.document.blocks import (
     Table,
 )
 from reportflow.document.docx_checks import check_body, xpath
+from reportflow.document.docx_limits import check_limits, grid_before, grid_span, whole_number
 from reportflow.document.docx_package import DocxPackage, open_package
 from reportflow.document.errors import SectionInputError
+from reportflow.document.limits import SectionBudget
 
 DEFAULT_MAX_BYTES = 10_000_000
 
@@ -86,7 +88,7 @@ class _Resolver:
             num_pr = current.element.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
             if num_pr is not None:
                 num_id = _val(num_pr.find(qn("w:numId")))
-                num_level = int(_val(num_pr.find(qn("w:ilvl"))) or 0)
+                num_level = whole_number(_val(num_pr.find(qn("w:ilvl")))) or 0
             current = current.base_style
         return _StyleInfo(is_heading, list_kind, num_id, num_level)
 
@@ -144,23 +146,24 @@ def _val(element: etree._Element | None) -> str | None:
 
 def _clean_runs(runs: list[Run]) -> list[Run]:
     """Merge runs of equal format, collapse white space and trim the paragraph's ends."""
-    merged: list[Run] = []
+    merged: list[tuple[list[str], bool, bool]] = []  # joined once at the end: linear time
+    ends_in_space = False
     for run in runs:
         text = _SPACES.sub(" ", run.text)
+        if ends_in_space and text.startswith(" "):
+            text = text[1:]
         if not text:
             continue
-        if merged and merged[-1].text.endswith(" ") and text.startswith(" "):
-            text = text[1:]
-            if not text:
-                continue
-        if merged and (merged[-1].bold, merged[-1].italic) == (run.bold, run.italic):
-            merged[-1] = Run(merged[-1].text + text, run.bold, run.italic)
+        ends_in_space = text.endswith(" ")
+        if merged and merged[-1][1:] == (run.bold, run.italic):
+            merged[-1][0].append(text)
         else:
-            merged.append(Run(text, run.bold, run.italic))
-    if merged:
-        merged[0] = Run(merged[0].text.lstrip(), merged[0].bold, merged[0].italic)
-        merged[-1] = Run(merged[-1].text.rstrip(), merged[-1].bold, merged[-1].italic)
-    return [r for r in merged if r.text]
+            merged.append(([text], run.bold, run.italic))
+    out = [Run("".join(texts), bold, italic) for texts, bold, italic in merged]
+    if out:
+        out[0] = Run(out[0].text.lstrip(), out[0].bold, out[0].italic)
+        out[-1] = Run(out[-1].text.rstrip(), out[-1].bold, out[-1].italic)
+    return [r for r in out if r.text]
 
 
 def _drop_prefix(runs: list[Run], count: int) -> list[Run]:
@@ -178,18 +181,23 @@ class _Walker:
     def __init__(self, document_part: DocumentPart) -> None:
         self._part = document_part
         self._resolver = _Resolver(document_part)
+        self._budget = SectionBudget()
         self.blocks: list[Block] = []
+
+    def _add(self, block: Block) -> None:
+        self._budget.add(block)
+        self.blocks.append(block)
 
     def walk(self, container: etree._Element) -> None:
         for child in container.iterchildren():
             if child.tag == _W_P:
                 block = self._paragraph(child)
                 if block is not None:
-                    self.blocks.append(block)
+                    self._add(block)
             elif child.tag == _W_TBL:
                 table = self._table(child)
                 if table is not None:
-                    self.blocks.append(table)
+                    self._add(table)
             elif child.tag in _CONTAINERS:
                 self.walk(child)
 
@@ -219,8 +227,8 @@ class _Walker:
         num_id, level = style.num_id, style.num_level
         if num_pr is not None:
             num_id = _val(num_pr.find(qn("w:numId"))) or num_id
-            ilvl = _val(num_pr.find(qn("w:ilvl")))
-            level = int(ilvl) if ilvl and ilvl.isdigit() else level
+            ilvl = whole_number(_val(num_pr.find(qn("w:ilvl"))))
+            level = level if ilvl is None else ilvl
         if num_id is not None and num_id.isdigit() and num_id != "0":
             return _ListKind(min(level, 1), self._resolver.is_ordered(num_id, level))
         return style.list_kind
@@ -252,12 +260,10 @@ class _Walker:
         rows: list[list[str]] = []
         for tr in tbl.iterchildren(qn("w:tr")):
             row: list[str] = []
-            before = _val(tr.find(f"{qn('w:trPr')}/{qn('w:gridBefore')}"))
-            row.extend([""] * int(before or 0))
+            row.extend([""] * grid_before(tr))
             for tc in tr.iterchildren(qn("w:tc")):
                 row.append(self._cell_text(tc))
-                span = _val(tc.find(f"{qn('w:tcPr')}/{qn('w:gridSpan')}"))
-                row.extend([""] * (int(span or 1) - 1))
+                row.extend([""] * (grid_span(tc) - 1))
             if any(cell.strip() for cell in row):
                 rows.append(row)
         if not rows:
@@ -292,6 +298,7 @@ def parse_docx(
     document = _open_document(package, data)
     body = document.element.body
     check_body(package, body)
+    check_limits(body)
     walker = _Walker(document.part)
     walker.walk(body)
     return SectionContent(blocks=walker.blocks)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from lxml import etree
@@ -23,6 +24,9 @@ MAX_COMPRESSION_RATIO = 100
 # for entries above this size.
 RATIO_MIN_BYTES = 1_000_000
 MAX_ENTRIES = 5_000
+# Parts reach each other by relationships (package, document, header, image); Word's chains
+# are a few links long, and python-docx follows them by recursion.
+MAX_RELATIONSHIP_DEPTH = 32
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 WORD_MACRO_MAIN = "application/vnd.ms-word.document.macroenabled.main+xml"
@@ -35,9 +39,17 @@ OFFICE_DOCUMENT_REL = "/officeDocument"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_LOCAL_HEADER = b"PK\x03\x04"
+# What zipfile and zlib raise on a damaged member: bad CRC, cut data, bad headers.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_READ_CHUNK = 1 << 20
 
 _RESUBMIT = (
     "Hãy mở tệp bằng Word, chọn Lưu thành (Save As) định dạng Word Document (.docx) rồi nộp lại."
+)
+_DAMAGED = (
+    "Thường do tệp bị ngắt giữa chừng khi tải xuống, sao chép hoặc gửi qua thư. Hãy lấy lại "
+    "tệp gốc, mở thử bằng Word, lưu lại thành .docx rồi nộp lại."
 )
 
 
@@ -71,6 +83,11 @@ def parse_part_xml(name: str, data: bytes) -> etree._Element:
 
 
 def _describe_non_zip(data: bytes) -> str:
+    if data.startswith(_ZIP_LOCAL_HEADER):
+        return (
+            "Tệp .docx bị hỏng hoặc bị cắt cụt: đây là gói zip nhưng không đọc được mục lục "
+            f"của gói (thường nằm ở cuối tệp). {_DAMAGED}"
+        )
     if data.startswith(_OLE_MAGIC):
         return (
             "Tệp là định dạng Word cũ (.doc) hoặc tệp Word có đặt mật khẩu, không phải .docx. "
@@ -156,6 +173,67 @@ def _check_entries(zf: zipfile.ZipFile) -> None:
         )
 
 
+def _check_integrity(zf: zipfile.ZipFile) -> None:
+    """Decompresses every part once, so that a bad CRC or cut data is refused by name here
+    and not met later inside python-docx. The total was bounded by _check_entries."""
+    for info in zf.infolist():
+        try:
+            with zf.open(info) as handle:
+                while handle.read(_READ_CHUNK):
+                    pass
+        except _DAMAGE as exc:
+            reason = "sai mã kiểm tra CRC" if "CRC" in str(exc) else "dữ liệu nén bị hỏng"
+            raise SectionInputError(
+                f"Tệp .docx bị hỏng: phần {info.filename} không giải nén được ({reason}). "
+                + _DAMAGED,
+                code="damaged",
+            ) from exc
+
+
+def _relationships(package: DocxPackage, source: str) -> list[str]:
+    """The parts ``source`` points to ("" for the package itself), as names in the zip."""
+    folder, name = posixpath.split(source)
+    rels_name = posixpath.join(folder, "_rels", f"{name}.rels")
+    if not package.has(rels_name):
+        return []
+    targets = []
+    for rel in package.read_xml(rels_name).iter(f"{{{_REL_NS}}}Relationship"):
+        if rel.get("TargetMode", "").lower() == "external":
+            continue
+        target = rel.get("Target", "")
+        joined = target if target.startswith("/") else posixpath.join("/", folder, target)
+        targets.append(posixpath.normpath(joined).lstrip("/"))
+    return targets
+
+
+def _check_parts_present(package: DocxPackage) -> None:
+    """Every part a relationship points to must be in the zip, as python-docx reads them all."""
+    seen: set[str] = set()
+    level, depth = [""], 0
+    while level:
+        depth += 1
+        following = []
+        for source in level:
+            for target in _relationships(package, source):
+                if target in seen:
+                    continue
+                if not package.has(target):
+                    raise SectionInputError(
+                        f"Tệp .docx bị hỏng: thiếu phần {target} mà {source or 'gói'} tham chiếu "
+                        f"tới. Tệp có thể đã bị cắt bớt hoặc sửa bằng công cụ khác. {_RESUBMIT}",
+                        code="damaged",
+                    )
+                seen.add(target)
+                following.append(target)
+        if following and depth >= MAX_RELATIONSHIP_DEPTH:
+            raise SectionInputError(
+                f"Tệp .docx có chuỗi tham chiếu giữa các phần dài hơn {MAX_RELATIONSHIP_DEPTH} "
+                f"mắt xích, điều mà Word không tạo ra. {_RESUBMIT}",
+                code="damaged",
+            )
+        level = following
+
+
 def _check_macros(zf: zipfile.ZipFile, filename: str) -> None:
     lowered = filename.lower()
     vba = [n for n in zf.namelist() if posixpath.basename(n).lower() == "vbaproject.bin"]
@@ -238,15 +316,13 @@ def open_package(data: bytes, filename: str = "", max_bytes: int = 10_000_000) -
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise SectionInputError(_describe_non_zip(data), code="not_docx") from exc
+        code = "damaged" if data.startswith(_ZIP_LOCAL_HEADER) else "not_docx"
+        raise SectionInputError(_describe_non_zip(data), code=code) from exc
     _check_entries(zf)
     _check_macros(zf, filename)
+    _check_integrity(zf)
     package = DocxPackage(zf, main_part="word/document.xml")
-    try:
-        package.main_part = _main_part_name(package)
-        _check_main_part(package)
-    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError) as exc:
-        raise SectionInputError(
-            f"Tệp .docx bị hỏng, không giải nén được ({exc}). {_RESUBMIT}", code="not_docx"
-        ) from exc
+    package.main_part = _main_part_name(package)
+    _check_main_part(package)
+    _check_parts_present(package)
     return package

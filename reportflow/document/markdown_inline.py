@@ -77,21 +77,27 @@ def _tokenize(text: str) -> list[str | _Delim]:
 
 
 def _pair(tokens: list[str | _Delim]) -> None:
+    """Matches each closer with the nearest open opener of its marker; openers in between
+    stay unmatched. Each marker's openers are indexed, so this is linear: a scan of the
+    whole stack per closer took minutes on a paragraph of many unmatched markers."""
     stack: list[_Delim] = []
+    open_at: dict[str, list[int]] = {}  # marker -> its openers' positions in stack
     for token in tokens:
         if isinstance(token, str):
             continue
-        if token.can_close:
-            for depth in range(len(stack) - 1, -1, -1):
-                if stack[depth].marker == token.marker:
-                    opener = stack[depth]
-                    opener.matched = token.matched = True
-                    opener.opens = True
-                    del stack[depth:]  # openers in between stay unmatched
-                    break
-            if token.matched:
-                continue
+        positions = open_at.get(token.marker)
+        if token.can_close and positions:
+            depth = positions[-1]
+            opener = stack[depth]
+            opener.matched = token.matched = True
+            opener.opens = True
+            del stack[depth:]
+            for kept in open_at.values():
+                while kept and kept[-1] >= depth:
+                    kept.pop()
+            continue
         if token.can_open:
+            open_at.setdefault(token.marker, []).append(len(stack))
             stack.append(token)
 
 
@@ -99,7 +105,7 @@ def parse_inline(text: str) -> list[Run]:
     """Runs of ``text`` with bold/italic from its emphasis markers, adjacent runs merged."""
     tokens = _tokenize(text)
     _pair(tokens)
-    runs: list[Run] = []
+    pieces: list[tuple[list[str], bool, bool]] = []  # joined once at the end: linear time
     bold = italic = 0
     for token in tokens:
         if isinstance(token, str):
@@ -115,11 +121,11 @@ def parse_inline(text: str) -> list[Run]:
             continue
         if not piece:
             continue
-        if runs and runs[-1].bold == is_bold and runs[-1].italic == is_italic:
-            runs[-1] = Run(runs[-1].text + piece, is_bold, is_italic)
+        if pieces and pieces[-1][1:] == (is_bold, is_italic):
+            pieces[-1][0].append(piece)
         else:
-            runs.append(Run(piece, is_bold, is_italic))
-    return runs
+            pieces.append(([piece], is_bold, is_italic))
+    return [Run("".join(texts), is_bold, is_italic) for texts, is_bold, is_italic in pieces]
 
 
 def strip_inline(text: str) -> str:

@@ -9,6 +9,7 @@ is data: nothing in it is evaluated.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reportflow.document.blocks import (
@@ -21,13 +22,25 @@ from reportflow.document.blocks import (
     Table,
 )
 from reportflow.document.errors import SectionInputError
+from reportflow.document.limits import (
+    MAX_LIST_LEVELS,
+    MAX_MARKDOWN_LINES,
+    MAX_SECTION_CHARS,
+    MAX_TABLE_COLUMNS,
+    MAX_TABLE_ROWS,
+    SectionBudget,
+    n,
+    refuse_table_columns,
+    refuse_table_rows,
+    refuse_too_long,
+)
 from reportflow.document.markdown_inline import parse_inline, strip_inline
 from reportflow.document.vi_format import format_number
 from reportflow.document.xml_text import find_illegal_char
 
 DEFAULT_MAX_BYTES = 2_000_000
 
-_ATX_HEADING = re.compile(r"#+\s+(.*?)(?:\s+#+)?\s*")
+_ATX_HEADING = re.compile(r"#+\s+(.*)")
 _STAR_HEADING = re.compile(r"\\?\*\s+(\S.*)")
 _WHOLE_BOLD = re.compile(r"(\*\*|__)(?P<inner>(?:(?!\1).)+)\1(?P<tail>[:.]?)")
 _BULLET = re.compile(r"(?P<indent>[ \t]*)(?P<marker>[-+\u2013\u2022])\s+(?P<text>\S.*)")
@@ -64,6 +77,8 @@ def _check_input(text: str, max_bytes: int) -> None:
             f"{format_number(max_bytes / 1e6, 1)} MB. Hãy rút gọn hoặc tách nội dung rồi nộp lại.",
             code="too_large",
         )
+    if len(text) > MAX_SECTION_CHARS:
+        raise refuse_too_long(len(text))
     bad = find_illegal_char(text)
     if bad is not None:
         raise SectionInputError(
@@ -71,6 +86,27 @@ def _check_input(text: str, max_bytes: int) -> None:
             f"cột {bad.column}. Ký tự này thường lọt vào khi sao chép từ phần mềm khác; "
             "hãy xóa nó rồi nộp lại.",
             code="illegal_character",
+        )
+
+
+def _pipe_cells(line: str) -> int:
+    """How many cells _split_pipe_row would make of ``line``, without making them."""
+    line = line.strip()
+    separators = line.count("|") - line.count("\\|")
+    if line.startswith("|"):
+        separators -= 1
+    if line.endswith("|") and not line.endswith("\\|") and len(line) > 1:
+        separators -= 1
+    return separators + 1
+
+
+def _check_line_count(text: str) -> None:
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if lines > MAX_MARKDOWN_LINES:
+        raise SectionInputError(
+            f"Nội dung phần báo cáo có {n(lines)} dòng, vượt giới hạn {n(MAX_MARKDOWN_LINES)} "
+            "dòng. Hãy rút gọn hoặc tách phần báo cáo thành nhiều phần nhỏ hơn rồi nộp lại.",
+            code="too_many_lines",
         )
 
 
@@ -124,10 +160,18 @@ def _is_tab_table_start(lines: list[str], i: int) -> bool:
     return tabs > 0 and i + 1 < len(lines) and _tab_count(lines[i + 1]) == tabs
 
 
+def _without_closing_hashes(text: str) -> str:
+    """The heading without its closing hashes ("Tiêu đề ##" -> "Tiêu đề"); done by hand, as
+    a regex for it backtracked quadratically over a long run of spaces."""
+    text = text.rstrip()
+    bare = text.rstrip("#")
+    return bare.rstrip() if bare != text and bare and bare[-1].isspace() else text
+
+
 def _heading_from_line(stripped: str) -> Heading | None:
     match = _ATX_HEADING.fullmatch(stripped)
-    if match and match.group(1):
-        return Heading(runs=parse_inline(match.group(1)))
+    if match and (title := _without_closing_hashes(match.group(1))):
+        return Heading(runs=parse_inline(title))
     match = _STAR_HEADING.fullmatch(stripped)
     if match:
         rest = parse_inline(match.group(1))
@@ -141,17 +185,92 @@ def _heading_from_line(stripped: str) -> Heading | None:
     return None
 
 
+class _Tables:
+    """Reads the tables of one section, refusing one too long or too wide before its rows
+    are split into cells."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+        self.count = 0
+
+    def pipe_table(self, start: int) -> tuple[Table, int]:
+        lines = self._lines
+        end = start + 2
+        while end < len(lines) and lines[end].lstrip().startswith("|"):
+            end += 1
+        rows = [lines[start], *lines[start + 2 : end]]
+        return self._make(rows, _pipe_cells, _split_pipe_row), end
+
+    def tab_table(self, start: int) -> tuple[Table, int]:
+        lines = self._lines
+        tabs = _tab_count(lines[start])
+        end = start
+        while end < len(lines) and _tab_count(lines[end]) == tabs:
+            end += 1
+        return self._make(lines[start:end], lambda _line: tabs + 1, _split_tab_row), end
+
+    def _make(
+        self,
+        lines: list[str],
+        width: Callable[[str], int],
+        split: Callable[[str], list[str]],
+    ) -> Table:
+        self.count += 1
+        if len(lines) > MAX_TABLE_ROWS:
+            raise refuse_table_rows(self.count, len(lines))
+        for row_no, line in enumerate(lines, start=1):
+            if (columns := width(line)) > MAX_TABLE_COLUMNS:
+                raise refuse_table_columns(self.count, row_no, f"rộng {n(columns)} cột")
+        return _make_table([split(line) for line in lines])
+
+
+def _split_tab_row(line: str) -> list[str]:
+    return [strip_inline(cell.strip()) for cell in line.strip().split("\t")]
+
+
+class _ListDepth:
+    """Nesting of list items by indentation, however many spaces a level takes."""
+
+    def __init__(self) -> None:
+        self._indents: list[int] = []
+
+    def reset(self) -> None:
+        self._indents.clear()
+
+    def enter(self, indent: int, line_no: int) -> None:
+        while self._indents and self._indents[-1] > indent:
+            self._indents.pop()
+        if not self._indents or self._indents[-1] < indent:
+            self._indents.append(indent)
+        if len(self._indents) > MAX_LIST_LEVELS:
+            raise SectionInputError(
+                f"Dòng {n(line_no)} là mục danh sách lồng tới cấp {len(self._indents)}, vượt "
+                f"giới hạn {MAX_LIST_LEVELS} cấp. Báo cáo chỉ dùng hai cấp (- và +); hãy bớt "
+                "thụt lề các mục danh sách rồi nộp lại.",
+                code="too_deep",
+            )
+
+
 def parse_markdown(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SectionContent:
     """Parse a Markdown or plain-text section into blocks; raises SectionInputError."""
     _check_input(text, max_bytes)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    _check_line_count(text)
+    lines = text.split("\n")
     blocks: list[Block] = []
+    budget = SectionBudget()
+    tables = _Tables(lines)
+    depth = _ListDepth()
     pending: _Pending | None = None
+
+    def add(block: Block) -> None:
+        budget.add(block)
+        blocks.append(block)
 
     def flush() -> None:
         nonlocal pending
         if pending is not None:
-            blocks.append(pending.to_block())
+            add(pending.to_block())
             pending = None
 
     i = 0
@@ -162,43 +281,36 @@ def parse_markdown(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SectionCont
             flush()
             i += 1
             continue
-        if _is_pipe_table_start(lines, i):
+        pipe = _is_pipe_table_start(lines, i)
+        if pipe or _is_tab_table_start(lines, i):
             flush()
-            rows = [_split_pipe_row(lines[i])]
-            i += 2
-            while i < len(lines) and lines[i].lstrip().startswith("|"):
-                rows.append(_split_pipe_row(lines[i]))
-                i += 1
-            blocks.append(_make_table(rows))
-            continue
-        if _is_tab_table_start(lines, i):
-            flush()
-            tabs = _tab_count(lines[i])
-            rows = []
-            while i < len(lines) and _tab_count(lines[i]) == tabs:
-                rows.append([strip_inline(cell.strip()) for cell in lines[i].strip().split("\t")])
-                i += 1
-            blocks.append(_make_table(rows))
+            depth.reset()
+            table, i = tables.pipe_table(i) if pipe else tables.tab_table(i)
+            add(table)
             continue
         i += 1
         if _THEMATIC_BREAK.fullmatch(stripped):
             flush()
+            depth.reset()
             continue
         heading = _heading_from_line(stripped)
         if heading is not None:
             flush()
-            blocks.append(heading)
+            depth.reset()
+            add(heading)
             continue
         item = _BULLET.fullmatch(line) or _ORDERED.fullmatch(line)
         if item is not None:
             flush()
-            nested = _indent_width(item.group("indent")) >= 2
+            indent = _indent_width(item.group("indent"))
+            depth.enter(indent, i)
             ordered = item.re is _ORDERED
-            level = 1 if nested or item.group("marker") == "+" else 0
+            level = 1 if indent >= 2 or item.group("marker") == "+" else 0
             pending = _Pending("list_item", level=level, ordered=ordered)
             pending.lines.append(item.group("text"))
             continue
         if pending is None:
+            depth.reset()
             pending = _Pending("paragraph")
         pending.lines.append(stripped)
     flush()

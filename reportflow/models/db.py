@@ -53,11 +53,27 @@ def init_db() -> Engine:
     return get_engine()
 
 
+def lock_for_write(session: Session) -> None:
+    """Takes SQLite's write lock now, before the transaction reads anything.
+
+    pysqlite starts a transaction only at the first INSERT or UPDATE, so a read-then-write
+    (the next version number) read outside it, and two processes read the same number;
+    ``with_for_update`` does nothing on SQLite. ``BEGIN IMMEDIATE`` makes a second writer
+    wait (busy_timeout) until the first commits. PostgreSQL callers lock the rows they read.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
+def session_scope(*, write_lock: bool = False) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any error. ``write_lock``: see
+    lock_for_write, for a transaction whose writes follow from what it reads."""
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
+            if write_lock:
+                lock_for_write(session)
             yield session
             session.commit()
         except BaseException:

@@ -15,7 +15,12 @@ from reportflow.document.blocks import SectionContent
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.errors import SectionInputError
 from reportflow.document.markdown_input import parse_markdown
-from reportflow.indicators import IndicatorValueError, read_indicator
+from reportflow.indicators import (
+    FIGURES_FILE_LIMITS,
+    MAX_FIGURE_CODES,
+    IndicatorValueError,
+    read_indicator,
+)
 from reportflow.models import (
     Cycle,
     CycleState,
@@ -26,6 +31,7 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
+from reportflow.safe_yaml import YamlRefused, load_yaml_file
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
 from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
@@ -130,7 +136,7 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
             f"reportflow submit {cycle_id} --indicators <tệp .yaml> --by {by}"
         )
     content, data, fmt = read_section_file(source)
-    with session_scope() as session:
+    with session_scope(write_lock=True) as session:
         assignment, _definition = _open_assignment(session, cycle_id, section_key)
         person = get_person(session, by)
         division = assignment.division_code
@@ -180,19 +186,26 @@ def read_indicator_file(path: Path) -> dict[str, object]:
     if not path.is_file():
         raise UserError(f"Không tìm thấy tệp '{path}'.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path, FIGURES_FILE_LIMITS)
+    except YamlRefused as exc:
+        raise UserError(f"Không nhận tệp số liệu: {exc}") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserError(
             f"Tệp số liệu '{path.name}' không đọc được (cần YAML 'mã: giá trị')."
         ) from exc
     if not isinstance(data, dict) or not data:
         raise UserError(f"Tệp số liệu '{path.name}' phải là danh sách 'mã chỉ tiêu: giá trị'.")
+    if len(data) > MAX_FIGURE_CODES:
+        raise UserError(
+            f"Tệp số liệu '{path.name}' có {len(data)} chỉ tiêu, vượt giới hạn "
+            f"{MAX_FIGURE_CODES} chỉ tiêu mỗi tệp."
+        )
     return data
 
 
 def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
     values = read_indicator_file(source)
-    with session_scope() as session:
+    with session_scope(write_lock=True) as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         refuse_unless_collecting(cycle)
         definition = cycle_definition(session, cycle)
