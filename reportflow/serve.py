@@ -26,8 +26,10 @@ from reportflow.config import get_settings
 from reportflow.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.tasks.errors import UserError
+from reportflow.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
 
 POOL = "reportflow"
+WORKER_RESTART_S = 10.0
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 Say = Callable[[str], None]
 
@@ -60,6 +62,7 @@ class Served:
     pool_created: bool = False
     database: str = ""
     log_dir: Path = Path()
+    env: dict[str, str] = field(default_factory=dict)
     started_s: float = 0.0
     """Seconds from the call to ready."""
 
@@ -117,6 +120,7 @@ def _client_environment(api_url: str) -> dict[str, str]:
         **os.environ,
         "PREFECT_API_URL": api_url,
         "PREFECT_WORKER_QUERY_SECONDS": f"{settings.worker_query_s:g}",
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S),
         "REPORTFLOW_HOME": str(settings.home.resolve()),
     }
     auth = server_auth_string()
@@ -316,9 +320,16 @@ def start(options: ServeOptions, served: Served, say: Say) -> None:
     served.ui_url = served.api_url.rstrip("/").removesuffix("/api")
     env = _client_environment(served.api_url)
     ensure_work_pool(env, served, say)
+    try:
+        with _prefect_client(env) as client:
+            if ensure_zombie_automation(client):
+                say("Đã tạo quy tắc đánh dấu Crashed quy trình mất nhịp tim (máy chạy đã chết).")
+    except Exception as exc:  # noqa: BLE001 - serving goes on; `check` reports stalled cycles
+        say(f"Cảnh báo: chưa tạo được quy tắc phát hiện quy trình mất nhịp tim ({exc}).")
     deploy(env, served, say)
     start_workers(options.workers, env, served, say)
     served.started_s = time.monotonic() - began
+    served.env = env
 
 
 class Interrupted(Exception):
@@ -346,7 +357,7 @@ def run(
     try:
         start(options, served, say)
         on_ready(served)
-        _watch(served, poll_s)
+        _watch(served, poll_s, say)
     except Interrupted:
         pass
     finally:
@@ -360,13 +371,26 @@ def run(
     say("Đã dừng mọi thứ reportflow serve đã khởi động.")
 
 
-def _watch(served: Served, poll_s: float) -> None:
+def _watch(served: Served, poll_s: float, say: Say) -> None:
+    """Keeps the workers up: one that stopped (a Prefect outage makes a worker give up after
+    about a minute) is started again, at most every `WORKER_RESTART_S`."""
+    restarted_at: dict[int, float] = {}
     while True:
         if served.server is not None and served.server.poll() is not None:
             raise ServeFailed(
                 f"Máy chủ Prefect đã dừng bất ngờ; xem {served.log_dir / 'prefect-server.log'}"
             )
-        for name, worker in zip(served.worker_names, served.workers, strict=True):
-            if worker.poll() is not None:
-                raise ServeFailed(f"Máy thực thi {name} đã dừng bất ngờ; xem {worker.log_path}")
+        for index, (name, worker) in enumerate(
+            zip(served.worker_names, served.workers, strict=True)
+        ):
+            if worker.poll() is None:
+                continue
+            if time.monotonic() - restarted_at.get(index, -WORKER_RESTART_S) < WORKER_RESTART_S:
+                continue
+            say(f"Máy thực thi {name} đã dừng (mã {worker.returncode}); khởi động lại.")
+            stop_tree(worker)
+            served.workers[index] = start_worker(
+                POOL, worker.log_path, served.env, get_settings().home.resolve(), name
+            )
+            restarted_at[index] = time.monotonic()
         time.sleep(poll_s)
