@@ -220,6 +220,9 @@ class RegisterEntry(SQLModel, table=True):
 
 
 class DispatchRecord(SQLModel, table=True):
+    """The archive copy ("Lưu: VT"). Deliveries to recipients are `OutboxMessage` rows; rows
+    here for recipients are from versions before the outbox."""
+
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     recipient_key: str

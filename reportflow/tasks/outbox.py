@@ -6,6 +6,11 @@ A row is claimed by one conditional UPDATE whose row count says who won; it need
 PostgreSQL alike. A row left "sending" past its lease by a process that died is claimed again:
 that one message may then arrive twice, with the same Message-ID. Each row is marked in its own
 short transaction right after its send, so a crash never loses or repeats more than that one.
+
+Use: ``enqueue`` the rows in the transaction of the business write that causes the message,
+commit, then ``drain`` them. A message whose text must not be stored (the director's one-time
+code) is enqueued with ``body=None`` and drained with ``compose=lambda row: (title, body,
+attachments)``; a retry composes it again.
 """
 
 from __future__ import annotations
