@@ -31,6 +31,7 @@ from reportflow.smtp_sink import read_eml
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.merge import render_cycle_document
 from reportflow.tasks.numbering import assign_number
+from reportflow.tasks.outbox import wall_now
 from reportflow.tasks.submit import submit_section
 from tests.factories import open_sample_cycle, section_md
 from tests.webhook import Webhook
@@ -160,7 +161,7 @@ def test_a_dispatcher_killed_after_the_first_message_sends_only_the_one_in_fligh
 ):
     smtp, hold = held_smtp
     cycle_id = numbered_cycle(tmp_path)
-    short_lease(2)
+    short_lease(5)
     first, second, *rest = RECIPIENTS.values()
 
     dispatcher = start("dispatch", str(cycle_id))
@@ -181,14 +182,26 @@ def test_a_dispatcher_killed_after_the_first_message_sends_only_the_one_in_fligh
     ]
     assert [str(m["To"]) for m in mails(smtp)] == [first, second]
 
-    time.sleep(2.2)  # the dead dispatcher's lease runs out
+    # Run again at once, not waiting: the rest goes; the one in flight is left to its lease.
+    os.environ["REPORTFLOW_OUTBOX_WAIT_S"] = "0"
+    reload_settings()
+    assert wall_now() < rows["bgd"].lease_until
+    at_once = runner.invoke(app, ["dispatch", str(cycle_id)], env={"COLUMNS": "300"})
+    assert at_once.exit_code == 1, at_once.output
+    assert "đã gửi: ubnd" in at_once.output and "đã gửi: vp" in at_once.output
+    assert "đang được gửi ở nơi khác hoặc bị ngắt giữa chừng: bgd" in at_once.output
+    assert "chạy lại sau" in at_once.output
+    assert [str(m["To"]) for m in mails(smtp)] == [first, second, *rest]
+
+    time.sleep(max(0.0, (rows["bgd"].lease_until - wall_now()).total_seconds()) + 0.2)
     check = runner.invoke(app, ["check"], env={"COLUMNS": "300"})
     line = next(line for line in check.output.splitlines() if "Hộp thư đi" in line)
-    assert f"kỳ {cycle_id}: 3 tin phát hành kẹt" in line
+    assert f"kỳ {cycle_id}: 1 tin phát hành kẹt" in line
     assert f"reportflow dispatch {cycle_id}" in line
 
     code, output = finish(start("dispatch", str(cycle_id)))
     assert code == 0, output
+    assert "đã gửi: bgd" in output
     assert "đã nhận từ trước, bỏ qua: skhdt" in output
     assert "mọi nơi nhận đã có báo cáo" in output
 
