@@ -29,7 +29,7 @@ from reportflow.models import (
 )
 from reportflow.smtp_sink import read_eml
 from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.merge import render_cycle_document
+from reportflow.tasks.merge import render_final
 from reportflow.tasks.numbering import assign_number
 from reportflow.tasks.outbox import wall_now
 from reportflow.tasks.submit import submit_section
@@ -82,7 +82,7 @@ recipients:
         get_cycle(session, cycle_id, for_update=True).state = CycleState.APPROVED
     assign_number(cycle_id)
     with session_scope() as session:
-        render_cycle_document(session, get_cycle(session, cycle_id), "final")
+        render_final(session, get_cycle(session, cycle_id))
     return cycle_id
 
 
