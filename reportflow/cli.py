@@ -343,9 +343,16 @@ def submit(
 @app.command()
 def remind(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ in danh sách, không gửi")] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed", help="Gửi lại cả các tin đã lỗi nhiều lần (sau khi sửa kênh gửi)"
+        ),
+    ] = False,
 ) -> None:
-    """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần, trong giờ hành chính)."""
-    from reportflow.tasks.reminders import dry_run_lines, send_due_reminders
+    """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần, trong giờ hành chính),
+    và gửi nốt các tin đề nghị, phát hành còn dở do sự cố."""
+    from reportflow.tasks.reminders import dry_run_lines, planned_label, sweep
 
     init_db()
     if dry_run:
@@ -354,18 +361,39 @@ def remind(
         for line in lines:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
-    sent = send_due_reminders()
-    for p in sent:
+    report = sweep(retry_failed=retry_failed)
+    for p in report.sent:
+        console.print(f"Đã nhắc: {planned_label(p)}", markup=False, highlight=False)
+    for line in report.resent:
+        console.print(f"Đã gửi nốt: {line}", markup=False, highlight=False)
+    console.print(f"Đã gửi {len(report.sent)} nhắc việc.")
+    for problem in report.held:
         console.print(
-            f"Đã nhắc: kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step_key}",
+            f"Đang được gửi ở nơi khác hoặc bị ngắt giữa chừng: {problem.what} · "
+            f"{problem.channel}; lần quét sau sẽ gửi lại nếu vẫn chưa xong.",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"Đã gửi {len(sent)} nhắc việc.")
-    if not sent:
+    if report.failed:
+        err.print(f"Gửi lỗi {len(report.failed)} tin:", style="red")
+        for problem in report.failed:
+            err.print(
+                f"  {problem.what} · {problem.channel}: {problem.reason}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        err.print(
+            "Kiểm tra kênh gửi (reportflow check) rồi chạy lại: reportflow remind "
+            "(tin đã lỗi nhiều lần: reportflow remind --retry-failed)"
+        )
+        raise typer.Exit(code=1)
+    if not report.attempted:
         console.print(
-            "Nhắc việc chỉ được gửi trong giờ hành chính của ngày làm việc. "
-            "Xem các nhắc việc đến hạn và lý do: reportflow remind --dry-run"
+            "Không có tin nào đến hạn gửi lúc này. Nhắc việc chỉ được gửi trong giờ hành chính "
+            "của ngày làm việc. Xem các nhắc việc đến hạn và lý do: reportflow remind --dry-run",
+            soft_wrap=True,
         )
 
 
@@ -483,7 +511,7 @@ def dispatch(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")
                 "chỉ gửi được báo cáo đã phê duyệt và cấp số."
             )
         with console.status("Đang gửi báo cáo tới các nơi nhận…"):
-            outcome = dispatch_report(cycle_id)
+            outcome = dispatch_report(cycle_id, max_attempts=None)
     except UserError as exc:
         _fail(exc)
     for key in outcome.sent:
@@ -491,11 +519,28 @@ def dispatch(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")
     for key in outcome.already_sent:
         console.print(f"  đã nhận từ trước, bỏ qua: {key}")
     for key in outcome.failed:
-        console.print(f"  [red]chưa gửi được:[/] {key}")
-    if outcome.failed:
+        console.print(f"  [red]chưa gửi được:[/] {escape(key)}")
+    for key in outcome.in_progress:
+        console.print(
+            f"  [yellow]đang được gửi ở nơi khác hoặc bị ngắt giữa chừng:[/] {escape(key)}"
+        )
+    for row in outcome.problems:
+        reason = row.error or _held_until(row.lease_until)
+        console.print(
+            f"    {row.recipient} · {row.channel}: {reason}", markup=False, highlight=False
+        )
+    if outcome.failed or outcome.in_progress:
         err.print("Một số nơi nhận chưa gửi được; kiểm tra máy chủ thư rồi chạy lại lệnh này.")
         raise typer.Exit(code=1)
     console.print(f"Kỳ báo cáo số {cycle_id}: mọi nơi nhận đã có báo cáo.")
+
+
+def _held_until(lease_until) -> str:
+    from reportflow.notifications.messages import vn_datetime
+
+    if lease_until is None:
+        return "đang gửi"
+    return f"một tiến trình khác đang giữ tin này; nếu nó đã dừng, chạy lại sau {vn_datetime(lease_until)}"
 
 
 @app.command()

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     pause_poll_s: int = 10
     resume_wait_s: float = 30.0
 
+    outbox_lease_s: float = 300.0
+    """How long a claimed message is left to its sender before another process may send it
+    again; longer than any one send can take."""
+    outbox_max_attempts: int = 5
+    """Sends of one message to one channel before the sweep stops retrying it (it is then
+    reported by `reportflow check`)."""
+    outbox_wait_s: float = 30.0
+    """How long a dispatch waits for messages another process is sending."""
+
     max_upload_bytes: int = 10_000_000
     approval_code_ttl_h: int = 72
     secret_key: SecretStr = SecretStr("")

@@ -5,11 +5,13 @@ Used by `make demo` and the tests as the real mail server behind apprise's mailt
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import itertools
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +19,9 @@ from aiosmtpd.controller import Controller
 
 
 class _Handler:
-    def __init__(self, outbox: Path):
+    def __init__(self, outbox: Path, on_message: Callable[[Path], None] | None = None):
         self.outbox = outbox
+        self.on_message = on_message
         self._counter = itertools.count(len(list(outbox.glob("*.eml"))) + 1)
         self._lock = threading.Lock()
 
@@ -29,6 +32,9 @@ class _Handler:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(envelope.original_content or envelope.content)
         tmp.rename(path)
+        if self.on_message is not None:
+            # Stored, not yet answered: a test can stop the sender in exactly this moment.
+            await asyncio.get_running_loop().run_in_executor(None, self.on_message, path)
         return "250 Message accepted for delivery"
 
 
@@ -37,12 +43,16 @@ class SmtpSink:
     outbox: Path
     host: str = "127.0.0.1"
     port: int = 0
+    on_message: Callable[[Path], None] | None = None
+    """Called with each stored message's path before the sender is told it was accepted."""
 
     def start(self) -> SmtpSink:
         self.outbox.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = _free_port(self.host)
-        self._controller = Controller(_Handler(self.outbox), hostname=self.host, port=self.port)
+        self._controller = Controller(
+            _Handler(self.outbox, self.on_message), hostname=self.host, port=self.port
+        )
         self._controller.start()
         return self
 

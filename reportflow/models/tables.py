@@ -252,6 +252,9 @@ class RegisterEntry(SQLModel, table=True):
 
 
 class DispatchRecord(SQLModel, table=True):
+    """The archive copy ("Lưu: VT"). Deliveries to recipients are `OutboxMessage` rows; rows
+    here for recipients are from versions before the outbox."""
+
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     recipient_key: str
@@ -281,6 +284,54 @@ class ReminderRecord(SQLModel, table=True):
     error: str = ""
     delivered_channels: list[str] | None = _delivered_channels_column()
     claimed_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    """No longer wanted: the section was handed in, the day's reminder passed, the channel was
+    removed from the directory."""
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one channel of one recipient: the unit that is claimed, sent and marked.
+
+    No URL or secret is stored: the URL is looked up again from the person or recipient at send
+    time and matched by `channel_key`. ``body`` is None for a message whose text must not be
+    stored (it holds a one-time code); its sender composes it when it drains the row.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("message_key", "recipient_kind", "recipient", "channel_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
+    kind: str = Field(index=True)
+    """request | reminder | dispatch | approval"""
+    message_key: str
+    recipient_kind: str = "person"
+    """person (a `Person.code`) | recipient (a `RecipientSpec.key` of the cycle's definition)"""
+    recipient: str
+    reminder_id: int | None = Field(default=None, foreign_key="reminderrecord.id", index=True)
+    channel_key: str
+    channel: str
+    """Redacted form only."""
+    title: str = ""
+    body: str | None = None
+    attachments: list[str] = _json_list_column()
+    status: str = Field(default=OutboxStatus.PENDING, index=True)
+    lease_until: dt.datetime | None = None
+    """Wall-clock UTC, never the product's (possibly frozen) clock. While "sending", nobody else
+    may claim the row before it; a "pending" row still pending after it was left by a process
+    that died between writing and sending it."""
+    attempts: int = 0
+    last_error: str = ""
+    message_id: str = ""
+    created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from reportflow.config import get_settings
@@ -25,11 +26,25 @@ def email_url(address: str) -> str:
     )
 
 
-def channel_urls(email: str | None, apprise_urls: list[str]) -> list[str]:
-    urls = [expand_env(u) for u in apprise_urls]
+@dataclass(frozen=True)
+class Channel:
+    key: str
+    """Stable and not revealing (`channel_key`): an e-mail channel is named by its address alone
+    and an apprise channel by its URL as written, before ``${…}`` is filled in, so changing the
+    mail server, its password or a token leaves the channel the same one."""
+    url: str
+    """With its secrets: used to send, never stored or shown."""
+
+
+def channels(email: str | None, apprise_urls: list[str]) -> list[Channel]:
+    found = [Channel(channel_key(u), expand_env(u)) for u in apprise_urls]
     if email:
-        urls.append(email_url(email))
-    return urls
+        found.append(Channel(channel_key(f"mailto:{email.strip().lower()}"), email_url(email)))
+    return found
+
+
+def channel_urls(email: str | None, apprise_urls: list[str]) -> list[str]:
+    return [channel.url for channel in channels(email, apprise_urls)]
 
 
 def known_secrets() -> tuple[str, ...]:

@@ -38,6 +38,22 @@ def _database() -> Finding:
     return Finding("Cơ sở dữ liệu", "ok", shown)
 
 
+def _outbox() -> Finding:
+    """Messages a crash left half-sent, and messages that keep failing: each with its command."""
+    from reportflow.models import session_scope
+    from reportflow.tasks.outbox import troubles
+
+    try:
+        with session_scope() as session:
+            found = troubles(session)
+    except Exception as exc:  # noqa: BLE001 - the database check says what is wrong
+        return Finding("Hộp thư đi", "cảnh báo", f"không đọc được: {redact_text(str(exc))[:200]}")
+    if not found:
+        return Finding("Hộp thư đi", "ok", "không có tin nào kẹt hoặc gửi lỗi")
+    severity: Severity = "lỗi" if any(t.failed for t in found) else "cảnh báo"
+    return Finding("Hộp thư đi", severity, " | ".join(t.describe() for t in found))
+
+
 def _definitions() -> Finding:
     from reportflow.definition_loader import definition_files, load_definition
     from reportflow.definition_schema import DefinitionError
@@ -197,6 +213,7 @@ def _stalled_cycles() -> list[Finding]:
 
 CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
     _database,
+    _outbox,
     _definitions,
     _literal_secrets,
     _mail_server,

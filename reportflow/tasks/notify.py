@@ -1,19 +1,48 @@
-"""Messages to people, each claimed in the database before it is sent so it goes out once."""
+"""Messages to people: each (assignment, step, person) is planned once, in a ReminderRecord,
+and delivered per channel through the outbox, so a crash repeats at most the one message in
+flight and the next sweep finishes what it left."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from reportflow.clock import utcnow
 from reportflow.config import get_settings
-from reportflow.models import Division, Person, ReminderRecord, SectionAssignment, session_scope
-from reportflow.notifications.channels import channel_urls
-from reportflow.notifications.sender import Delivery, send_message, send_to_channels
-from reportflow.tasks.audit import record_event
+from reportflow.models import (
+    Cycle,
+    CycleState,
+    Division,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    ReminderRecord,
+    SectionAssignment,
+    session_scope,
+)
+from reportflow.notifications.channels import channels
+from reportflow.notifications.sender import send_message
+from reportflow.tasks.outbox import (
+    DEFAULT,
+    Addressee,
+    Drained,
+    RowResult,
+    Sender,
+    attempt_limit,
+    cancel,
+    drain,
+    enqueue,
+    person_channels,
+    retriable,
+    wall_now,
+)
+
+REQUEST_PREFIX = "request-"
 
 
 @dataclass(frozen=True)
@@ -24,70 +53,206 @@ class Outgoing:
     title: str
     body: str
 
+    @property
+    def kind(self) -> str:
+        return "request" if self.step_key.startswith(REQUEST_PREFIX) else "reminder"
 
-def claim(session: Session, assignment_id: int, step_key: str, person_code: str) -> int | None:
-    """Inserts the (assignment, step, person) row; None if another sweep already has it.
+    @property
+    def message_key(self) -> str:
+        return f"a{self.assignment_id}:{self.step_key}:{self.person_code}"
 
-    A failed earlier attempt is claimed again; a claim whose sending was never confirmed
-    (the process died) is not, since the message may have left: at most once.
+
+@dataclass(frozen=True)
+class Delivered:
+    """What one delivery pass did with one message."""
+
+    sent: bool = False
+    """This pass sent to at least one channel and every channel now has it."""
+    failed: list[RowResult] = field(default_factory=list)
+    busy: list[RowResult] = field(default_factory=list)
+
+
+def plan_once(session: Session, message: Outgoing) -> ReminderRecord | None:
+    """The message's (assignment, step, person) row, written now if new; None once it is sent.
+
+    Another sweep writing the same row at the same moment makes this one read that row.
     """
-    existing = session.exec(
-        select(ReminderRecord).where(
-            ReminderRecord.assignment_id == assignment_id,
-            ReminderRecord.step_key == step_key,
-            ReminderRecord.person_code == person_code,
-        )
-    ).first()
-    if existing is not None:
-        if existing.status != "failed":
-            return None
-        updated = session.execute(
-            ReminderRecord.__table__.update()
-            .where(ReminderRecord.id == existing.id, ReminderRecord.status == "failed")
-            .values(status="claimed", claimed_at=utcnow())
-        )
-        return existing.id if updated.rowcount == 1 else None
-    record = ReminderRecord(assignment_id=assignment_id, step_key=step_key, person_code=person_code)
-    try:
-        with session.begin_nested():
-            session.add(record)
-            session.flush()
-    except IntegrityError:
-        return None
-    return record.id
-
-
-def deliver(message: Outgoing, sender: Callable[..., Delivery] = send_message) -> bool:
-    """Claim, commit, send, record. Returns True if this call sent it."""
-    with session_scope() as session:
-        record_id = claim(session, message.assignment_id, message.step_key, message.person_code)
-        person = session.get(Person, message.person_code)
-        already = session.get(ReminderRecord, record_id).delivered_channels if record_id else None
-    if record_id is None:
-        return False
-    urls = channel_urls(person.email, list(person.apprise_urls))
-    outcome = send_to_channels(
-        urls, message.title, message.body, already=already or (), sender=sender
+    key = (
+        ReminderRecord.assignment_id == message.assignment_id,
+        ReminderRecord.step_key == message.step_key,
+        ReminderRecord.person_code == message.person_code,
     )
-    with session_scope() as session:
-        record = session.get(ReminderRecord, record_id)
-        record.status = "sent" if outcome.ok else "failed"
-        record.attempts += 1
-        record.error = "; ".join(outcome.errors)
-        record.delivered_channels = sorted(outcome.delivered)
-        record.sent_at = utcnow() if outcome.ok else None
-        session.add(record)
-        assignment = session.get(SectionAssignment, message.assignment_id)
-        record_event(
-            session,
-            "reportflow",
-            "notification.sent" if outcome.ok else "notification.failed",
-            assignment.cycle_id,
-            step=message.step_key,
-            person=message.person_code,
-            channels=outcome.channels,
+    record = session.exec(select(ReminderRecord).where(*key)).first()
+    if record is None:
+        record = ReminderRecord(
+            assignment_id=message.assignment_id,
+            step_key=message.step_key,
+            person_code=message.person_code,
         )
-    return outcome.ok
+        try:
+            with session.begin_nested():
+                session.add(record)
+                session.flush()
+        except IntegrityError:
+            record = session.exec(select(ReminderRecord).where(*key)).one()
+    return None if record.status == "sent" else record
+
+
+def deliver_message(
+    message: Outgoing, sender: Sender = send_message, max_attempts: object = DEFAULT
+) -> Delivered:
+    """Plan and enqueue (one transaction), then send each channel that does not have it yet."""
+    with session_scope() as session:
+        record = plan_once(session, message)
+        if record is None:
+            return Delivered()
+        person = session.get(Person, message.person_code)
+        assignment = session.get(SectionAssignment, message.assignment_id)
+        ids = enqueue(
+            session,
+            kind=message.kind,
+            message_key=message.message_key,
+            to=Addressee("person", person.code, channels(person.email, person.apprise_urls)),
+            title=message.title,
+            body=message.body,
+            cycle_id=assignment.cycle_id,
+            reminder_id=record.id,
+        )
+        record_id = record.id
+    drained = drain(ids, person_channels, sender=sender, max_attempts=max_attempts)
+    complete = refresh_record(record_id, drained.claimed_any)
+    return Delivered(
+        sent=complete and bool(drained.with_status("sent")),
+        failed=drained.with_status("failed", "exhausted"),
+        busy=drained.with_status("busy"),
+    )
+
+
+def deliver(message: Outgoing, sender: Sender = send_message) -> bool:
+    """Returns True if this call sent the message (to its last missing channel)."""
+    return deliver_message(message, sender).sent
+
+
+def refresh_record(record_id: int, attempted: bool) -> bool:
+    """Brings the ReminderRecord in line with its outbox rows; True once every channel has it.
+
+    "sent" is final: a pass that read the rows before another pass finished them cannot
+    write an older status over it.
+    """
+    with session_scope() as session:
+        rows = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.reminder_id == record_id,
+                OutboxMessage.status != OutboxStatus.CANCELLED,
+            )
+        ).all()
+        statuses = {row.status for row in rows}
+        if rows and statuses == {OutboxStatus.SENT}:
+            status = "sent"
+        elif OutboxStatus.FAILED in statuses:
+            status = "failed"
+        elif rows:
+            status = "claimed"
+        else:
+            status = "cancelled"
+        values = {
+            "status": status,
+            "error": "; ".join(r.last_error for r in rows if r.status == OutboxStatus.FAILED),
+            "delivered_channels": sorted(r.channel_key for r in rows if r.status == "sent"),
+            "sent_at": utcnow() if status == "sent" else None,
+        }
+        session.execute(
+            update(ReminderRecord)
+            .where(ReminderRecord.id == record_id, ReminderRecord.status != "sent")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if attempted:
+            session.execute(
+                update(ReminderRecord)
+                .where(ReminderRecord.id == record_id)
+                .values(attempts=ReminderRecord.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+    return status == "sent"
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """Requests a crash or a failure had left, handled by a sweep."""
+
+    sent: list[str]
+    failed: list[tuple[str, RowResult]]
+    busy: list[tuple[str, RowResult]]
+    cancelled: int
+
+
+def resume_requests(sender: Sender = send_message, max_attempts: object = DEFAULT) -> Resumed:
+    """Sends the section requests (and "sent back" letters) left unsent; withdraws those no
+    longer wanted (the section was handed in, or the cycle moved on)."""
+    limit = attempt_limit(max_attempts)
+    with session_scope() as session:
+        rows = session.exec(
+            select(OutboxMessage, ReminderRecord, SectionAssignment.state, Cycle.state, Cycle.round)
+            .join(ReminderRecord, ReminderRecord.id == OutboxMessage.reminder_id)
+            .join(SectionAssignment, SectionAssignment.id == ReminderRecord.assignment_id)
+            .join(Cycle, Cycle.id == SectionAssignment.cycle_id)
+            .where(OutboxMessage.kind == "request", retriable(wall_now(), limit))
+            .order_by(OutboxMessage.id)
+        ).all()
+        wanted: dict[int, list[int]] = defaultdict(list)
+        labels: dict[int, str] = {}
+        stale: dict[int, list[int]] = defaultdict(list)
+        for row, record, section_state, cycle_state, cycle_round in rows:
+            current = (
+                cycle_state == CycleState.COLLECTING
+                and section_state != "submitted"
+                and record.step_key == f"{REQUEST_PREFIX}r{cycle_round}"
+            )
+            (wanted if current else stale)[record.id].append(row.id)
+            labels[record.id] = f"kỳ {row.cycle_id} · đề nghị viết phần · {record.person_code}"
+        cancelled = 0
+        for ids in stale.values():
+            cancelled += cancel(
+                session, ids, "không còn cần gửi: phần đã nộp hoặc kỳ đã sang bước khác"
+            )
+    for record_id in stale:
+        refresh_record(record_id, False)
+    sent, failed, busy = [], [], []
+    for record_id, ids in wanted.items():
+        drained: Drained = drain(ids, person_channels, sender=sender, max_attempts=max_attempts)
+        if refresh_record(record_id, drained.claimed_any) and drained.with_status("sent"):
+            sent.append(labels[record_id])
+        failed += [(labels[record_id], r) for r in drained.with_status("failed", "exhausted")]
+        busy += [(labels[record_id], r) for r in drained.with_status("busy")]
+    return Resumed(sent, failed, busy, cancelled)
+
+
+def cancel_reminders(due_today: Callable[[], set[tuple[int, str, str]]]) -> int:
+    """Withdraws unsent reminders that are no longer due: a reminder is for its day (the next
+    one says how late the section is then), and none is sent for a section handed in.
+
+    ``due_today`` gives the (assignment, step, person) of the day's reminders; it is only
+    asked when some reminder is unsent, which is rare."""
+    with session_scope() as session:
+        rows = session.exec(
+            select(OutboxMessage.id, ReminderRecord)
+            .join(ReminderRecord, ReminderRecord.id == OutboxMessage.reminder_id)
+            .where(OutboxMessage.kind == "reminder", retriable(wall_now(), None))
+        ).all()
+    if not rows:
+        return 0
+    due = due_today()
+    stale = {
+        row_id: record.id
+        for row_id, record in rows
+        if (record.assignment_id, record.step_key, record.person_code) not in due
+    }
+    with session_scope() as session:
+        cancelled = cancel(session, stale, "không còn cần gửi: đã qua ngày nhắc hoặc phần đã nộp")
+    for record_id in set(stale.values()):
+        refresh_record(record_id, False)
+    return cancelled
 
 
 def division_heads(session: Session, division_code: str) -> list[Person]:

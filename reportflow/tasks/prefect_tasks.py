@@ -50,10 +50,9 @@ def render_final(cycle_id: int) -> str:
 @task(name="phát hành tới nơi nhận", retries=3, retry_delay_seconds=5)
 def dispatch_report(cycle_id: int) -> dict:
     outcome = dispatch.dispatch_report(cycle_id)
-    if outcome.failed:
-        raise RuntimeError(
-            f"Chưa gửi được tới: {', '.join(outcome.failed)}; sẽ thử lại (nơi đã nhận được bỏ qua)."
-        )
+    if outcome.failed or outcome.in_progress:
+        missing = ", ".join(outcome.failed + outcome.in_progress)
+        raise RuntimeError(f"Chưa gửi được tới: {missing}; sẽ thử lại (nơi đã nhận được bỏ qua).")
     return {"sent": outcome.sent, "already_sent": outcome.already_sent}
 
 

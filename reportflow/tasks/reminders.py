@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Template
@@ -32,16 +32,26 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import template_environment, vn_date, vn_weekday
 from reportflow.notifications.sender import Delivery, send_message
+from reportflow.tasks.dispatch import resume_dispatches
 from reportflow.tasks.figures import is_figures_key
-from reportflow.tasks.notify import Outgoing, cycle_url, deliver
+from reportflow.tasks.notify import (
+    Outgoing,
+    cancel_reminders,
+    cycle_url,
+    deliver_message,
+    resume_requests,
+)
+from reportflow.tasks.outbox import DEFAULT, RowResult
 
 OPEN_SECTION_STATES = ("pending", "returned")
 REMINDER_TEMPLATE = "messages/reminder.j2"
 STATUS_VI = {
     "sent": "đã gửi",
-    "claimed": "chưa xác nhận đã gửi (đang gửi hoặc bị ngắt giữa chừng; không gửi lại)",
+    "claimed": "chưa xác nhận đã gửi (đang gửi hoặc bị ngắt giữa chừng; kênh chưa nhận sẽ được gửi lại)",
     "failed": "lần trước gửi lỗi, sẽ gửi lại",
+    "cancelled": "không gửi nữa (đã qua ngày nhắc hoặc phần đã nộp)",
 }
+UNSENT = (None, "claimed", "failed")
 NOT_SENT_VI = "chưa gửi"
 
 
@@ -374,17 +384,82 @@ def plan_reminders(
     return planned
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A message a sweep could not send (or found held by another sender), redacted."""
+
+    what: str
+    channel: str
+    reason: str
+
+
+def problems(what: str, rows: Iterable[RowResult]) -> list[Problem]:
+    return [Problem(what, r.channel, r.error) for r in rows]
+
+
+@dataclass
+class SweepReport:
+    sent: list[PlannedReminder] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
+    """Requests and dispatches a crash or an outage had left, sent now."""
+    failed: list[Problem] = field(default_factory=list)
+    held: list[Problem] = field(default_factory=list)
+    """Being sent by another process, or left by one that died (sent again after its lease)."""
+
+    @property
+    def attempted(self) -> bool:
+        return bool(self.sent or self.resent or self.failed or self.held)
+
+
+def planned_label(p: PlannedReminder) -> str:
+    return f"kỳ {p.cycle_id} · {p.section_key} · {p.person_code} · bước {p.step_key}"
+
+
+def sweep(
+    now: dt.datetime | None = None,
+    sender: Callable[..., Delivery] = send_message,
+    retry_failed: bool = False,
+) -> SweepReport:
+    """One pass over everything due: requests and dispatches left unsent by a crash or an
+    outage, then the reminders due now (outside a report's office hours, or on a day off,
+    none of its reminders). ``retry_failed`` also retries messages that failed as often as
+    `outbox_max_attempts` allows."""
+    moment = now or clock_now()
+    limit = None if retry_failed else DEFAULT
+    report = SweepReport()
+    resumed = resume_requests(sender, limit)
+    report.resent += resumed.sent
+    for what, row in resumed.failed:
+        report.failed += problems(what, [row])
+    for what, row in resumed.busy:
+        report.held += problems(what, [row])
+    with session_scope() as session:
+        planned = plan_reminders(session, at=moment)
+    for p in planned:
+        delivered = deliver_message(p.message, sender, limit)
+        if delivered.sent:
+            report.sent.append(p)
+        report.failed += problems(planned_label(p), delivered.failed)
+        report.held += problems(planned_label(p), delivered.busy)
+    cancel_reminders(lambda: _due_today(moment))
+    for cycle_id, outcome in resume_dispatches(limit).items():
+        report.resent += [f"kỳ {cycle_id} · phát hành · {key}" for key in outcome.sent]
+        for row in outcome.problems:
+            target = report.held if row.status == "busy" else report.failed
+            target += problems(f"kỳ {cycle_id} · phát hành · {row.recipient}", [row])
+    return report
+
+
+def _due_today(moment: dt.datetime) -> set[tuple[int, str, str]]:
+    with session_scope() as session:
+        return {p.record_key for p in plan_reminders(session, local_date(moment))}
+
+
 def send_due_reminders(
     now: dt.datetime | None = None, sender: Callable[..., Delivery] = send_message
 ) -> list[PlannedReminder]:
-    """Sends every due reminder not sent before; returns the ones this sweep sent.
-
-    Outside a report's office hours, or on a day off, nothing of it is sent.
-    """
-    moment = now or clock_now()
-    with session_scope() as session:
-        planned = plan_reminders(session, at=moment)
-    return [p for p in planned if deliver(p.message, sender=sender)]
+    """Sends every due reminder not sent before; returns the ones this sweep sent."""
+    return sweep(now, sender).sent
 
 
 def record_statuses(
@@ -426,7 +501,7 @@ def dry_run_lines(session: Session, moment: dt.datetime | None = None) -> list[s
     lines = [f"Nhắc việc đến hạn ngày {vn_date(on)} (xem thử, không gửi, không ghi gì):"]
     for p in planned:
         lines += describe(p, statuses.get(p.record_key))
-    pending = [p for p in planned if statuses.get(p.record_key) in (None, "failed")]
+    pending = [p for p in planned if statuses.get(p.record_key) in UNSENT]
     held = [p for p in pending if p.record_key not in sendable]
     if held:
         lines.append(
