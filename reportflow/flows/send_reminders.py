@@ -6,19 +6,31 @@ from prefect import flow, get_run_logger
 
 from reportflow.models import init_db
 from reportflow.tasks import prefect_tasks as steps
-from reportflow.tasks.reminders import collecting_cycle_ids, send_due_reminders
+from reportflow.tasks.reminders import collecting_cycle_ids, sweep
 from reportflow.tasks.wake import wake_complete_cycles
 
 
 @flow(name="send_reminders")
 def send_reminders() -> int:
+    """Fails, after doing all it can, when some message could not be sent, so the run shows it."""
     init_db()
-    sent = send_due_reminders()
+    report = sweep()
     collecting = collecting_cycle_ids()
     for cycle_id in collecting:
         steps.publish_progress(cycle_id)
     woken = wake_complete_cycles(collecting)
+    logger = get_run_logger()
     if woken:
-        get_run_logger().warning("Đã đánh thức các kỳ đủ phần nhưng còn chờ: %s", woken)
-    get_run_logger().info("Đã gửi %d nhắc việc.", len(sent))
-    return len(sent)
+        logger.warning("Đã đánh thức các kỳ đủ phần nhưng còn chờ: %s", woken)
+    for line in report.resent:
+        logger.info("Đã gửi lại: %s", line)
+    for problem in report.held:
+        logger.warning("Đang được gửi ở nơi khác: %s · %s", problem.what, problem.channel)
+    logger.info("Đã gửi %d nhắc việc.", len(report.sent))
+    if report.failed:
+        for problem in report.failed:
+            logger.error("Gửi lỗi: %s · %s: %s", problem.what, problem.channel, problem.reason)
+        raise RuntimeError(
+            f"{len(report.failed)} tin gửi lỗi; lần quét sau sẽ gửi lại (xem: reportflow check)."
+        )
+    return len(report.sent)
