@@ -45,11 +45,12 @@ def _run_id(cycle_id: int) -> UUID:
         return UUID(get_cycle(session, cycle_id).flow_run_id)
 
 
-def _form_description(run_id: UUID) -> str:
-    """What the UI shows above the form: the description stored with the paused run's input."""
+def _stored_form(run_id: UUID, part: str):
+    """What the UI reads to draw the form: the description or the schema stored with the
+    paused run."""
     with get_client(sync_client=True) as client:
         keyset = client.read_flow_run(run_id).state.state_details.run_input_keyset
-        return json.loads(client.read_flow_run_input(run_id, keyset["description"]))
+        return json.loads(client.read_flow_run_input(run_id, keyset[part]))
 
 
 @pytest.fixture
@@ -91,7 +92,18 @@ def test_a_refused_form_burns_its_valid_code_mails_a_new_one_and_asks_again(
     )
     wait_until(lambda: _pause_key(run_id) not in ("", first_key), 60, "asked again", flow)
     assert flow.poll() is None, "a refused form must not end the run"
-    description = _form_description(run_id)
+    description = _stored_form(run_id, "description")
+    schema = _stored_form(run_id, "schema")
+    titles = {name: field.get("title") for name, field in schema["properties"].items()}
+    assert titles == {
+        "decision": "Quyết định",
+        "approval_code": "Mã phê duyệt một lần",
+        "comment": "Ý kiến chung",
+        "changes": "Các phần trả lại",
+    }
+    assert schema["required"] == ["decision", "approval_code"]
+    assert "default" not in schema["properties"]["decision"], "nothing is chosen for him"
+    assert "description" not in schema["$defs"]["DecisionChoice"]
     assert description.startswith("> **Lần trước chưa được chấp nhận:** Không có phần: khong-co.")
     codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "new code")
     with session_scope() as session:

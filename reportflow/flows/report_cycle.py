@@ -15,7 +15,7 @@ from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
 from reportflow.tasks import cycle_steps
 from reportflow.tasks import prefect_tasks as steps
-from reportflow.tasks.approval import DecisionChoice, DirectorDecision
+from reportflow.tasks.approval import DirectorDecision
 
 UNDECIDED = {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
 
@@ -54,9 +54,10 @@ def wait_for_decision(cycle_id: int) -> None:
     while cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
         asked_round = cycle_steps.cycle_round(cycle_id)
         key = cycle_steps.wait_key(cycle_id, "decision")
+        # Only the description: a field given initial data loses its title and turns optional,
+        # and nothing should be pre-chosen for the director.
         form = DirectorDecision.with_initial_data(
-            description=cycle_steps.decision_description(cycle_id),
-            decision=DecisionChoice.APPROVE,
+            description=cycle_steps.decision_description(cycle_id)
         )
         try:
             decision = wait_here(key, form)

@@ -40,9 +40,9 @@ class SectionChange(BaseModel):
     comment: str = Field(title="Ý kiến chỉ đạo")
 
 
+# The choices of the director's form, in Vietnamese; `code` is what is stored and logged. (No
+# docstring: pydantic would show it under the field in the Prefect UI.)
 class DecisionChoice(StrEnum):
-    """The choices of the director's form, in Vietnamese; `code` is what is stored and logged."""
-
     APPROVE = "Phê duyệt"
     REQUEST_CHANGES = "Trả lại để sửa"
     REJECT = "Hủy báo cáo"
