@@ -90,6 +90,8 @@ def test_a_served_cycle_survives_a_killed_worker_at_every_stage(
     smtp = holding_smtp
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
     monkeypatch.setenv("PREFECT_WORKER_QUERY_SECONDS", "1")
+    # A dead machine's message stays leased this long before another run may send it.
+    monkeypatch.setenv("REPORTFLOW_OUTBOX_LEASE_S", "5")
     reload_settings()
     cycle_id = open_sample_cycle()
     cli = CliRunner()

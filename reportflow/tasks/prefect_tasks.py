@@ -47,8 +47,10 @@ def render_final(cycle_id: int) -> str:
     return str(document_file(final))
 
 
-@task(name="phát hành tới nơi nhận", retries=3, retry_delay_seconds=5)
+@task(name="phát hành tới nơi nhận", retries=3, retry_delay_seconds=[10, 60, 330])
 def dispatch_report(cycle_id: int) -> dict:
+    """The last retry comes after the outbox lease (300 s): a message left "sending" by a machine
+    that died is then sent by this run, not by the next sweep."""
     outcome = dispatch.dispatch_report(cycle_id)
     if outcome.failed or outcome.in_progress:
         missing = ", ".join(outcome.failed + outcome.in_progress)
