@@ -24,6 +24,8 @@ from reportflow.models import AuditEvent, CycleState, SectionVersion, session_sc
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
+from reportflow.tasks.run_health import stalled_cycles
+from reportflow.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.mail_faults import HoldingSink
 from tests.test_deployments import kill_machine, prefect, start_worker
@@ -92,6 +94,11 @@ def test_a_served_cycle_survives_a_killed_worker_at_every_stage(
     monkeypatch.setenv("PREFECT_WORKER_QUERY_SECONDS", "1")
     # A dead machine's message stays leased this long before another run may send it.
     monkeypatch.setenv("REPORTFLOW_OUTBOX_LEASE_S", "5")
+    # As `reportflow serve` sets it up: flow runs send heartbeats, and the server crashes a run
+    # whose heartbeats stop.
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_S))
+    with get_client(sync_client=True) as client:
+        ensure_zombie_automation(client)
     reload_settings()
     cycle_id = open_sample_cycle()
     cli = CliRunner()
@@ -129,12 +136,16 @@ def test_a_served_cycle_survives_a_killed_worker_at_every_stage(
         timings["last submission → draft on its way"] = time.monotonic() - submitted
         kill_machine(worker)
         smtp.release()
-        _, state = run_state(cycle_id)
-        assert state.is_running(), "a killed run stays 'Running' until it is replaced"
-        status = cli.invoke(app, ["cycle", "start", str(cycle_id)])
-        assert status.exit_code == 2 and "--replace" in status.output
-        replaced = cli.invoke(app, ["cycle", "start", str(cycle_id), "--replace"])
-        assert replaced.exit_code == 0, replaced.output
+        killed = time.monotonic()
+        wait_until(lambda: run_state(cycle_id)[1].is_crashed(), 240, "the run marked Crashed")
+        timings["machine dead → run marked Crashed"] = time.monotonic() - killed
+        (stalled,) = stalled_cycles([cycle_id])
+        assert stalled.line == (
+            f"Kỳ báo cáo số {cycle_id}: quy trình bị sập nhưng kỳ báo cáo còn mở. "
+            f"Khắc phục: reportflow cycle start {cycle_id}"
+        )
+        restarted = cli.invoke(app, ["cycle", "start", str(cycle_id)])
+        assert restarted.exit_code == 0, restarted.output
         worker = new_worker("w3")
         wait_until(lambda: suspended_at(cycle_id, "decision-r1"), 120, "decision", worker)
         (code,) = wait_until(lambda: approval_codes(smtp), 30, "approval mail")
@@ -178,5 +189,5 @@ def test_a_served_cycle_survives_a_killed_worker_at_every_stage(
     assert actions.count("approval_code.issued") == 2
     assert actions.count("decision.approve") == 1
     assert actions.count("cycle.done") == 1
-    assert actions.count("cycle.run_started") == 3, "the first run and two replacements"
+    assert actions.count("cycle.run_started") == 3, "the first run and two new ones"
     message_text(dispatched[0])
