@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reportflow.config import get_settings
 from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
@@ -58,12 +59,49 @@ _PYDANTIC_VI = {
 }
 
 
-def _validation_problems(exc: ValidationError) -> list[str]:
+def _model_at(root: type[BaseModel], path: tuple) -> type[BaseModel] | None:
+    """The model a validation error's location points into, following fields, list items and
+    optional values."""
+    model: Any = root
+    for step in path:
+        if isinstance(step, int):
+            continue
+        field = model.model_fields.get(step) if isinstance(model, type) else None
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _inner_model(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_field(root: type[BaseModel], loc: tuple) -> str:
+    """Names the allowed fields, and the nearest one when the name looks mistyped."""
+    model = _model_at(root, loc[:-1])
+    if model is None:
+        return _PYDANTIC_VI["extra_forbidden"]
+    allowed = sorted(model.model_fields)
+    nearest = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    hint = f" (có phải '{nearest[0]}'?)" if nearest else ""
+    return f"trường không có trong mẫu định nghĩa{hint}. Các trường được dùng: {', '.join(allowed)}"
+
+
+def _validation_problems(exc: ValidationError, root: type[BaseModel]) -> list[str]:
     """Each problem as "where: what" in Vietnamese; our own validators already speak it."""
     problems = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error["loc"]) or "(gốc)"
-        if error["type"] == "value_error":
+        if error["type"] == "extra_forbidden":
+            what = _unknown_field(root, tuple(error["loc"]))
+        elif error["type"] == "value_error":
             what = str(error["msg"]).removeprefix("Value error, ")
         elif error["type"] == "literal_error":
             allowed = error.get("ctx", {}).get("expected", "")
@@ -83,7 +121,9 @@ def load_organisation(dirs: list[Path] | None = None) -> OrganisationSpec:
     try:
         return OrganisationSpec.model_validate(_read_yaml(found[-1]))
     except ValidationError as exc:
-        raise DefinitionError(ORGANISATION_FILE, _validation_problems(exc)) from exc
+        raise DefinitionError(
+            ORGANISATION_FILE, _validation_problems(exc, OrganisationSpec)
+        ) from exc
 
 
 def parse_definition(
@@ -92,7 +132,7 @@ def parse_definition(
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionError(source, _validation_problems(exc)) from exc
+        raise DefinitionError(source, _validation_problems(exc, ReportDefinition)) from exc
     definition.check_against(organisation)
     return definition
 

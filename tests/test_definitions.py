@@ -101,3 +101,25 @@ def test_the_readme_example_definition_loads(tmp_path, restore_environment):
         "quarterly",
         ["ha-tang", "cong-dvc", "kien-nghi"],
     )
+
+
+def test_an_unknown_field_names_the_allowed_ones_and_the_nearest_match():
+    from reportflow.definition_loader import (
+        _read_yaml,
+        definition_files,
+        load_organisation,
+        parse_definition,
+    )
+    from reportflow.definition_schema import DefinitionError
+
+    data = _read_yaml(definition_files()["ktxh-6-thang"])
+    data["signer"]["titel"] = "GIÁM ĐỐC"
+    data["recipients"][0]["emial"] = "thktkg@skhdt.travinh.example"
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data, "bao-cao.yaml", load_organisation())
+    assert refused.value.problems == [
+        "signer.titel: trường không có trong mẫu định nghĩa (có phải 'title'?). "
+        "Các trường được dùng: person, title",
+        "recipients.0.emial: trường không có trong mẫu định nghĩa (có phải 'email'?). "
+        "Các trường được dùng: apprise, email, key, label, requester",
+    ]
