@@ -183,3 +183,17 @@ def test_opened_cycle_keeps_its_period_and_the_request_mail_names_the_cut_off(da
     assert request_sections(cycle_id) == len(smtp.messages()) > 0
     for mail in smtp.messages():
         assert "Số liệu tính từ ngày 15/12/2019 đến ngày 14/6/2020." in message_text(mail)
+
+
+@pytest.mark.parametrize(
+    ("deadline", "named"),
+    [(dt.date(2020, 6, 6), "thứ Bảy"), (dt.date(2020, 9, 2), "Quốc khánh")],
+)
+def test_a_deadline_on_a_day_off_is_warned_about(definition, deadline, named):
+    plan = plan_cycle(definition, request(deadline=deadline))
+    assert (
+        f"hạn gửi {deadline.day:02d}/{deadline.month}/{deadline.year} ({named}) không phải ngày "
+        "làm việc; nơi nhận có thể chỉ nhận vào ngày làm việc trước đó hoặc sau đó."
+    ) in plan.warnings
+    weekday = plan_cycle(definition, request(deadline=dt.date(2020, 6, 8)))
+    assert not any("hạn gửi" in w and "không phải ngày làm việc" in w for w in weekday.warnings)

@@ -186,6 +186,11 @@ def plan_cycle(
         warnings.append(
             f"hạn nội bộ {vn_date(internal)} đã qua so với ngày công văn {vn_date(request.date)}."
         )
+    if not calendar.is_working_day(deadline):
+        warnings.append(
+            f"hạn gửi {vn_date(deadline)} ({_day_kind(calendar, deadline)}) không phải ngày làm việc; "
+            "nơi nhận có thể chỉ nhận vào ngày làm việc trước đó hoặc sau đó."
+        )
     if not calendar.is_working_day(internal):
         warnings.append(f"hạn nội bộ {vn_date(internal)} không phải ngày làm việc.")
     return CyclePlan(
@@ -198,3 +203,9 @@ def plan_cycle(
         internal_days_before=days_before,
         warnings=warnings,
     )
+
+
+def _day_kind(calendar: WorkingCalendar, day: dt.date) -> str:
+    """ "thứ Bảy", "Chủ nhật", or the holiday's name."""
+    holiday = calendar.holiday_name(day)
+    return holiday or vn_weekday(day)
