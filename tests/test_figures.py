@@ -69,6 +69,7 @@ def test_the_request_mail_gives_both_commands(database, smtp):
     request_sections(cycle_id)
     (bcvt,) = [m for m in smtp.messages() if str(m["To"]) == "bcvt@stttt.travinh.example"]
     text = message_text(bcvt)
+    assert '" (6 tháng đầu năm 2020) theo Công văn số 850/SKHĐT-THKTKG' in " ".join(text.split())
     assert "  - Bưu chính – Viễn thông (mã phần: bcvt)" in text
     assert "so-lieu-bcvt" not in text
     assert "  - Tỷ lệ xã có bưu điện văn hóa xã (%; mã: ty-le-bdvhx)" in text

@@ -32,6 +32,7 @@ from reportflow.tasks.cycles import (
     assignments,
     cycle_definition,
     get_cycle,
+    period_with_year,
     template_context,
 )
 from reportflow.tasks.documents import document_file, named_copy
@@ -139,7 +140,7 @@ def _request_text(
 ):
     common = dict(
         report_name=definition.name,
-        period_label=cycle.period_label,
+        period_label=period_with_year(cycle.period_label, cycle.year),
         cycle_id=cycle.id,
         person=person,
         division_name=division_name(session, division_code),

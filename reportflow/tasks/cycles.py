@@ -136,6 +136,11 @@ def all_sections_in(session: Session, cycle_id: int) -> bool:
     return all(a.state == "submitted" for a in assignments(session, cycle_id))
 
 
+def period_with_year(period_label: str, year: int) -> str:
+    """ "6 tháng đầu năm 2020", "năm 2021": what a message names the period by."""
+    return period_label if str(year) in period_label else f"{period_label} {year}"
+
+
 def template_context(cycle: Cycle) -> dict:
     """What a definition's own texts (summary, intro, titles) may refer to."""
     return {

@@ -32,6 +32,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import template_environment, vn_date, vn_weekday
 from reportflow.notifications.sender import Delivery, send_message
+from reportflow.tasks.cycles import period_with_year
 from reportflow.tasks.dispatch import resume_dispatches
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.notify import (
@@ -93,6 +94,7 @@ class OpenSection:
     due: dt.date
     definition_id: int
     period_label: str
+    year: int
     round: int
     flow_run_id: str | None
 
@@ -168,7 +170,7 @@ def section_context(
     step = decision.step
     return {
         "report_name": definition.name,
-        "period_label": section.period_label,
+        "period_label": period_with_year(section.period_label, section.year),
         "section_title": section.title,
         "section_key": section.section_key,
         "is_figures": is_figures_key(section.section_key),
@@ -281,6 +283,7 @@ def open_sections(session: Session) -> list[OpenSection]:
             SectionAssignment.due,
             Cycle.definition_id,
             Cycle.period_label,
+            Cycle.year,
             Cycle.round,
             Cycle.flow_run_id,
         )
