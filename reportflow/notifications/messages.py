@@ -27,6 +27,14 @@ def vn_weekday(value: dt.date) -> str:
     return WEEKDAYS_VI[value.weekday()]
 
 
+def web_link(cycle_id: int, section_key: str, person_code: str) -> str:
+    """A placeholder the outbox replaces with the person's signed link when it sends the mail;
+    empty when `REPORTFLOW_WEB_URL` is not set."""
+    from reportflow.web.links import placeholder
+
+    return placeholder(cycle_id, section_key, person_code)
+
+
 @lru_cache
 def template_environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
@@ -36,6 +44,7 @@ def template_environment() -> SandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime, vn_weekday=vn_weekday)
+    env.globals["web_link"] = web_link
     return env
 
 
