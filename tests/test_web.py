@@ -17,8 +17,8 @@ from reportflow.cli import app
 from reportflow.config import reload_settings
 from reportflow.models import OutboxMessage, SectionVersion, session_scope
 from reportflow.tasks.cycle_steps import request_sections
-from reportflow.tasks.submit import read_section_bytes
 from reportflow.tasks.errors import UserError
+from reportflow.tasks.submit import read_section_bytes
 from reportflow.web.links import make_link, sign, verify
 from tests.factories import open_sample_cycle, row_counts
 from tests.web_server import links_in_mails, serving_web
