@@ -31,15 +31,14 @@ from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.definition_schema import OutlineItem
 from reportflow.document.blocks import SectionContent
 from reportflow.models import CycleState, Person, SectionVersion, session_scope
-from reportflow.notifications.messages import vn_date, vn_datetime, vn_weekday
+from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
 from reportflow.signing import signing_key
-from reportflow.tasks.cycles import cycle_definition
+from reportflow.tasks.cycles import cycle_definition, template_context
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.submit import (
     check_upload_size,
     read_section_bytes,
-    refuse_unless_collecting,
     submit_section_bytes,
 )
 from reportflow.web.blocks_html import section_html
@@ -154,12 +153,29 @@ def _body_cap() -> int:
     return get_settings().max_upload_bytes * 4 // 3 + 64_000
 
 
-def _outline(items: list[OutlineItem], key: str, depth: int = 0) -> list[dict[str, Any]]:
+def _outline(
+    items: list[OutlineItem], key: str, context: dict[str, Any], depth: int = 0
+) -> list[dict[str, Any]]:
+    """The report's headings (the definition's own, trusted text), the section's own marked."""
     rows = []
     for item in items:
-        rows.append({"title": item.title, "depth": depth, "current": item.key == key})
-        rows += _outline(item.children, key, depth + 1)
+        title = render_string(item.title, **context)
+        rows.append({"title": title, "depth": depth, "current": item.key == key})
+        rows += _outline(item.children, key, context, depth + 1)
     return rows
+
+
+def _closed_text(state: CycleState, round_no: int) -> str:
+    if state == CycleState.COLLECTING:
+        return ""
+    if state in {CycleState.DRAFTING, CycleState.AWAITING_DECISION}:
+        return (
+            f"Các phần đã đủ và đã được tổng hợp thành dự thảo vòng {round_no}, đang chờ Giám đốc "
+            "quyết định, nên các phần tạm khóa. Nếu cần sửa phần này, hãy báo Văn phòng: Giám đốc "
+            "có thể trả lại phần để sửa, hoặc Văn phòng rút dự thảo để mở vòng mới; khi đó anh/chị "
+            "nhận thư mới."
+        )
+    return f"Kỳ báo cáo đã đóng ({state.label_vi}); không nhận thêm bài."
 
 
 def section_context(link: Link) -> dict[str, Any]:
@@ -176,11 +192,7 @@ def section_context(link: Link) -> dict[str, Any]:
         )
         names = {p.code: p.name for p in session.exec(select(Person))}
         days_left = WorkingCalendar().working_days_between(today(), assignment.due)
-        try:
-            refuse_unless_collecting(cycle)
-            closed = ""
-        except UserError as exc:
-            closed = str(exc)
+        closed = _closed_text(CycleState(cycle.state), cycle.round)
         current = versions[-1] if versions else None
         return {
             "report_name": definition.name,
@@ -194,7 +206,9 @@ def section_context(link: Link) -> dict[str, Any]:
             "comment": assignment.return_comment if assignment.state == "returned" else "",
             "due": assignment.due,
             "days_left": days_left,
-            "outline": _outline(definition.outline, assignment.section_key),
+            "outline": _outline(
+                definition.outline, assignment.section_key, template_context(cycle)
+            ),
             "closed": closed,
             "cycle_state": CycleState(cycle.state).label_vi,
             "current_html": section_html(SectionContent.from_json(current.blocks))
