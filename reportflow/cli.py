@@ -730,6 +730,12 @@ def serve(
         raise typer.Exit(code=1) from None
 
 
+def _web_url() -> str:
+    from reportflow.config import get_settings
+
+    return get_settings().web_url
+
+
 def _print_ready(served) -> None:
     server = "đã khởi động" if served.server is not None else "có sẵn"
     console.print(f"[bold green]Sẵn sàng[/] sau {served.started_s:.1f} giây.", highlight=False)
@@ -739,6 +745,8 @@ def _print_ready(served) -> None:
         f"Cơ sở dữ liệu: {served.database}",
         f"Deployment: {', '.join(served.deployments)}",
         f"Máy thực thi ({len(served.workers)}): {', '.join(served.worker_names)}",
+        f"Trang web gửi báo cáo: {served.web_address}"
+        + (f" (liên kết trong thư: {web_url})" if (web_url := _web_url()) else ""),
         f"Nhật ký: {served.log_dir}",
         "Nhấn Ctrl+C để dừng tất cả.",
     ]

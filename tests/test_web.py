@@ -245,3 +245,21 @@ def test_a_cycle_that_ended_ends_its_links(web):
     assert httpx.get(fresh, timeout=30).status_code == 410
     ended = httpx.get(link, timeout=30)
     assert ended.status_code == 410 and "đã kết thúc" in ended.text
+
+
+def test_check_reports_whether_the_web_address_answers(web, refused_port):
+    from reportflow.tasks.health import _web
+
+    answering = _web()
+    assert (answering.severity, answering.detail) == ("ok", f"{web['base']} trả lời")
+
+    os.environ["REPORTFLOW_WEB_URL"] = f"http://127.0.0.1:{refused_port}"
+    reload_settings()
+    silent = _web()
+    assert silent.severity == "lỗi" and f"127.0.0.1:{refused_port} không trả lời" in silent.detail
+
+    os.environ["REPORTFLOW_WEB_URL"] = ""
+    reload_settings()
+    assert _web().severity == "cảnh báo" and "REPORTFLOW_WEB_URL" in _web().detail
+    result = CliRunner().invoke(app, ["check"], env={"COLUMNS": "200"})
+    assert "Trang web gửi báo cáo" in result.output

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 
 from reportflow.config import get_settings
@@ -35,11 +32,11 @@ def run_web(host: str | None, port: int | None, say: Callable[[str], None]) -> N
     )
 
 
-def start_web_process(host: str | None = None, port: int | None = None) -> subprocess.Popen:
-    """`reportflow web` as a child process (in its own process group, so it is stopped whole)."""
-    host, port = bind_address(host, port)
-    return subprocess.Popen(
-        [sys.executable, "-m", "reportflow.cli", "web", "--host", host, "--port", str(port)],
-        env=dict(os.environ),
-        start_new_session=True,
-    )
+def web_is_up(address: str, timeout_s: float = 2.0) -> bool:
+    """The health check at `address` answers "ok"."""
+    import httpx
+
+    try:
+        return httpx.get(f"{address.rstrip('/')}/healthz", timeout=timeout_s).text == "ok"
+    except httpx.HTTPError:
+        return False
