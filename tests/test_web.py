@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.config import reload_settings
+from reportflow.demo.run import wait_until
 from reportflow.models import OutboxMessage, SectionVersion, session_scope
+from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_steps import request_sections
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import read_section_bytes
@@ -114,6 +116,19 @@ def test_the_request_mail_link_opens_the_section_and_a_docx_goes_through_preview
     ]
     status = CliRunner().invoke(app, ["status", str(web["cycle"])], env={"COLUMNS": "200"})
     assert re.search(r"│ bcvt +│[^\n]*│ đã gửi +│ 1 +│", status.output), status.output
+
+    def receipt_mails():
+        return [
+            m
+            for m in web["smtp"].messages()
+            if "bcvt@" in str(m["To"]) and "Đã nhận phần" in str(m["Subject"])
+        ]
+
+    [mail] = wait_until(receipt_mails, 20, "the receipt e-mail")
+    assert str(mail["Subject"]).endswith('"Bưu chính – Viễn thông", phiên bản 1')
+    body = message_text(mail)
+    assert "Phiên bản số 1, nhận lúc" in body and "tệp: bao-cao.docx" in body
+    assert "/l/" not in body, "the receipt carries no link"
 
     again = httpx.get(link, timeout=30)
     assert "Doanh thu bưu chính tăng 12%." in again.text and "bao-cao.docx (Word)" in again.text

@@ -47,6 +47,7 @@ KIND_VI = {
     "reminder": "nhắc việc",
     "dispatch": "phát hành",
     "approval": "xin phê duyệt",
+    "receipt": "biên nhận bài gửi trên web",
 }
 MEND_COMMANDS = {
     "request": "reportflow remind --retry-failed",

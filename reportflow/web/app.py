@@ -11,13 +11,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import select
@@ -43,6 +44,9 @@ from reportflow.tasks.submit import (
 )
 from reportflow.web.blocks_html import section_html
 from reportflow.web.links import Link, LinkRefused, check_live, verify
+from reportflow.web.receipts import send_receipt
+
+log = logging.getLogger(__name__)
 
 PASTED_NAME = "van-ban-dan.md"
 """The name a pasted text is stored under (its format is Markdown)."""
@@ -251,6 +255,15 @@ def receipt_context(link: Link, version_no: int) -> dict[str, Any]:
         }
 
 
+def mail_receipt(cycle_id: int, section_key: str, person_code: str, version_no: int) -> None:
+    """After the response: the submission is stored whatever becomes of this mail (a failed
+    send stays in the outbox, where `reportflow check` reports it)."""
+    try:
+        send_receipt(cycle_id, section_key, person_code, version_no)
+    except Exception:  # noqa: BLE001 - logged; the page already told the person it was received
+        log.exception("receipt mail for cycle %s section %s not sent", cycle_id, section_key)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     env = _environment()
@@ -365,7 +378,7 @@ def create_app() -> FastAPI:
         )
 
     @app.post("/l/{token}/confirm", response_class=HTMLResponse)
-    async def confirm(request: Request, token: str) -> Any:
+    async def confirm(request: Request, token: str, background: BackgroundTasks) -> Any:
         link = await open_link(request, token)
         context = await run_in_threadpool(section_context, link)
         form = await read_form(request, link)
@@ -398,6 +411,9 @@ def create_app() -> FastAPI:
                 data_b64="",
                 **context,
             )
+        background.add_task(
+            mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
+        )
         return RedirectResponse(f"/l/{token}/receipt/{result.version_no}", status_code=303)
 
     @app.get("/l/{token}/receipt/{version_no}", response_class=HTMLResponse)

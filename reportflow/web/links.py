@@ -122,7 +122,7 @@ def _generation_row(
     ).first()
 
 
-def _assignment(session: Session, cycle_id: int, section_key: str) -> SectionAssignment | None:
+def assignment_of(session: Session, cycle_id: int, section_key: str) -> SectionAssignment | None:
     return session.exec(
         select(SectionAssignment).where(
             SectionAssignment.cycle_id == cycle_id, SectionAssignment.section_key == section_key
@@ -133,7 +133,7 @@ def _assignment(session: Session, cycle_id: int, section_key: str) -> SectionAss
 def make_link(session: Session, cycle_id: int, section_key: str, person_code: str) -> str:
     """The person's current link to the assignment (its address, with `REPORTFLOW_WEB_URL`)."""
     cycle = session.get(Cycle, cycle_id)
-    assignment = _assignment(session, cycle_id, section_key)
+    assignment = assignment_of(session, cycle_id, section_key)
     person = session.get(Person, person_code)
     if cycle is None or assignment is None or person is None:
         raise NotFound(f"Không có phần '{section_key}' của kỳ {cycle_id} cho '{person_code}'.")
@@ -171,7 +171,7 @@ def revoke(cycle_id: int, section_key: str, person_code: str, by: str) -> str:
 def check_live(session: Session, link: Link) -> tuple[Cycle, SectionAssignment, Person]:
     """The link's cycle, assignment and person, if the link is still the person's current one."""
     cycle = session.get(Cycle, link.cycle_id)
-    assignment = _assignment(session, link.cycle_id, link.section_key)
+    assignment = assignment_of(session, link.cycle_id, link.section_key)
     person = session.get(Person, link.person_code)
     if cycle is None or assignment is None or person is None:
         raise LinkRefused("tampered")
