@@ -86,7 +86,7 @@ def assert_plain_page(response: httpx.Response, tmp) -> None:
 
 def test_the_request_mail_link_opens_the_section_and_a_docx_goes_through_preview_to_receipt(web):
     links = links_in_mails(web["smtp"], "bcvt@")
-    assert set(links) == {"bcvt"}, "the head of BCVT gets a link for his one text section"
+    assert set(links) == {"bcvt", "so-lieu-bcvt"}, "BCVT's head: his text section, his figures"
     link = links["bcvt"]
     page = httpx.get(link, timeout=30)
     assert page.status_code == 200
@@ -278,3 +278,59 @@ def test_check_reports_whether_the_web_address_answers(web, refused_port):
     assert _web().severity == "cảnh báo" and "REPORTFLOW_WEB_URL" in _web().detail
     result = CliRunner().invoke(app, ["check"], env={"COLUMNS": "200"})
     assert "Trang web gửi báo cáo" in result.output
+
+
+def test_the_figures_form_checks_each_field_with_the_cli_rules(web):
+    from reportflow.definition_schema import IndicatorSpec
+    from reportflow.indicators import IndicatorValueError, read_indicator
+    from reportflow.models import IndicatorValue
+
+    link = links_in_mails(web["smtp"], "bcvt@")["so-lieu-bcvt"]
+    page = httpx.get(link, timeout=30)
+    assert "Số xã có bưu điện văn hóa xã" in page.text and "Kế hoạch: 98,82" in page.text
+    csrf = CSRF.search(page.text).group(1)
+    before = row_counts()
+    wrong = httpx.post(
+        f"{link}/figures",
+        data={"csrf": csrf, "v:xa-bdvhx": "84", "v:ty-le-bdvhx": "90/85"},
+        files={"x": ("", b"")},
+        timeout=30,
+    )
+    assert wrong.status_code == 422
+    with session_scope() as session:
+        from reportflow.models import Cycle
+        from reportflow.tasks.cycles import cycle_definition
+
+        spec: IndicatorSpec = cycle_definition(session, session.get(Cycle, web["cycle"])).indicator(
+            "ty-le-bdvhx"
+        )
+    with pytest.raises(IndicatorValueError) as cli_says:
+        read_indicator(spec, "90/85")
+    error = re.search(r'id="err-ty-le-bdvhx">([^<]*)<', wrong.text).group(1)
+    assert error == str(cli_says.value).replace("'", "&#39;").replace('"', "&#34;")
+    assert 'id="err-xa-bdvhx"' not in wrong.text
+    assert 'value="90/85"' in wrong.text, "what was typed stays in the field"
+    assert row_counts() == before, "one wrong figure: nothing stored"
+
+    fixed = httpx.post(
+        f"{link}/figures",
+        data={"csrf": csrf, "v:xa-bdvhx": "84", "v:ty-le-bdvhx": "82/85"},
+        files={"x": ("", b"")},
+        timeout=30,
+        follow_redirects=True,
+    )
+    assert fixed.status_code == 200 and str(fixed.url).endswith("/figures/received")
+    assert re.search(r'id="got-ty-le-bdvhx">82/85<', fixed.text)
+    with session_scope() as session:
+        stored = session.exec(
+            select(IndicatorValue).where(IndicatorValue.cycle_id == web["cycle"])
+        ).all()
+    assert sorted((v.indicator_code, v.value_text, v.submitted_by) for v in stored) == [
+        ("ty-le-bdvhx", "82/85", "tp-bcvt"),
+        ("xa-bdvhx", "84", "tp-bcvt"),
+    ]
+
+    second = open_sample_cycle()
+    with session_scope() as session:
+        next_link = make_link(session, second, "so-lieu-bcvt", "tp-bcvt")
+    assert "Kỳ trước: 82/85" in httpx.get(next_link, timeout=30).text

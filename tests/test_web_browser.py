@@ -84,7 +84,6 @@ def test_a_division_head_submits_in_a_browser(
                 30,
                 "request mails with links",
             )
-            submit_indicators(cycle_id, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
             submit_indicators(cycle_id, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
             for key, person in SECTION_HEADS.items():
                 if key not in {"bcvt", "cntt"}:
@@ -149,6 +148,21 @@ def test_a_division_head_submits_in_a_browser(
                     desktop.screenshot(path=SHOTS / "4-receipt-desktop.png", full_page=True)
                     assert state_of(cycle_id) == CycleState.COLLECTING
 
+                    # Phone: the figures form, a wrong figure corrected on the page.
+                    phone.goto(links["so-lieu-bcvt"])
+                    phone.fill("#v-xa-bdvhx", "84")
+                    phone.fill("#v-ty-le-bdvhx", "90/85")
+                    phone.click("#send-figures")
+                    assert "không thể lớn hơn số tổng" in phone.inner_text("#err-ty-le-bdvhx")
+                    phone.screenshot(path=SHOTS / "8-figures-wrong-phone.png", full_page=True)
+                    phone.fill("#v-ty-le-bdvhx", "82/85")
+                    phone.click("#send-figures")
+                    phone.wait_for_selector("#receipt")
+                    assert phone.inner_text("#got-ty-le-bdvhx") == "82/85"
+                    phone.screenshot(path=SHOTS / "9-figures-received-phone.png", full_page=True)
+                    desktop.goto(links["so-lieu-bcvt"])
+                    desktop.screenshot(path=SHOTS / "8-figures-desktop.png", full_page=True)
+
                     # Phone: pasted Markdown, the last section: it resumes the cycle.
                     phone.goto(links["cntt"])
                     phone.fill(
@@ -189,3 +203,9 @@ def test_a_division_head_submits_in_a_browser(
         "".join(f"{k}: {v * 1000:.0f} ms\n" for k, v in timings.items()), encoding="utf-8"
     )
     assert all(v < 10 for v in timings.values()), timings
+    receipts = [m for m in smtp.messages() if "Đã nhận" in str(m["Subject"])]
+    assert sorted(str(m["To"]) for m in receipts) == [
+        "bcvt@stttt.travinh.example",
+        "bcvt@stttt.travinh.example",
+        "cntt@stttt.travinh.example",
+    ], "a receipt e-mail for each web submission (the .docx, the figures, the Markdown)"

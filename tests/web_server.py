@@ -57,16 +57,14 @@ def serving_web() -> Iterator[str]:
 
 
 def links_in_mails(smtp, person_email_part: str = "") -> dict[str, str]:
-    """Section key -> link, read from the .eml files the sink stored (the request e-mails)."""
+    """Assignment key -> link, read from the .eml files the sink stored (the request e-mails);
+    the key is what the signed link itself names."""
+    from reportflow.web.links import verify
+
     found: dict[str, str] = {}
     for message in smtp.messages():
         if person_email_part and person_email_part not in str(message["To"]):
             continue
-        text = message_text(message)
-        for line_no, line in enumerate(lines := text.splitlines()):
-            match = LINK.search(line)
-            if not match:
-                continue
-            key = re.search(r"mã phần: ([a-z0-9-]+)", lines[line_no - 1])
-            found[key.group(1) if key else f"line{line_no}"] = match.group(1)
+        for link in LINK.findall(message_text(message)):
+            found[verify(link.rsplit("/l/", 1)[1]).section_key] = link
     return found

@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from reportflow.clock import VN_TZ
 from reportflow.config import PACKAGE_DIR
 from reportflow.document.vi_format import short_date as vn_date
+from reportflow.tasks.figures import figures_key
 
 WEEKDAYS_VI = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
 
@@ -44,7 +45,7 @@ def template_environment() -> SandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime, vn_weekday=vn_weekday)
-    env.globals["web_link"] = web_link
+    env.globals.update(web_link=web_link, figures_key=figures_key)
     return env
 
 

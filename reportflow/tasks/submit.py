@@ -233,15 +233,29 @@ def read_indicator_file(path: Path) -> dict[str, object]:
     return data
 
 
+class FigureProblems(UserError):
+    """Some figures were wrong and nothing was stored; `problems` maps each code to why."""
+
+    def __init__(self, message: str, problems: dict[str, str]):
+        super().__init__(message)
+        self.problems = problems
+
+
 def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
-    values = read_indicator_file(source)
+    return submit_indicator_values(cycle_id, read_indicator_file(source), by, source.name)
+
+
+def submit_indicator_values(
+    cycle_id: int, values: dict[str, object], by: str, source_name: str
+) -> list[str]:
+    """The figures of a file (CLI) or of the web form, checked by the same rules."""
     with session_scope(write_lock=True) as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         refuse_unless_collecting(cycle)
         definition = cycle_definition(session, cycle)
         person = get_person(session, by)
         division_name = _division_name(session, person.division_code or "")
-        rows, problems = [], []
+        rows, problems, by_code = [], [], {}
         for code, raw in values.items():
             spec = definition.indicator(str(code))
             if spec is None:
@@ -260,15 +274,17 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
             try:
                 reading = read_indicator(spec, raw)
             except IndicatorValueError as exc:
+                by_code[spec.code] = str(exc)
                 problems.append(
                     f"- chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}: {exc}"
                 )
                 continue
             rows.append((spec, reading.text, reading.number, note))
         if problems:
-            raise UserError(
-                f"Tệp số liệu '{source.name}' có {len(problems)} giá trị sai; chưa lưu gì. "
-                "Sửa rồi gửi lại:\n" + "\n".join(problems)
+            raise FigureProblems(
+                f"Tệp số liệu '{source_name}' có {len(problems)} giá trị sai; chưa lưu gì. "
+                "Sửa rồi gửi lại:\n" + "\n".join(problems),
+                by_code,
             )
         for spec, text, number, note in rows:
             last = session.exec(

@@ -31,15 +31,24 @@ from reportflow.clock import today
 from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.definition_schema import OutlineItem
 from reportflow.document.blocks import SectionContent
-from reportflow.models import CycleState, Person, SectionVersion, session_scope
+from reportflow.models import (
+    Cycle,
+    CycleState,
+    IndicatorValue,
+    Person,
+    SectionVersion,
+    session_scope,
+)
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
 from reportflow.signing import signing_key
 from reportflow.tasks.cycles import cycle_definition, template_context
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.submit import (
+    FigureProblems,
     check_upload_size,
     read_section_bytes,
+    submit_indicator_values,
     submit_section_bytes,
 )
 from reportflow.web.blocks_html import section_html
@@ -48,6 +57,7 @@ from reportflow.web.receipts import send_receipt
 
 log = logging.getLogger(__name__)
 
+FIGURES_SOURCE = "biểu mẫu số liệu trên web"
 PASTED_NAME = "van-ban-dan.md"
 """The name a pasted text is stored under (its format is Markdown)."""
 
@@ -164,7 +174,8 @@ def _outline(
     rows = []
     for item in items:
         title = render_string(item.title, **context)
-        rows.append({"title": title, "depth": depth, "current": item.key == key})
+        current = item.key == key or (is_figures_key(key) and item.indicators)
+        rows.append({"title": title, "depth": depth, "current": current})
         rows += _outline(item.children, key, context, depth + 1)
     return rows
 
@@ -232,6 +243,51 @@ def section_context(link: Link) -> dict[str, Any]:
         }
 
 
+def _latest_values(session, cycle_ids: list[int], codes: list[str]) -> dict[str, IndicatorValue]:
+    """The newest value of each code among the given cycles (the first cycle listed wins)."""
+    if not cycle_ids or not codes:
+        return {}
+    rows = session.exec(
+        select(IndicatorValue)
+        .where(IndicatorValue.cycle_id.in_(cycle_ids), IndicatorValue.indicator_code.in_(codes))
+        .order_by(IndicatorValue.version_no)
+    ).all()
+    rank = {cycle_id: position for position, cycle_id in enumerate(cycle_ids)}
+    latest: dict[str, IndicatorValue] = {}
+    for row in sorted(rows, key=lambda r: (-rank[r.cycle_id], r.version_no)):
+        latest[row.indicator_code] = row
+    return latest
+
+
+def figures_context(link: Link) -> dict[str, Any]:
+    """The indicators the link's division owes, with plan, previous cycle's and current values."""
+    with session_scope() as session:
+        cycle, assignment, _person = check_live(session, link)
+        definition = cycle_definition(session, cycle)
+        owed = [i for i in definition.indicators.items if i.owner == assignment.division_code]
+        codes = [i.code for i in owed]
+        current = _latest_values(session, [cycle.id], codes)
+        earlier = session.exec(
+            select(Cycle.id)
+            .where(Cycle.definition_code == cycle.definition_code, Cycle.id < cycle.id)
+            .order_by(Cycle.id.desc())
+        ).all()
+        previous = _latest_values(session, list(earlier), codes)
+        return {
+            "indicators": [
+                {
+                    "code": i.code,
+                    "name": i.name.strip("- "),
+                    "unit": i.unit,
+                    "plan": i.plan,
+                    "previous": previous[i.code].value_text if i.code in previous else "",
+                    "current": current[i.code].value_text if i.code in current else "",
+                }
+                for i in owed
+            ]
+        }
+
+
 def receipt_context(link: Link, version_no: int) -> dict[str, Any]:
     with session_scope() as session:
         cycle, assignment, person = check_live(session, link)
@@ -262,6 +318,13 @@ def mail_receipt(cycle_id: int, section_key: str, person_code: str, version_no: 
         send_receipt(cycle_id, section_key, person_code, version_no)
     except Exception:  # noqa: BLE001 - logged; the page already told the person it was received
         log.exception("receipt mail for cycle %s section %s not sent", cycle_id, section_key)
+
+
+def mail_figures_receipt(cycle_id: int, key: str, person_code: str, codes: str) -> None:
+    try:
+        send_receipt(cycle_id, key, person_code, None, f"{FIGURES_SOURCE}: {codes}")
+    except Exception:  # noqa: BLE001 - as mail_receipt
+        log.exception("receipt mail for cycle %s figures not sent", cycle_id)
 
 
 def create_app() -> FastAPI:
@@ -321,6 +384,8 @@ def create_app() -> FastAPI:
     async def section_page(request: Request, token: str) -> HTMLResponse:
         link = await open_link(request, token)
         context = await run_in_threadpool(section_context, link)
+        if context["is_figures"]:
+            context |= await run_in_threadpool(figures_context, link)
         return page("section.html", token=token, csrf=csrf_token(link), **context)
 
     async def read_form(request: Request, link: Link) -> Any:
@@ -415,6 +480,63 @@ def create_app() -> FastAPI:
             mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
         )
         return RedirectResponse(f"/l/{token}/receipt/{result.version_no}", status_code=303)
+
+    @app.post("/l/{token}/figures", response_class=HTMLResponse)
+    async def figures(request: Request, token: str, background: BackgroundTasks) -> Any:
+        link = await open_link(request, token)
+        context = await run_in_threadpool(section_context, link)
+        if not context["is_figures"]:
+            raise Refused("not_found")
+        context |= await run_in_threadpool(figures_context, link)
+        form = await read_form(request, link)
+        entered = {
+            i["code"]: str(form.get(f"v:{i['code']}") or "").strip() for i in context["indicators"]
+        }
+        values = {code: raw for code, raw in entered.items() if raw}
+        errors: dict[str, str] = {}
+        problem = ""
+        try:
+            if not values:
+                raise UserError("Chưa nhập số liệu nào. Hãy nhập ít nhất một chỉ tiêu rồi gửi.")
+            codes = await run_in_threadpool(
+                submit_indicator_values, link.cycle_id, values, link.person_code, FIGURES_SOURCE
+            )
+        except FigureProblems as exc:
+            errors = exc.problems
+            problem = (
+                f"{len(errors)} giá trị chưa đúng; chưa lưu gì. Sửa các ô có ghi chú đỏ rồi "
+                "bấm “Gửi” lại."
+            )
+        except UserError as exc:
+            problem = str(exc)
+        if problem:
+            return page(
+                "section.html",
+                422,
+                token=token,
+                csrf=csrf_token(link),
+                entered=entered,
+                errors=errors,
+                problem=problem,
+                **context,
+            )
+        background.add_task(
+            mail_figures_receipt,
+            link.cycle_id,
+            link.section_key,
+            link.person_code,
+            ", ".join(codes),
+        )
+        return RedirectResponse(f"/l/{token}/figures/received", status_code=303)
+
+    @app.get("/l/{token}/figures/received", response_class=HTMLResponse)
+    async def figures_received(request: Request, token: str) -> HTMLResponse:
+        link = await open_link(request, token)
+        context = await run_in_threadpool(section_context, link)
+        if not context["is_figures"]:
+            raise Refused("not_found")
+        context |= await run_in_threadpool(figures_context, link)
+        return page("figures_received.html", token=token, **context)
 
     @app.get("/l/{token}/receipt/{version_no}", response_class=HTMLResponse)
     async def receipt(request: Request, token: str, version_no: int) -> HTMLResponse:
