@@ -334,3 +334,25 @@ def test_the_figures_form_checks_each_field_with_the_cli_rules(web):
     with session_scope() as session:
         next_link = make_link(session, second, "so-lieu-bcvt", "tp-bcvt")
     assert "Kỳ trước: 82/85" in httpx.get(next_link, timeout=30).text
+
+
+def test_my_work_lists_the_persons_open_assignments_across_cycles(web):
+    from reportflow.tasks.submit import submit_section
+    from tests.factories import section_md
+
+    link = links_in_mails(web["smtp"], "vanphong@")["tham-muu"]
+    second = open_sample_cycle()
+    submit_section(web["cycle"], "danh-gia", section_md(web["tmp"], "danh-gia"), "chanhvp")
+    page = httpx.get(f"{link}/viec-cua-toi", timeout=30)
+    assert page.status_code == 200 and "Nguyễn Thị Lan" in page.text
+    open_part, _, done_part = page.text.partition('id="done"')
+    tokens = re.findall(r'<li><a href="/l/([^"/]+)"', open_part)
+    listed = sorted((verify(t).cycle_id, verify(t).section_key) for t in tokens)
+    mine = ["cong-tac-khac", "danh-gia", "nhiem-vu", "tham-muu"]
+    assert listed == sorted(
+        [(web["cycle"], k) for k in mine if k != "danh-gia"] + [(second, k) for k in mine]
+    )
+    assert {verify(t).person_code for t in tokens} == {"chanhvp"}
+    done = [verify(t).section_key for t in re.findall(r'<li><a href="/l/([^"/]+)"', done_part)]
+    assert done == ["danh-gia"]
+    assert httpx.get(f"{web['base']}/l/{tokens[0]}", timeout=30).status_code == 200

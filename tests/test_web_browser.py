@@ -120,6 +120,10 @@ def test_a_division_head_submits_in_a_browser(
                     shoot("7-confirm-by-get")
                     assert row_counts() == before, "a GET submits nothing"
 
+                    everywhere(f"{links['bcvt']}/viec-cua-toi")
+                    assert "Bưu chính – Viễn thông" in desktop.inner_text("#open")
+                    shoot("10-my-work")
+
                     # The section page; a refused file shows the CLI's message.
                     everywhere(links["bcvt"])
                     assert "Bưu chính – Viễn thông" in desktop.inner_text("h1")

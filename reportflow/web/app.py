@@ -36,6 +36,7 @@ from reportflow.models import (
     CycleState,
     IndicatorValue,
     Person,
+    SectionAssignment,
     SectionVersion,
     session_scope,
 )
@@ -52,7 +53,7 @@ from reportflow.tasks.submit import (
     submit_section_bytes,
 )
 from reportflow.web.blocks_html import section_html
-from reportflow.web.links import Link, LinkRefused, check_live, verify
+from reportflow.web.links import Link, LinkRefused, check_live, make_token, verify
 from reportflow.web.receipts import send_receipt
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,40 @@ def figures_context(link: Link) -> dict[str, Any]:
                 }
                 for i in owed
             ]
+        }
+
+
+def my_work_context(link: Link) -> dict[str, Any]:
+    """The person's assignments in every cycle still collecting, each with its own link."""
+    with session_scope() as session:
+        _cycle, _assignment, person = check_live(session, link)
+        rows = session.exec(
+            select(SectionAssignment, Cycle)
+            .join(Cycle, Cycle.id == SectionAssignment.cycle_id)
+            .where(
+                SectionAssignment.division_code == person.division_code,
+                Cycle.state == CycleState.COLLECTING,
+            )
+            .order_by(SectionAssignment.due, Cycle.id, SectionAssignment.id)
+        ).all()
+        calendar, day = WorkingCalendar(), today()
+        items = []
+        for assignment, cycle in rows:
+            items.append(
+                {
+                    "report_name": cycle_definition(session, cycle).name,
+                    "period_label": cycle.period_label,
+                    "title": assignment.title,
+                    "due": assignment.due,
+                    "days_left": calendar.working_days_between(day, assignment.due),
+                    "state": assignment.state,
+                    "token": make_token(session, cycle.id, assignment.section_key, person.code),
+                }
+            )
+        return {
+            "person": {"name": person.name, "title": person.title},
+            "open": [i for i in items if i["state"] != "submitted"],
+            "done": [i for i in items if i["state"] == "submitted"],
         }
 
 
@@ -537,6 +572,12 @@ def create_app() -> FastAPI:
             raise Refused("not_found")
         context |= await run_in_threadpool(figures_context, link)
         return page("figures_received.html", token=token, **context)
+
+    @app.get("/l/{token}/viec-cua-toi", response_class=HTMLResponse)
+    async def my_work(request: Request, token: str) -> HTMLResponse:
+        link = await open_link(request, token)
+        context = await run_in_threadpool(my_work_context, link)
+        return page("my_work.html", token=token, **context)
 
     @app.get("/l/{token}/receipt/{version_no}", response_class=HTMLResponse)
     async def receipt(request: Request, token: str, version_no: int) -> HTMLResponse:

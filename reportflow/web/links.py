@@ -130,15 +130,20 @@ def assignment_of(session: Session, cycle_id: int, section_key: str) -> SectionA
     ).first()
 
 
-def make_link(session: Session, cycle_id: int, section_key: str, person_code: str) -> str:
-    """The person's current link to the assignment (its address, with `REPORTFLOW_WEB_URL`)."""
+def make_token(session: Session, cycle_id: int, section_key: str, person_code: str) -> str:
+    """The person's current signed token for the assignment."""
     cycle = session.get(Cycle, cycle_id)
     assignment = assignment_of(session, cycle_id, section_key)
     person = session.get(Person, person_code)
     if cycle is None or assignment is None or person is None:
         raise NotFound(f"Không có phần '{section_key}' của kỳ {cycle_id} cho '{person_code}'.")
     generation = current_generation(session, cycle_id, section_key, person_code)
-    token = sign(cycle_id, section_key, person_code, generation, expiry_for(cycle))
+    return sign(cycle_id, section_key, person_code, generation, expiry_for(cycle))
+
+
+def make_link(session: Session, cycle_id: int, section_key: str, person_code: str) -> str:
+    """The person's current link to the assignment (its address, with `REPORTFLOW_WEB_URL`)."""
+    token = make_token(session, cycle_id, section_key, person_code)
     return f"{get_settings().web_url.rstrip('/')}/l/{token}"
 
 
