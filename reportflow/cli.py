@@ -778,6 +778,8 @@ def link_show(
     from reportflow.web.links import make_link
 
     init_db()
+    if not _web_url():
+        err.print("Chưa đặt REPORTFLOW_WEB_URL: liên kết dưới đây thiếu địa chỉ trang web.")
     try:
         with session_scope() as session:
             console.print(make_link(session, cycle_id, section, person), highlight=False)
