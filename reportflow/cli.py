@@ -29,6 +29,8 @@ app.add_typer(cycle_app, name="cycle")
 app.add_typer(register_app, name="register")
 app.add_typer(approval_app, name="approval")
 app.add_typer(db_app, name="db")
+link_app = typer.Typer(help="Liên kết riêng gửi báo cáo qua web.", no_args_is_help=True)
+app.add_typer(link_app, name="link")
 console = Console()
 err = Console(stderr=True)
 
@@ -728,6 +730,12 @@ def serve(
         raise typer.Exit(code=1) from None
 
 
+def _web_url() -> str:
+    from reportflow.config import get_settings
+
+    return get_settings().web_url
+
+
 def _print_ready(served) -> None:
     server = "đã khởi động" if served.server is not None else "có sẵn"
     console.print(f"[bold green]Sẵn sàng[/] sau {served.started_s:.1f} giây.", highlight=False)
@@ -737,11 +745,65 @@ def _print_ready(served) -> None:
         f"Cơ sở dữ liệu: {served.database}",
         f"Deployment: {', '.join(served.deployments)}",
         f"Máy thực thi ({len(served.workers)}): {', '.join(served.worker_names)}",
+        f"Trang web gửi báo cáo: {served.web_address}"
+        + (f" (liên kết trong thư: {web_url})" if (web_url := _web_url()) else ""),
         f"Nhật ký: {served.log_dir}",
         "Nhấn Ctrl+C để dừng tất cả.",
     ]
     for line in lines:
         console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def web(
+    host: Annotated[
+        str | None, typer.Option(help="Địa chỉ lắng nghe (mặc định REPORTFLOW_WEB_HOST)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Cổng (mặc định REPORTFLOW_WEB_PORT)")] = None,
+) -> None:
+    """Chạy trang web để lãnh đạo các phòng gửi báo cáo bằng liên kết riêng trong thư."""
+    from reportflow.web.server import run_web
+
+    init_db()
+    run_web(host, port, lambda text: console.print(escape(text), highlight=False))
+
+
+@link_app.command("show")
+def link_show(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    section: Annotated[str, typer.Argument(help="Mã phần")],
+    person: Annotated[str, typer.Argument(help="Mã người nhận liên kết")],
+) -> None:
+    """In liên kết hiện tại của một người cho một phần (để gửi lại cho họ)."""
+    from reportflow.web.links import make_link
+
+    init_db()
+    if not _web_url():
+        err.print("Chưa đặt REPORTFLOW_WEB_URL: liên kết dưới đây thiếu địa chỉ trang web.")
+    try:
+        with session_scope() as session:
+            console.print(make_link(session, cycle_id, section, person), highlight=False)
+    except UserError as exc:
+        _fail(exc)
+
+
+@link_app.command("revoke")
+def link_revoke(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    section: Annotated[str, typer.Argument(help="Mã phần")],
+    person: Annotated[str, typer.Argument(help="Mã người nhận liên kết")],
+    by: Annotated[str, typer.Option(help="Người thu hồi (ghi vào nhật ký)")] = "vanphong",
+) -> None:
+    """Thu hồi mọi liên kết đã gửi cho người này về phần này; in liên kết mới."""
+    from reportflow.web.links import revoke
+
+    init_db()
+    try:
+        new_link = revoke(cycle_id, section, person, by)
+    except UserError as exc:
+        _fail(exc)
+    console.print("Đã thu hồi các liên kết cũ. Liên kết mới:", highlight=False)
+    console.print(new_link, highlight=False, soft_wrap=True)
 
 
 @app.command()

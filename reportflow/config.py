@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     """Signs the approval codes' hashes. Empty: a random key is made once in
     `data_dir/secret.key`. Set the same value on every machine that shares one database."""
 
+    web_url: str = ""
+    """The address division heads open (`REPORTFLOW_WEB_URL`, e.g. https://baocao.example.gov.vn
+    behind the agency's reverse proxy); empty: the mails carry no links."""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8800
+    web_requests_per_minute: int = 30
+    """Requests one link may make in a minute; more get a page asking to wait."""
+
     frozen_now: str = ""
     """ISO datetime; when set the product's clock stands still (demo and simulated calendars)."""
 

@@ -57,6 +57,9 @@ class Served:
     server: subprocess.Popen | None = None
     """None when a server already answered (it is left running on stop)."""
     workers: list[subprocess.Popen] = field(default_factory=list)
+    web: subprocess.Popen | None = None
+    """`reportflow web`, the division heads' pages."""
+    web_address: str = ""
     worker_names: list[str] = field(default_factory=list)
     deployments: list[str] = field(default_factory=list)
     pool_created: bool = False
@@ -67,7 +70,12 @@ class Served:
     """Seconds from the call to ready."""
 
     def stop(self, say: Say) -> None:
-        """Workers first (each with the flow runs it started), then the server."""
+        """The web pages, the workers (each with the flow runs it started), then the server."""
+        if self.web is not None:
+            if self.web.poll() is None:
+                say("Đang dừng trang web gửi báo cáo…")
+            stop_tree(self.web)
+            self.web = None
         for name, worker in zip(self.worker_names, self.workers, strict=False):
             if worker.poll() is None:
                 say(f"Đang dừng máy thực thi {name}…")
@@ -328,8 +336,32 @@ def start(options: ServeOptions, served: Served, say: Say) -> None:
         say(f"Cảnh báo: chưa tạo được quy tắc phát hiện quy trình mất nhịp tim ({exc}).")
     deploy(env, served, say)
     start_workers(options.workers, env, served, say)
+    start_web(env, served, say)
     served.started_s = time.monotonic() - began
     served.env = env
+
+
+def start_web(env: dict[str, str], served: Served, say: Say, timeout_s: float = 60) -> None:
+    """`reportflow web` in a process group of its own; ready once its health check answers."""
+    from reportflow.web.server import bind_address, web_is_up
+
+    host, port = bind_address()
+    served.web_address = f"http://{_url_host(host)}:{port}"
+    say(f"Đang khởi động trang web gửi báo cáo tại {served.web_address}…")
+    served.web = start_in_own_group(
+        [sys.executable, "-m", "reportflow.cli", "web"],
+        served.log_dir / "web.log",
+        env,
+        get_settings().home.resolve(),
+    )
+    deadline = time.monotonic() + timeout_s
+    while not web_is_up(served.web_address):
+        if served.web.poll() is not None or time.monotonic() > deadline:
+            raise ServeFailed(
+                f"Trang web không khởi động được tại {served.web_address} (cổng đã có chương "
+                f"trình khác dùng? đổi bằng REPORTFLOW_WEB_PORT); xem {served.log_dir / 'web.log'}"
+            )
+        time.sleep(0.2)
 
 
 class Interrupted(Exception):
@@ -379,6 +411,11 @@ def _watch(served: Served, poll_s: float, say: Say) -> None:
         if served.server is not None and served.server.poll() is not None:
             raise ServeFailed(
                 f"Máy chủ Prefect đã dừng bất ngờ; xem {served.log_dir / 'prefect-server.log'}"
+            )
+        if served.web is not None and served.web.poll() is not None:
+            raise ServeFailed(
+                f"Trang web đã dừng bất ngờ (mã {served.web.returncode}); "
+                f"xem {served.log_dir / 'web.log'}"
             )
         for index, (name, worker) in enumerate(
             zip(served.worker_names, served.workers, strict=True)

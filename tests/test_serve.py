@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
@@ -42,6 +43,7 @@ def serve_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PREFECT_HOME": str(Path(os.environ["PREFECT_HOME"]) / f"serve-{tmp_path.name}"),
         "REPORTFLOW_DATA_DIR": str(tmp_path / "data"),
         "PYTHONUNBUFFERED": "1",
+        "REPORTFLOW_WEB_PORT": str(free_port()),
         **extra,
     }
     for key in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING"):
@@ -132,6 +134,9 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
         assert workers[0]["name"] in serve.output
         page = httpx.get(ui, follow_redirects=True)
         assert page.status_code == 200 and "<html" in page.text.lower()
+        web = field(serve.output, "Trang web gửi báo cáo")
+        assert web == f"http://127.0.0.1:{serve.env['REPORTFLOW_WEB_PORT']}"
+        assert httpx.get(f"{web}/healthz").text == "ok"
 
         # A flow run on the served worker: a process in a session of its own.
         with temporary_settings({PREFECT_API_URL: api}):
@@ -146,6 +151,8 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
         print(f"reportflow serve: stopped {stop_s:.1f} s after SIGINT")
         assert not serve.processes(), serve.processes()
         assert not is_healthy(api)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{web}/healthz", timeout=2)
         lines = serve.output.splitlines()
         assert lines[-3:] == [
             f"Đang dừng máy thực thi {workers[0]['name']}…",

@@ -22,6 +22,7 @@ from reportflow.models.tables import (
     RenderedDocument,
     SectionAssignment,
     SectionVersion,
+    WebLinkGeneration,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "RenderedDocument",
     "SectionAssignment",
     "SectionVersion",
+    "WebLinkGeneration",
     "get_engine",
     "init_db",
     "session_scope",

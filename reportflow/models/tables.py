@@ -342,3 +342,17 @@ class AuditEvent(SQLModel, table=True):
     action: str
     cycle_id: int | None = Field(default=None, index=True)
     detail: dict[str, Any] = _json_column()
+
+
+class WebLinkGeneration(SQLModel, table=True):
+    """The generation of one person's web link to one assignment. A link carries the generation
+    it was made with; revoking a link raises the generation, so every older link is refused."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "section_key", "person_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    section_key: str
+    person_code: str = Field(foreign_key="person.code")
+    generation: int = 0
+    revoked_at: dt.datetime | None = None
+    revoked_by: str = ""

@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from reportflow.clock import VN_TZ
 from reportflow.config import PACKAGE_DIR
 from reportflow.document.vi_format import short_date as vn_date
+from reportflow.tasks.figures import figures_key
 
 WEEKDAYS_VI = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
 
@@ -27,6 +28,14 @@ def vn_weekday(value: dt.date) -> str:
     return WEEKDAYS_VI[value.weekday()]
 
 
+def web_link(cycle_id: int, section_key: str, person_code: str) -> str:
+    """A placeholder the outbox replaces with the person's signed link when it sends the mail;
+    empty when `REPORTFLOW_WEB_URL` is not set."""
+    from reportflow.web.links import placeholder
+
+    return placeholder(cycle_id, section_key, person_code)
+
+
 @lru_cache
 def template_environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
@@ -36,6 +45,7 @@ def template_environment() -> SandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime, vn_weekday=vn_weekday)
+    env.globals.update(web_link=web_link, figures_key=figures_key)
     return env
 
 

@@ -211,6 +211,42 @@ def _stalled_cycles() -> list[Finding]:
     ]
 
 
+def _web() -> Finding:
+    """The division heads' pages answer at the address the mails give them."""
+    from urllib.parse import urlsplit
+
+    from reportflow.web.server import bind_address, web_is_up
+
+    name, settings = "Trang web gửi báo cáo", get_settings()
+    host, port = bind_address()
+    local = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if not settings.web_url:
+        running = "đang chạy" if web_is_up(local) else "chưa chạy"
+        return Finding(
+            name,
+            "cảnh báo",
+            f"chưa đặt REPORTFLOW_WEB_URL nên thư không kèm liên kết gửi báo cáo (trang web "
+            f"{running} tại {local})",
+        )
+    public = settings.web_url.rstrip("/")
+    if not web_is_up(public, timeout_s=5):
+        where = (
+            f"trang web chạy tại {local} nhưng địa chỉ công khai không tới được: kiểm tra "
+            "reverse proxy"
+            if web_is_up(local)
+            else "chạy reportflow serve (hoặc reportflow web)"
+        )
+        return Finding(name, "lỗi", f"{public} không trả lời; {where}")
+    parts = urlsplit(public)
+    if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return Finding(
+            name,
+            "cảnh báo",
+            f"{public} trả lời, nhưng không qua https: liên kết riêng đi qua mạng không mã hóa",
+        )
+    return Finding(name, "ok", f"{public} trả lời")
+
+
 CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
     _database,
     _outbox,
@@ -218,6 +254,7 @@ CHECKS: tuple[Callable[[], Finding | list[Finding]], ...] = (
     _literal_secrets,
     _mail_server,
     _prefect,
+    _web,
     _libreoffice,
     _signing_key,
     _stalled_cycles,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,7 @@ from reportflow.tasks.outbox import (
     retriable,
     wall_now,
 )
+from reportflow.web.links import expand_placeholders
 
 REQUEST_PREFIX = "request-"
 
@@ -119,13 +121,21 @@ def deliver_message(
             reminder_id=record.id,
         )
         record_id = record.id
-    drained = drain(ids, person_channels, sender=sender, max_attempts=max_attempts)
+    drained = drain(
+        ids, person_channels, compose=with_links, sender=sender, max_attempts=max_attempts
+    )
     complete = refresh_record(record_id, drained.claimed_any)
     return Delivered(
         sent=complete and bool(drained.with_status("sent")),
         failed=drained.with_status("failed", "exhausted"),
         busy=drained.with_status("busy"),
     )
+
+
+def with_links(row: OutboxMessage) -> tuple[str, str, list[Path]]:
+    """The stored message with each person's web link signed in at send time: a link is a
+    bearer credential, so the database keeps only its placeholder."""
+    return row.title, expand_placeholders(row.body or ""), [Path(p) for p in row.attachments]
 
 
 def deliver(message: Outgoing, sender: Sender = send_message) -> bool:
@@ -220,7 +230,9 @@ def resume_requests(sender: Sender = send_message, max_attempts: object = DEFAUL
         refresh_record(record_id, False)
     sent, failed, busy = [], [], []
     for record_id, ids in wanted.items():
-        drained: Drained = drain(ids, person_channels, sender=sender, max_attempts=max_attempts)
+        drained: Drained = drain(
+            ids, person_channels, compose=with_links, sender=sender, max_attempts=max_attempts
+        )
         if refresh_record(record_id, drained.claimed_any) and drained.with_status("sent"):
             sent.append(labels[record_id])
         failed += [(labels[record_id], r) for r in drained.with_status("failed", "exhausted")]

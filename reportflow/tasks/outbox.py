@@ -10,7 +10,8 @@ short transaction right after its send, so a crash never loses or repeats more t
 Use: ``enqueue`` the rows in the transaction of the business write that causes the message,
 commit, then ``drain`` them. A message whose text must not be stored (the director's one-time
 code) is enqueued with ``body=None`` and drained with ``compose=lambda row: (title, body,
-attachments)``; a retry composes it again.
+attachments)``; a retry composes it again. A ``compose`` given for rows with a stored body
+finishes that body at send time (a personal web link is signed into it, never stored).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ KIND_VI = {
     "reminder": "nhắc việc",
     "dispatch": "phát hành",
     "approval": "xin phê duyệt",
+    "receipt": "biên nhận bài gửi trên web",
 }
 MEND_COMMANDS = {
     "request": "reportflow remind --retry-failed",
@@ -296,7 +298,7 @@ def _send(row: OutboxMessage, channels_for: ChannelsFor, compose: Compose | None
 
 
 def _deliver(row: OutboxMessage, url: str, compose: Compose | None, sender: Sender) -> Delivery:
-    if row.body is not None:
+    if compose is None and row.body is not None:
         title, body, attachments = row.title, row.body, [Path(p) for p in row.attachments]
     elif compose is None:
         return Delivery(row.channel, False, "tin này được soạn lúc gửi nhưng không có người soạn")

@@ -52,38 +52,46 @@ class SubmissionResult:
     woke_cycle: bool
 
 
+def check_upload_size(size: int, name: str) -> None:
+    """Refuses a file over `REPORTFLOW_MAX_UPLOAD_BYTES`, before it is read."""
+    limit = get_settings().max_upload_bytes
+    if size > limit:
+        raise UserError(
+            f"Tệp '{name}' quá lớn ({size:,} byte; tối đa {limit:,} byte). "
+            "Hãy bỏ hình ảnh và phần không cần thiết rồi gửi lại.".replace(",", ".")
+        )
+
+
 def read_section_file(path: Path) -> tuple[SectionContent, bytes, str]:
     """Parses a submitted file into blocks; refuses anything the report cannot carry."""
     if not path.is_file():
         raise UserError(f"Không tìm thấy tệp '{path}'.")
+    check_upload_size(path.stat().st_size, path.name)
+    return read_section_bytes(path.read_bytes(), path.name)
+
+
+def read_section_bytes(data: bytes, name: str) -> tuple[SectionContent, bytes, str]:
+    """The same checks for a file already in memory (an upload): the CLI and the web share them."""
     limit = get_settings().max_upload_bytes
-    size = path.stat().st_size
-    if size > limit:
-        raise UserError(
-            f"Tệp '{path.name}' quá lớn ({size:,} byte; tối đa {limit:,} byte). "
-            "Hãy bỏ hình ảnh và phần không cần thiết rồi gửi lại.".replace(",", ".")
-        )
-    data = path.read_bytes()
-    suffix = path.suffix.lower()
+    check_upload_size(len(data), name)
+    suffix = Path(name).suffix.lower()
     try:
         if suffix == ".docx" or suffix == ".docm":
-            content, fmt = parse_docx(data, path.name, max_bytes=limit), "docx"
+            content, fmt = parse_docx(data, name, max_bytes=limit), "docx"
         elif suffix in MARKDOWN_SUFFIXES:
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise UserError(
-                    f"Tệp '{path.name}' không phải văn bản UTF-8. Hãy lưu lại với mã UTF-8."
+                    f"Tệp '{name}' không phải văn bản UTF-8. Hãy lưu lại với mã UTF-8."
                 ) from exc
             content, fmt = parse_markdown(text), "markdown"
         else:
-            raise UserError(
-                f"Không nhận tệp '{path.name}': chỉ nhận .docx (Word) hoặc .md (Markdown)."
-            )
+            raise UserError(f"Không nhận tệp '{name}': chỉ nhận .docx (Word) hoặc .md (Markdown).")
     except SectionInputError as exc:
         raise UserError(str(exc)) from exc
     if content.is_empty():
-        raise UserError(f"Tệp '{path.name}' không có nội dung. Hãy gửi phần báo cáo có nội dung.")
+        raise UserError(f"Tệp '{name}' không có nội dung. Hãy gửi phần báo cáo có nội dung.")
     return content, data, fmt
 
 
@@ -130,12 +138,34 @@ def _open_assignment(
 
 
 def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> SubmissionResult:
+    _refuse_figures_key(cycle_id, section_key, by)
+    return store_section(cycle_id, section_key, read_section_file(source), source.name, by)
+
+
+def submit_section_bytes(
+    cycle_id: int, section_key: str, data: bytes, name: str, by: str
+) -> SubmissionResult:
+    """`submit_section` for a file received over the web (``by`` is proven by the link)."""
+    _refuse_figures_key(cycle_id, section_key, by)
+    return store_section(cycle_id, section_key, read_section_bytes(data, name), name, by)
+
+
+def _refuse_figures_key(cycle_id: int, section_key: str, by: str) -> None:
     if is_figures_key(section_key):
         raise UserError(
             f"'{section_key}' là số liệu các chỉ tiêu, không phải một phần văn bản. Gửi bằng: "
             f"reportflow submit {cycle_id} --indicators <tệp .yaml> --by {by}"
         )
-    content, data, fmt = read_section_file(source)
+
+
+def store_section(
+    cycle_id: int,
+    section_key: str,
+    parsed: tuple[SectionContent, bytes, str],
+    source_name: str,
+    by: str,
+) -> SubmissionResult:
+    content, data, fmt = parsed
     with session_scope(write_lock=True) as session:
         assignment, _definition = _open_assignment(session, cycle_id, section_key)
         person = get_person(session, by)
@@ -152,7 +182,7 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
                 assignment_id=assignment.id,
                 version_no=version_no,
                 blocks=content.to_json(),
-                source_name=source.name,
+                source_name=source_name,
                 source_format=fmt,
                 source_bytes=data,
                 sha256=hashlib.sha256(data).hexdigest(),
@@ -203,15 +233,29 @@ def read_indicator_file(path: Path) -> dict[str, object]:
     return data
 
 
+class FigureProblems(UserError):
+    """Some figures were wrong and nothing was stored; `problems` maps each code to why."""
+
+    def __init__(self, message: str, problems: dict[str, str]):
+        super().__init__(message)
+        self.problems = problems
+
+
 def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
-    values = read_indicator_file(source)
+    return submit_indicator_values(cycle_id, read_indicator_file(source), by, source.name)
+
+
+def submit_indicator_values(
+    cycle_id: int, values: dict[str, object], by: str, source_name: str
+) -> list[str]:
+    """The figures of a file (CLI) or of the web form, checked by the same rules."""
     with session_scope(write_lock=True) as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         refuse_unless_collecting(cycle)
         definition = cycle_definition(session, cycle)
         person = get_person(session, by)
         division_name = _division_name(session, person.division_code or "")
-        rows, problems = [], []
+        rows, problems, by_code = [], [], {}
         for code, raw in values.items():
             spec = definition.indicator(str(code))
             if spec is None:
@@ -230,15 +274,17 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
             try:
                 reading = read_indicator(spec, raw)
             except IndicatorValueError as exc:
+                by_code[spec.code] = str(exc)
                 problems.append(
                     f"- chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}: {exc}"
                 )
                 continue
             rows.append((spec, reading.text, reading.number, note))
         if problems:
-            raise UserError(
-                f"Tệp số liệu '{source.name}' có {len(problems)} giá trị sai; chưa lưu gì. "
-                "Sửa rồi gửi lại:\n" + "\n".join(problems)
+            raise FigureProblems(
+                f"Tệp số liệu '{source_name}' có {len(problems)} giá trị sai; chưa lưu gì. "
+                "Sửa rồi gửi lại:\n" + "\n".join(problems),
+                by_code,
             )
         for spec, text, number, note in rows:
             last = session.exec(

@@ -1,0 +1,61 @@
+"""The receipt e-mail after a web submission, through the outbox (one per version and channel)."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from reportflow.clock import utcnow
+from reportflow.models import Cycle, Person, SectionAssignment, SectionVersion, session_scope
+from reportflow.notifications.channels import channels
+from reportflow.notifications.messages import render_message
+from reportflow.tasks.cycles import cycle_definition
+from reportflow.tasks.figures import is_figures_key
+from reportflow.tasks.outbox import Addressee, Drained, drain, enqueue, person_channels
+from reportflow.web.links import assignment_of
+
+
+def send_receipt(
+    cycle_id: int,
+    section_key: str,
+    person_code: str,
+    version_no: int | None = None,
+    figures: str = "",
+) -> Drained:
+    """Mails the person who submitted what was received: a section's version, or (with
+    `version_no` None) the figures listed in `figures`."""
+    with session_scope() as session:
+        cycle = session.get(Cycle, cycle_id)
+        assignment: SectionAssignment = assignment_of(session, cycle_id, section_key)
+        person = session.get(Person, person_code)
+        at, source_name, sha = utcnow(), figures, ""
+        if version_no is not None:
+            version = session.exec(
+                select(SectionVersion).where(
+                    SectionVersion.assignment_id == assignment.id,
+                    SectionVersion.version_no == version_no,
+                )
+            ).one()
+            at, source_name, sha = version.submitted_at, version.source_name, version.sha256
+        title, body = render_message(
+            "submission_receipt",
+            report_name=cycle_definition(session, cycle).name,
+            period_label=cycle.period_label,
+            person=person,
+            section_title=assignment.title,
+            is_figures=is_figures_key(section_key),
+            version_no=version_no,
+            at=at,
+            source_name=source_name,
+            sha=sha[:12],
+        )
+        moment = at.strftime("%Y%m%dT%H%M%S%f")
+        ids = enqueue(
+            session,
+            kind="receipt",
+            message_key=f"receipt:c{cycle_id}:{section_key}:v{version_no or moment}",
+            to=Addressee("person", person.code, channels(person.email, person.apprise_urls)),
+            title=title,
+            body=body,
+            cycle_id=cycle_id,
+        )
+    return drain(ids, person_channels)
