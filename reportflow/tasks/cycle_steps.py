@@ -47,6 +47,7 @@ from reportflow.tasks.notify import (
     division_heads,
     division_name,
 )
+from reportflow.web.draft_page import make_draft_link
 
 
 def attach_run(cycle_id: int, flow_run_id: str) -> None:
@@ -250,6 +251,7 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
                 section_count=len(definition.sections()),
                 approval_code=code,
                 expires_at=record.expires_at,
+                draft_url=make_draft_link(session, cycle, director.code),
                 cycle_url=cycle_url(cycle.flow_run_id),
                 cycle_id=cycle.id,
             )
@@ -322,6 +324,7 @@ def decision_description(cycle_id: int) -> str:
             f"Kỳ báo cáo số {cycle.id}, vòng {cycle.round}; trả lời Công văn số "
             f"{cycle.request_number} của {cycle.request_sender}. Dự thảo gửi kèm thư mã phê duyệt"
             f" (mã kiểm tra SHA-256 {draft.sha256[:12] if draft else '-'}).",
+            *_draft_page_line(session, cycle),
             "",
             "| Mã phần | Phần | Đơn vị | Phiên bản | Số từ |",
             "|---|---|---|---|---|",
@@ -347,6 +350,13 @@ def decision_description(cycle_id: int) -> str:
             "riêng. Mã cho biết ai quyết định, nên không cần ghi tên.",
         ]
         return "\n".join(lines)
+
+
+def _draft_page_line(session, cycle) -> list[str]:
+    """A link to read the draft in a browser, when the web pages are served."""
+    director = next(iter(directors(session)), None)
+    url = make_draft_link(session, cycle, director.code) if director else ""
+    return ["", f"[Đọc dự thảo vòng {cycle.round}]({url})"] if url else []
 
 
 def apply_decision(cycle_id: int, asked_round: int, decision: DirectorDecision) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
@@ -53,6 +53,7 @@ from reportflow.tasks.submit import (
     submit_section_bytes,
 )
 from reportflow.web.blocks_html import section_html
+from reportflow.web.draft_page import draft_context, draft_file
 from reportflow.web.links import Link, LinkRefused, check_live, make_token, verify
 from reportflow.web.receipts import send_receipt
 
@@ -93,6 +94,12 @@ REFUSALS = {
         "Phần này không còn do đơn vị anh/chị phụ trách",
         "Phần báo cáo này nay do đơn vị khác phụ trách, nên liên kết không dùng được. Hãy liên "
         "hệ Văn phòng nếu có nhầm lẫn.",
+    ),
+    "not_director": (
+        403,
+        "Trang dự thảo chỉ dành cho Giám đốc",
+        "Liên kết này mở dự thảo trình Giám đốc, nên chỉ dùng được bằng liên kết trong thư gửi "
+        "riêng cho Giám đốc.",
     ),
     "rate": (
         429,
@@ -414,6 +421,24 @@ def create_app() -> FastAPI:
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> str:
         return "ok"
+
+    @app.get("/d/{token}", response_class=HTMLResponse)
+    async def draft_page(request: Request, token: str) -> HTMLResponse:
+        link = await open_link(request, token)
+        context = await run_in_threadpool(draft_context, link)
+        return page("draft.html", token=token, **context)
+
+    @app.get("/d/{token}/du-thao.{suffix}")
+    async def draft_download(request: Request, token: str, suffix: str) -> FileResponse:
+        if suffix not in ("docx", "pdf"):
+            raise Refused("not_found")
+        link = await open_link(request, token)
+        path = await run_in_threadpool(draft_file, link, f".{suffix}")
+        return FileResponse(
+            path,
+            filename=f"du-thao.{suffix}",
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
 
     @app.get("/l/{token}", response_class=HTMLResponse)
     async def section_page(request: Request, token: str) -> HTMLResponse:

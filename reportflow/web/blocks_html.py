@@ -47,3 +47,7 @@ def section_html(content: SectionContent) -> Markup:
         elif isinstance(block, Table):
             html.append(_table(block))
     return Markup("\n".join(html))
+
+
+def table_html(block: Table) -> Markup:
+    return Markup(_table(block))

@@ -1,0 +1,126 @@
+"""The director's read-only page of the draft awaiting his decision, behind a signed link.
+
+The link names the cycle, the director and the draft's round; it shows the draft of the round
+he was mailed, exactly as merged (the versions the draft recorded), with the DOCX and a PDF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from reportflow.config import get_settings
+from reportflow.definition_schema import OutlineItem
+from reportflow.document.blocks import SectionContent
+from reportflow.models import (
+    Cycle,
+    IndicatorValue,
+    Person,
+    RenderedDocument,
+    SectionVersion,
+    session_scope,
+)
+from reportflow.notifications.messages import render_string
+from reportflow.tasks.cycles import cycle_definition, template_context
+from reportflow.tasks.documents import blob_path, document_file, find_document
+from reportflow.tasks.export import convert_to_pdf
+from reportflow.tasks.merge import indicator_table
+from reportflow.web.blocks_html import section_html, table_html
+from reportflow.web.links import (
+    ENDED_STATES,
+    Link,
+    LinkRefused,
+    current_generation,
+    expiry_for,
+    sign,
+)
+
+DRAFT_KEY = "du-thao"
+"""The link's section field for a draft page: never a section key (those are the definition's)."""
+
+
+def make_draft_link(session: Session, cycle: Cycle, person_code: str) -> str:
+    """The director's link to the draft of the cycle's current round."""
+    if not get_settings().web_url:
+        return ""
+    generation = current_generation(session, cycle.id, DRAFT_KEY, person_code)
+    token = sign(
+        cycle.id, f"{DRAFT_KEY}-r{cycle.round}", person_code, generation, expiry_for(cycle)
+    )
+    return f"{get_settings().web_url.rstrip('/')}/d/{token}"
+
+
+def _draft_of(session: Session, link: Link) -> tuple[Cycle, RenderedDocument]:
+    kind, _, round_part = link.section_key.rpartition("-r")
+    cycle = session.get(Cycle, link.cycle_id)
+    person = session.get(Person, link.person_code)
+    if kind != DRAFT_KEY or not round_part.isdigit() or cycle is None or person is None:
+        raise LinkRefused("tampered")
+    if person.role != "director":
+        raise LinkRefused("not_director")
+    if cycle.state in ENDED_STATES:
+        raise LinkRefused("ended")
+    if current_generation(session, cycle.id, DRAFT_KEY, person.code) != link.generation:
+        raise LinkRefused("revoked")
+    draft = find_document(session, cycle.id, "draft", int(round_part))
+    if draft is None:
+        raise LinkRefused("tampered")
+    return cycle, draft
+
+
+def draft_context(link: Link) -> dict[str, Any]:
+    with session_scope() as session:
+        cycle, draft = _draft_of(session, link)
+        definition = cycle_definition(session, cycle)
+        context = template_context(cycle)
+        versions = _by_id(session, SectionVersion, draft.section_versions or {})
+        figures = _by_id(session, IndicatorValue, draft.indicator_values or {})
+        table = table_html(indicator_table(definition, figures, context))
+        rows: list[dict[str, Any]] = []
+
+        def walk(items: list[OutlineItem], depth: int) -> None:
+            for item in items:
+                version = versions.get(item.key) if item.key else None
+                rows.append(
+                    {
+                        "title": render_string(item.title, **context),
+                        "depth": depth,
+                        "html": section_html(SectionContent.from_json(version.blocks))
+                        if version
+                        else None,
+                        "table": table if item.indicators else None,
+                    }
+                )
+                walk(item.children, depth + 1)
+
+        walk(definition.outline, 0)
+        return {
+            "report_name": definition.name,
+            "summary": render_string(definition.summary, **context),
+            "round": draft.round,
+            "current": draft.round == cycle.round,
+            "sha256": draft.sha256,
+            "rows": rows,
+        }
+
+
+def _by_id(session: Session, model, ids: dict[str, int]) -> dict:
+    if not ids:
+        return {}
+    found = {row.id: row for row in session.exec(select(model).where(model.id.in_(ids.values())))}
+    return {key: found[row_id] for key, row_id in ids.items() if row_id in found}
+
+
+def draft_file(link: Link, suffix: str) -> Path:
+    """The draft's DOCX (its stored bytes) or a PDF of it, made once by LibreOffice."""
+    with session_scope() as session:
+        _, draft = _draft_of(session, link)
+    docx = document_file(draft)
+    if suffix == ".docx":
+        return docx
+    pdf = blob_path(draft.sha256).with_suffix(".pdf")
+    if not pdf.is_file():
+        convert_to_pdf(docx, pdf.parent)
+    return pdf
