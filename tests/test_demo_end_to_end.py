@@ -125,3 +125,19 @@ def test_summary_names_the_document_run_and_mails(demo_result):
     assert f"Bảnchínhthức:{final.resolve()}" in normal(log).replace(" ", "")
     assert re.search(r"/runs/flow-run/[0-9a-f-]{36}", log)
     assert "thktkg@skhdt.travinh.example" in log
+
+
+def test_the_late_section_came_through_the_web_link_of_the_reminder(demo_result):
+    out, final, log = demo_result
+    assert re.search(
+        r"chanhtt gửi muộn phần 'thanh-tra' qua trang web \(liên kết trong thư nhắc việc: "
+        r"http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_.-]+\); phiên bản 1, biên nhận sau",
+        normal(log),
+    )
+    messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
+    receipts = [
+        m
+        for m in messages
+        if str(m["To"]) == "thanhtra@stttt.travinh.example" and "Đã nhận" in str(m["Subject"])
+    ]
+    assert len(receipts) == 1, "the web's receipt mail"

@@ -62,6 +62,7 @@ def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | 
 def run_demo(out: Path, console: Console) -> Path:
     from reportflow.prefect_server import ensure_server
     from reportflow.smtp_sink import SmtpSink, attachment_names, message_text
+    from reportflow.web.server import web_in_thread
 
     step = DemoStep(console)
     scenario = load_scenario()
@@ -79,8 +80,12 @@ def run_demo(out: Path, console: Console) -> Path:
     step(("Đã khởi động" if started else "Dùng lại") + f" máy chủ Prefect tại {api_url}")
 
     try:
-        cycle_id, flow = _open_and_start(out, scenario, step)
-        final = _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_text)
+        with web_in_thread() as web:
+            step(f"Trang web gửi báo cáo cho các phòng: {web}")
+            cycle_id, flow = _open_and_start(out, scenario, step)
+            final = _collect_decide_dispatch(
+                out, scenario, cycle_id, flow, step, sink, message_text
+            )
     finally:
         sink.stop()
     _print_summary(console, cycle_id, final, sink, attachment_names)
@@ -141,6 +146,7 @@ def wait_for_pause(
 
 
 def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_text) -> Path:
+    from reportflow.demo.web_client import newest_link, submit_through_web
     from reportflow.tasks.decide import send_decision
     from reportflow.tasks.reminders import send_due_reminders
     from reportflow.tasks.submit import submit_indicators, submit_section
@@ -162,9 +168,12 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
 
     for entry in scenario["late"]:
         path = section_file(entry, work)
-        result = submit_section(cycle_id, entry["section"], path, entry["by"])
+        link = newest_link(sink, entry["email"], entry["section"])
+        sent = submit_through_web(link, path)
         step(
-            f"  {entry['by']} gửi muộn phần '{entry['section']}'; đủ các phần, quy trình được đánh thức: {'có' if result.woke_cycle else 'không'}"
+            f"  {entry['by']} gửi muộn phần '{entry['section']}' qua trang web (liên kết trong thư "
+            f"nhắc việc: {link}); phiên bản {sent.version_no}, biên nhận sau "
+            f"{sent.seconds_to_receipt:.2f} giây"
         )
 
     def approval_code():

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from reportflow.config import get_settings
+from reportflow.config import get_settings, reload_settings
 
 
 def bind_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
@@ -40,3 +45,33 @@ def web_is_up(address: str, timeout_s: float = 2.0) -> bool:
         return httpx.get(f"{address.rstrip('/')}/healthz", timeout=timeout_s).text == "ok"
     except httpx.HTTPError:
         return False
+
+
+@contextmanager
+def web_in_thread(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """The web app on a free port, in a thread of this process (the demo, the tests); sets
+    `REPORTFLOW_WEB_URL` so the mails sent meanwhile carry links to it. Yields its address."""
+    import uvicorn
+
+    from reportflow.web.app import create_app
+
+    if not port:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    base = f"http://{host}:{port}"
+    os.environ["REPORTFLOW_WEB_URL"] = base
+    reload_settings()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not web_is_up(base, timeout_s=1):
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"Trang web không khởi động được tại {base}.")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(10)
