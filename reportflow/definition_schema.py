@@ -159,12 +159,47 @@ class IndicatorTableSpec(Strict):
 class RecipientSpec(Reachable):
     key: str
     label: str
+    """The line under "Nơi nhận:", e.g. "Sở KH&ĐT (b/c)"."""
     requester: bool = False
+    addressee: bool = False
+    """Named on the "Kính gửi:" line under the title (a report sent upward, Decree 30 box 9a);
+    under "Nơi nhận:" all addressees are the one line "Như trên", as the decree writes it."""
+    addressee_label: str = ""
+    """How the "Kính gửi:" line and the mail's greeting name it; the label when empty."""
+
+    @property
+    def greeting_name(self) -> str:
+        return self.addressee_label or self.label
+
+
+SIGNING_AUTHORITIES = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
+"""Decree 30: thay mặt, ký thay, thừa lệnh, thừa ủy quyền, quyền."""
 
 
 class SignerSpec(Strict):
     title: str
+    """The signer's own title: "GIÁM ĐỐC", or "PHÓ GIÁM ĐỐC" when signing KT. for the director."""
     person: str
+    authority: Literal["", "TM.", "KT.", "TL.", "TUQ.", "Q."] = ""
+    on_behalf_of: str = ""
+    """Whose place the signer signs in, after the authority: "GIÁM ĐỐC" in "KT. GIÁM ĐỐC",
+    "ỦY BAN NHÂN DÂN" in "TM. ỦY BAN NHÂN DÂN"."""
+
+    @model_validator(mode="after")
+    def _authority_needs_whom(self) -> SignerSpec:
+        if bool(self.authority) != bool(self.on_behalf_of.strip()):
+            raise ValueError(
+                "người ký: 'authority' (TM., KT., TL., TUQ., Q.) và 'on_behalf_of' (ví dụ "
+                "GIÁM ĐỐC) phải khai báo cùng nhau"
+            )
+        return self
+
+    @property
+    def title_lines(self) -> str:
+        """As the signature block prints it: "KT. GIÁM ĐỐC" over "PHÓ GIÁM ĐỐC"."""
+        if not self.authority:
+            return self.title
+        return f"{self.authority} {self.on_behalf_of.strip()}\n{self.title}"
 
 
 class OfficeHours(Strict):

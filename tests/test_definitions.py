@@ -122,7 +122,7 @@ def test_an_unknown_field_names_the_allowed_ones_and_the_nearest_match():
         parse_definition(data, "bao-cao.yaml", load_organisation())
     assert refused.value.problems == [
         "signer.titel: trường không có trong mẫu định nghĩa (có phải 'title'?). "
-        "Các trường được dùng: person, title",
+        "Các trường được dùng: authority, on_behalf_of, person, title",
         "recipients.0.emial: trường không có trong mẫu định nghĩa (có phải 'email'?). "
-        "Các trường được dùng: apprise, email, key, label, requester",
+        "Các trường được dùng: addressee, addressee_label, apprise, email, key, label, requester",
     ]

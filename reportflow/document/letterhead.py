@@ -114,9 +114,34 @@ def title_block_xml(report: ReportDocument) -> str:
         parts += [_centered(line, 14, bold=True) for line in _lines(summary)]
     width = min(_text_width_mm(summary or report.doc_type_name, 14, _MIXED_EM), CONTENT_WIDTH_MM)
     parts.append(short_rule_xml(width, CONTENT_WIDTH_MM, 1 / 3))
+    parts += addressee_xml(report.addressees)
     # Room between the title and the first body paragraph.
     parts.append(paragraph_xml(ParaSpec(space_after_pt=6, mark_size_pt=8)))
     return "".join(parts)
+
+
+ADDRESSEE_LABEL = "Kính gửi:"
+ADDRESSEE_INDENT_MM = 40.0
+
+
+def addressee_xml(addressees: list[str]) -> list[str]:
+    """Decree 30 box 9a: "Kính gửi: X." on one centred line, or, for several, "Kính gửi:" and
+    one addressee a line ("- X;", the last ending with ".")."""
+    names = [name.strip().rstrip(".;") for name in addressees if name.strip()]
+    if not names:
+        return []
+    if len(names) == 1:
+        return [_centered(f"{ADDRESSEE_LABEL} {names[0]}.", 14, before=6)]
+    spec = ParaSpec(
+        align="left",
+        space_after_pt=0,
+        first_line_twips=0,
+        indent_left_twips=mm_to_twips(ADDRESSEE_INDENT_MM),
+    )
+    lines = [f"- {name};" for name in names[:-1]] + [f"- {names[-1]}."]
+    return [_centered(ADDRESSEE_LABEL, 14, before=6)] + [
+        paragraph_xml(spec, run_xml(line, size_pt=14)) for line in lines
+    ]
 
 
 def signature_block_xml(report: ReportDocument) -> str:

@@ -41,3 +41,5 @@ class ReportDocument:
     signer_title: str
     signer_name: str
     draft_watermark: str = ""
+    addressees: list[str] = field(default_factory=list)
+    """The "Kính gửi:" line under the title, one addressee per line when several."""

@@ -120,7 +120,7 @@ def _enqueue_all(
             number_text=entry.number_text,
             issued_on=entry.issued_on,
             summary=entry.summary,
-            recipient_label=recipient.label,
+            recipient_label=recipient.greeting_name,
             issuing_body_name=organisation.issuing_body_name,
             request_number=cycle.request_number if recipient.requester else "",
             request_date=cycle.request_date,

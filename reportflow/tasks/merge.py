@@ -101,7 +101,9 @@ def build_document(
             children=[node(child, level + 1) for child in item.children],
         )
 
-    recipients = [f"- {r.label};" for r in definition.recipients]
+    addressees = [r for r in definition.recipients if r.addressee]
+    recipients = ["- Như trên;"] if addressees else []
+    recipients += [f"- {r.label};" for r in definition.recipients if not r.addressee]
     recipients.append(f"- {definition.archive_line}")
     signer = next(p for p in organisation.people if p.code == definition.signer.person)
     placeholder = definition.number_pattern.replace("{number}", "      ")
@@ -117,9 +119,10 @@ def build_document(
         outline=[node(item, 1) for item in definition.outline],
         closing=[render_string(p, **context) for p in definition.closing],
         recipients=recipients,
-        signer_title=definition.signer.title,
+        signer_title=definition.signer.title_lines,
         signer_name=signer.name,
         draft_watermark="" if register else "DỰ THẢO",
+        addressees=[r.greeting_name for r in addressees],
     )
 
 
