@@ -191,6 +191,7 @@ def naive_plan(session: Session, on: dt.date) -> list[PlannedReminder]:
             assignment.due,
             cycle.definition_id,
             cycle.period_label,
+            cycle.year,
             cycle.round,
             cycle.flow_run_id,
         )
