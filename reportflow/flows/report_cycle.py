@@ -31,11 +31,13 @@ def report_cycle(cycle_id: int) -> str:
             steps.publish_draft(cycle_id)
         wait_for_decision(cycle_id)
     if cycle_steps.cycle_state(cycle_id) == CycleState.REJECTED:
+        steps.publish_trail(cycle_id)
         return "rejected"
     number = steps.assign_number(cycle_id)
     steps.render_final(cycle_id)
     steps.dispatch_report(cycle_id)
     steps.publish_progress(cycle_id)
+    steps.publish_trail(cycle_id)
     get_run_logger().info("Báo cáo số %s đã phát hành và gửi đi.", number)
     return number
 

@@ -18,7 +18,7 @@ from prefect import task as prefect_task
 from prefect.cache_policies import NO_CACHE
 
 from reportflow.models import session_scope
-from reportflow.tasks import cycle_steps, dispatch, draft_view, numbering, progress
+from reportflow.tasks import audit_trail, cycle_steps, dispatch, draft_view, numbering, progress
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import document_file
 from reportflow.tasks.merge import render_final as render_final_document
@@ -91,3 +91,8 @@ def dispatch_report(cycle_id: int) -> dict:
 @task(name="cap-nhat-tien-do", label="Cập nhật bảng tiến độ")
 def publish_progress(cycle_id: int) -> None:
     progress.publish_progress(cycle_id)
+
+
+@task(name="nhat-ky", label="Đăng nhật ký kỳ báo cáo")
+def publish_trail(cycle_id: int) -> None:
+    audit_trail.publish_trail(cycle_id)
