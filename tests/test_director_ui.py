@@ -6,16 +6,21 @@ Screenshots of each step go to out/ui/<ui>/ in the checkout."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from reportflow.cli import app
 from reportflow.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
@@ -47,6 +52,12 @@ class ResumeForm:
 
     def __init__(self, page, ui_url: str, run_id: UUID, folder: Path):
         self.page, self.ui_url, self.run_id, self.folder = page, ui_url, run_id, folder
+        self.calls: list[str] = []
+        page.on("request", self._seen)
+
+    def _seen(self, request) -> None:
+        if "/resume" in request.url:
+            self.calls.append(f"{request.method} {request.post_data}")
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.folder / f"{name}.png"))
@@ -128,6 +139,15 @@ def browser() -> Iterator:
         launched.close()
 
 
+@contextmanager
+def sync_browser_page(browser) -> Iterator:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        yield page
+    finally:
+        page.close()
+
+
 def _state(run_id: UUID):
     with get_client(sync_client=True) as client:
         return client.read_flow_run(run_id).state
@@ -141,7 +161,7 @@ def _submit_and_time(form: ResumeForm, ui: str) -> float:
         wait_until(lambda: not _state(form.run_id).is_paused(), 60, "run resumed")
     except TimeoutError:
         form.shot("submit-not-taken")
-        raise
+        raise AssertionError(f"Submit did not resume the run; resume calls: {form.calls}") from None
     elapsed = time.monotonic() - started
     RESUME_TIMES.setdefault(ui, []).append(elapsed)
     return elapsed
@@ -246,6 +266,38 @@ def test_the_director_decides_in_the_prefect_ui(
     assert "Mã phê duyệt không đúng" in refused[0].detail["reason"]
     dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
     assert len(dispatched) == 3
+    trail = CliRunner().invoke(app, ["audit", str(cycle_id)], terminal_width=250)
+    assert trail.exit_code == 0, trail.output
+    said = " ".join(trail.output.split())
+    for event in (
+        "Mở kỳ báo cáo theo Công văn 850/SKHĐT-THKTKG",
+        "Nộp phần bcvt, phiên bản 2",
+        "Tổng hợp dự thảo vòng 2, SHA-256",
+        "Quyết định vòng 1 bị từ chối: Mã phê duyệt không đúng",
+        "Quyết định: trả lại để sửa (vòng 1); phần trả lại: bcvt",
+        "Quyết định: phê duyệt (vòng 2)",
+        f"Cấp số văn bản {entry.number_text}",
+        "Đã gửi văn bản phát hành tới",
+    ):
+        assert event in said, event
+    assert said.index("bị từ chối") < said.index("trả lại để sửa (vòng 1)")
+    with get_client(sync_client=True) as client:
+        artifact = client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(
+                key=ArtifactCollectionFilterKey(any_=[f"cycle-{cycle_id}-audit"])
+            )
+        )
+    rows = json.loads(artifact[0].data)
+    assert [r["Sự việc"] for r in rows if r["Sự việc"].startswith("Cấp số")] == [
+        f"Cấp số văn bản {entry.number_text}"
+    ]
+    with sync_browser_page(browser) as page:
+        page.goto(
+            f"{prefect_server.removesuffix('/api')}/artifacts/artifact/{artifact[0].latest_id}",
+            wait_until="networkidle",
+        )
+        page.get_by_text(f"Cấp số văn bản {entry.number_text}").first.wait_for()
+        page.screenshot(path=str(folder / "08-audit-trail-artifact.png"))
     asked = [m for m in smtp.messages() if "chờ Giám đốc phê duyệt" in str(m["Subject"])]
     assert len(asked) == 2
     if shutil.which("soffice"):
