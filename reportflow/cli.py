@@ -271,6 +271,23 @@ def status(
     _print_stalled([c.id for c in cycles])
 
 
+@app.command()
+def audit(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Nhật ký của kỳ báo cáo: mở kỳ, đề nghị, bài nộp, nhắc việc, dự thảo, mã phê duyệt,
+    quyết định, cấp số, phát hành."""
+    from reportflow.models import Cycle
+    from reportflow.tasks.audit_trail import trail_rows
+
+    init_db()
+    with session_scope() as session:
+        if session.get(Cycle, cycle_id) is None:
+            _fail(UserError(f"Không có kỳ báo cáo số {cycle_id}."))
+    console.print(f"[bold]Nhật ký kỳ báo cáo số {cycle_id}[/]")
+    for row in trail_rows(cycle_id):
+        when, who, what = row.values()
+        console.print(f"{escape(when)}  [cyan]{escape(who)}[/]  {escape(what)}", soft_wrap=True)
+
+
 def _print_stalled(cycle_ids: list[int]) -> None:
     """Open cycles whose run cannot carry them on, with the command that mends each."""
     import httpx

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     a resumed cycle waits at most this long to be picked up."""
     worker_ready_timeout_s: float = 120.0
     pause_timeout_s: int = 14 * 24 * 3600
-    pause_poll_s: int = 10
+    pause_poll_s: int = 2
+    """How often a trial run (`cycle run`) paused for input asks whether it was resumed: the
+    director's Submit is picked up within this many seconds. Served runs suspend instead."""
     resume_wait_s: float = 30.0
 
     outbox_lease_s: float = 300.0

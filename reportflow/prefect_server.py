@@ -38,6 +38,8 @@ def ensure_server(
     port = api_url.rstrip("/").rsplit(":", 1)[1].split("/")[0]
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
+    # The UI is told where the API is; by default it says port 4200 whatever port is served.
+    env.setdefault("PREFECT_UI_API_URL", api_url)
     home.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", port]
     process = start_in_own_group(command, log_path, env)

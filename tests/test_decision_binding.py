@@ -24,7 +24,7 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
-from reportflow.tasks.cycles import get_cycle
+from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.documents import document_file, find_document
 from reportflow.tasks.errors import Conflict
@@ -81,15 +81,27 @@ def test_a_refused_form_burns_its_valid_code_mails_a_new_one_and_asks_again(
     (code,) = approval_codes(smtp)
     run_id = _run_id(cycle_id)
     first_key = _pause_key(run_id)
-    # A valid code, but a section that is not in the report: refused, and the code was seen.
-    resume_flow_run(
-        run_id,
-        run_input={
-            "decision": "Trả lại để sửa",
-            "approval_code": code,
-            "changes": [{"section": "khong-co", "comment": "sửa"}],
-        },
-    )
+    # The sections to send back are a list of the draft's own, not typed.
+    schema = _stored_form(run_id, "schema")
+    change = schema["$defs"]["SectionChange"]["properties"]["section"]
+    choices = schema["$defs"][change["$ref"].rsplit("/", 1)[1]]["enum"]
+    with session_scope() as session:
+        drafted = [(a.section_key, a.title) for a in assignments(session, cycle_id)]
+    assert [c.split(" · ")[0] for c in choices] == [key for key, _ in drafted]
+    assert "bcvt · Bưu chính – Viễn thông" in choices
+    assert change["title"] == "Phần cần sửa"
+    with pytest.raises(Exception, match="(?i)validat|cannot resume"):
+        resume_flow_run(
+            run_id,
+            run_input={
+                "decision": "Trả lại để sửa",
+                "approval_code": code,
+                "changes": [{"section": "khong-co", "comment": "sửa"}],
+            },
+        )
+    assert _pause_key(run_id) == first_key
+    # A valid code, but sent back with no section named: refused, and the code was seen.
+    resume_flow_run(run_id, run_input={"decision": "Trả lại để sửa", "approval_code": code})
     wait_until(lambda: _pause_key(run_id) not in ("", first_key), 60, "asked again", flow)
     assert flow.poll() is None, "a refused form must not end the run"
     description = _stored_form(run_id, "description")
@@ -104,7 +116,9 @@ def test_a_refused_form_burns_its_valid_code_mails_a_new_one_and_asks_again(
     assert schema["required"] == ["decision", "approval_code"]
     assert "default" not in schema["properties"]["decision"], "nothing is chosen for him"
     assert "description" not in schema["$defs"]["DecisionChoice"]
-    assert description.startswith("> **Lần trước chưa được chấp nhận:** Không có phần: khong-co.")
+    assert description.startswith(
+        "> **Lần trước chưa được chấp nhận:** Trả lại để sửa cần nêu ít nhất một phần"
+    )
     codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "new code")
     with session_scope() as session:
         stored = session.exec(select(ApprovalCode).order_by(ApprovalCode.id)).all()

@@ -17,6 +17,7 @@ from reportflow import prefect_processes
 from reportflow.config import reload_settings
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.smtp_sink import message_text
+from reportflow.tasks.progress import section_of
 from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 from tests.test_progress import latest_table
 
@@ -82,7 +83,7 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
     assert all("Đã quá hạn 2 ngày làm việc" in message_text(m) for m in mails)
 
     rows = latest_table(prefect_server, f"cycle-{cycle_id}-progress")
-    assert {row["Mã phần"] for row in rows} == set(ASSIGNMENT_HEADS)
+    assert {section_of(row) for row in rows} == set(ASSIGNMENT_HEADS)
     assert all(row["Nhắc gần nhất"] == "09:00 ngày 05/6/2020" for row in rows)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from reportflow.config import reload_settings
 from reportflow.models import Cycle, session_scope
-from reportflow.tasks.progress import refresh_progress
+from reportflow.tasks.progress import refresh_progress, section_of
 from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import ASSIGNMENT_HEADS, PACKAGE_DIR, open_sample_cycle, section_md
 
@@ -29,7 +29,7 @@ def latest_table(api_url: str, key: str) -> list[dict[str, str]]:
 
 
 def by_section(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
-    return {row["Mã phần"]: row for row in rows}
+    return {section_of(row): row for row in rows}
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def test_each_submission_refreshes_the_progress_artifact(prefect_server, running
     submit_section(running_cycle, "thanh-tra", section_md(tmp_path, "thanh-tra"), by="chanhtt")
     rows = by_section(latest_table(prefect_server, key))
     assert rows["thanh-tra"]["Trạng thái"] == "đã gửi"
-    assert rows["thanh-tra"]["Số phiên bản"] == "1"
+    assert len(rows["thanh-tra"]) <= 6, "fits the UI without scrolling"
+    assert rows["thanh-tra"]["Nhắc gần nhất"] == "", "a blank, not a '-' drawn as a bullet"
 
     before = latest_artifact(prefect_server, key)["updated"]
     submit_indicators(
@@ -68,11 +69,14 @@ def test_each_submission_refreshes_the_progress_artifact(prefect_server, running
     assert latest_artifact(prefect_server, key)["updated"] != before
     rows = by_section(latest_table(prefect_server, key))
     assert rows["so-lieu-bcvt"]["Trạng thái"] == "đã gửi"
-    assert rows["so-lieu-bcvt"]["Phần"] == "Số liệu các chỉ tiêu"
+    assert rows["so-lieu-bcvt"]["Phần"] == "so-lieu-bcvt · Số liệu các chỉ tiêu"
     assert rows["so-lieu-ttbcxb"]["Trạng thái"] == "chưa gửi"
     description = latest_artifact(prefect_server, key)["description"]
-    assert description.startswith(f"Tiến độ — Kỳ {running_cycle}: ktxh-6-thang – 6 tháng đầu")
-    assert "hạn các phòng 03/6/2020, hạn gửi Sở Kế hoạch và Đầu tư 08/6/2020" in description
+    assert description.startswith(
+        "**Tiến độ: Báo cáo tình hình thực hiện nhiệm vụ phát triển kinh tế - xã hội 6 tháng** "
+        f"(kỳ {running_cycle}, vòng 1; đang nhận các phần)"
+    ), "the report's name, not its code"
+    assert "Hạn các phòng 03/6/2020, hạn gửi Sở Kế hoạch và Đầu tư 08/6/2020" in description
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

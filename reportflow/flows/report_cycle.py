@@ -15,7 +15,6 @@ from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
 from reportflow.tasks import cycle_steps
 from reportflow.tasks import prefect_tasks as steps
-from reportflow.tasks.approval import DirectorDecision
 
 UNDECIDED = {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}
 
@@ -28,13 +27,17 @@ def report_cycle(cycle_id: int) -> str:
         steps.request_sections(cycle_id)
         wait_for_all_sections(cycle_id)
         steps.prepare_draft(cycle_id)
+        if cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
+            steps.publish_draft(cycle_id)
         wait_for_decision(cycle_id)
     if cycle_steps.cycle_state(cycle_id) == CycleState.REJECTED:
+        steps.publish_trail(cycle_id)
         return "rejected"
     number = steps.assign_number(cycle_id)
     steps.render_final(cycle_id)
     steps.dispatch_report(cycle_id)
     steps.publish_progress(cycle_id)
+    steps.publish_trail(cycle_id)
     get_run_logger().info("Báo cáo số %s đã phát hành và gửi đi.", number)
     return number
 
@@ -54,11 +57,7 @@ def wait_for_decision(cycle_id: int) -> None:
     while cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
         asked_round = cycle_steps.cycle_round(cycle_id)
         key = cycle_steps.wait_key(cycle_id, "decision")
-        # Only the description: a field given initial data loses its title and turns optional,
-        # and nothing should be pre-chosen for the director.
-        form = DirectorDecision.with_initial_data(
-            description=cycle_steps.decision_description(cycle_id)
-        )
+        form = cycle_steps.decision_form(cycle_id)
         try:
             decision = wait_here(key, form)
         except ValidationError as exc:

@@ -7,10 +7,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Annotated
 
 from prefect.input import RunInput
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, create_model, field_validator
 from sqlmodel import Session, select
 
 from reportflow.calendar.working_days import WorkingCalendar
@@ -38,6 +39,11 @@ RESUBMISSION_WORKING_DAYS = 2
 class SectionChange(BaseModel):
     section: str = Field(title="Mã phần cần sửa")
     comment: str = Field(title="Ý kiến chỉ đạo")
+
+    @property
+    def key(self) -> str:
+        """The section's key, whether typed (CLI) or chosen from the draft's list (UI)."""
+        return self.section.name if isinstance(self.section, Enum) else self.section
 
 
 # The choices of the director's form, in Vietnamese; `code` is what is stored and logged. (No
@@ -77,7 +83,7 @@ class DirectorDecision(RunInput):
     changes: list[SectionChange] = Field(
         default_factory=list,
         title="Các phần trả lại",
-        description="Chỉ điền khi chọn Trả lại để sửa: mã phần và ý kiến cho từng phần.",
+        description="Chỉ điền khi chọn Trả lại để sửa: phần cần sửa và ý kiến cho từng phần.",
     )
 
     @field_validator("decision", mode="before")
@@ -86,6 +92,47 @@ class DirectorDecision(RunInput):
         """The command line and scripts say approve / request_changes / reject."""
         by_code = {choice.code: choice for choice in DecisionChoice}
         return by_code.get(value, value) if isinstance(value, str) else value
+
+
+def section_label(key: str, title: str) -> str:
+    return f"{key} · {' '.join(title.split()).rstrip(':')}"
+
+
+def decision_form(sections: list[tuple[str, str]]) -> type[DirectorDecision]:
+    """The director's form for one draft: the sections to send back are chosen from a list of
+    the draft's own (key and title), not typed. A bare key is accepted too (scripts, CLI)."""
+    if not sections:
+        return DirectorDecision
+    # No docstring on purpose: pydantic would show it in the form.
+    choices = StrEnum("PhanDuThao", [(key, section_label(key, title)) for key, title in sections])
+    by_key = {member.name: member for member in choices}
+
+    def from_key(value: object) -> object:
+        return by_key.get(value, value) if isinstance(value, str) else value
+
+    change = create_model(
+        "SectionChange",
+        __base__=SectionChange,
+        section=(
+            Annotated[choices, BeforeValidator(from_key)],
+            Field(title="Phần cần sửa", description="Chọn trong các phần của dự thảo."),
+        ),
+    )
+    field = DirectorDecision.model_fields["changes"]
+    return create_model(
+        "DirectorDecision",
+        __base__=DirectorDecision,
+        __doc__=DirectorDecision.__doc__,
+        changes=(
+            list[change],
+            Field(default_factory=list, title=field.title, description=field.description),
+        ),
+    )
+
+
+def cycle_form(session: Session, cycle: Cycle) -> type[DirectorDecision]:
+    """The form for the cycle's current draft, its sections in the report's order."""
+    return decision_form([(a.section_key, a.title) for a in assignments(session, cycle.id)])
 
 
 DECISION_VI = {
@@ -252,7 +299,7 @@ def check_decision(
         keys = {a.section_key for a in assignments(session, cycle.id)}
         if not decision.changes:
             raise DecisionRefused("Trả lại để sửa cần nêu ít nhất một phần và ý kiến.")
-        unknown = [c.section for c in decision.changes if c.section not in keys]
+        unknown = [c.key for c in decision.changes if c.key not in keys]
         if unknown:
             raise DecisionRefused(
                 f"Không có phần: {', '.join(unknown)}. Các phần: {', '.join(sorted(keys))}."
@@ -273,7 +320,7 @@ def record_decision(
     code.used_at = utcnow()
     session.add(code)
     revoke_open_codes(session, cycle, "vòng đã có quyết định")
-    changes = {c.section: c.comment for c in decision.changes}
+    changes = {c.key: c.comment for c in decision.changes}
     record = ApprovalDecision(
         cycle_id=cycle.id,
         round=cycle.round,

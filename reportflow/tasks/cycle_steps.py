@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -10,18 +13,18 @@ from sqlmodel import select
 from reportflow.clock import utcnow
 from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
-from reportflow.indicators import read_indicator, result_cell
 from reportflow.models import ApprovalCode, AuditEvent, CycleState, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import send_to_channels
+from reportflow.tasks import decision_view
 from reportflow.tasks.approval import (
     DECISION_VI,
     DirectorDecision,
     current_draft,
+    cycle_form,
     is_open,
     issue_approval_code,
-    last_refusal,
     record_decision,
     refuse_decision,
     round_codes,
@@ -37,8 +40,9 @@ from reportflow.tasks.cycles import (
 )
 from reportflow.tasks.documents import document_file, named_copy
 from reportflow.tasks.errors import Conflict, UserError
+from reportflow.tasks.export import convert_to_pdf
 from reportflow.tasks.figures import is_figures_key
-from reportflow.tasks.merge import latest_indicators, render_draft, section_summary
+from reportflow.tasks.merge import render_draft
 from reportflow.tasks.notify import (
     Outgoing,
     cycle_url,
@@ -48,6 +52,8 @@ from reportflow.tasks.notify import (
     division_name,
 )
 from reportflow.web.draft_page import make_draft_link
+
+log = logging.getLogger(__name__)
 
 
 def attach_run(cycle_id: int, flow_run_id: str) -> None:
@@ -229,6 +235,16 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
         codes = round_codes(session, cycle)
         definition = cycle_definition(session, cycle)
         summary = render_string(definition.summary, **template_context(cycle))
+        attachment = named_copy(draft, draft_folder(cycle_id), f"du-thao-vong-{cycle.round}.docx")
+        needed = renew or any(
+            not any(
+                c.person_code == d.code and is_open(c) and c.delivery == "sent"
+                for c in codes
+                if c.draft_id == draft.id
+            )
+            for d in directors(session)
+        )
+        attachments, pdf_missing = draft_attachments(attachment) if needed else ([], "")
         outgoing = []
         for director in directors(session):
             held = [c for c in codes if c.person_code == director.code and is_open(c)]
@@ -254,13 +270,13 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
                 draft_url=make_draft_link(session, cycle, director.code),
                 cycle_url=cycle_url(cycle.flow_run_id),
                 cycle_id=cycle.id,
+                pdf_missing=pdf_missing,
             )
             urls = channel_urls(director.email, list(director.apprise_urls))
             outgoing.append((record.id, director.name, urls, title, body))
-        attachment = named_copy(draft, draft_folder(cycle_id), f"du-thao-vong-{cycle.round}.docx")
     unreached = []
     for record_id, name, urls, title, body in outgoing:
-        outcome = send_to_channels(urls, title, body, [attachment])
+        outcome = send_to_channels(urls, title, body, attachments)
         with session_scope() as session:
             record = session.get(ApprovalCode, record_id)
             record.delivery = "sent" if outcome.delivered else "failed"
@@ -289,6 +305,22 @@ REVOKED_BECAUSE = {
 """Why a code is replaced when its own mail did not certainly arrive; otherwise it was renewed."""
 
 
+def draft_attachments(docx: Path) -> tuple[list[Path], str]:
+    """The draft as DOCX and as PDF (reads on a phone); when LibreOffice fails, the DOCX alone
+    and why, for the mail to say so."""
+    pdf = docx.with_suffix(".pdf")
+    if pdf.is_file() and pdf.stat().st_mtime >= docx.stat().st_mtime:
+        return [docx, pdf], ""
+    try:
+        return [docx, convert_to_pdf(docx, docx.parent)], ""
+    except (UserError, OSError, subprocess.SubprocessError) as exc:
+        log.warning("Không tạo được bản PDF của dự thảo %s: %s", docx.name, exc)
+        reason = (
+            re.split(r"[.:] ", str(exc))[0] if isinstance(exc, UserError) else "lỗi LibreOffice"
+        )
+        return [docx], reason
+
+
 def draft_folder(cycle_id: int) -> Path:
     return get_settings().documents_dir / f"cycle-{cycle_id}"
 
@@ -297,66 +329,14 @@ class ApprovalRequestUndelivered(RuntimeError):
     """No channel of a director took the draft and its code; the director could not decide."""
 
 
-def _table_cell(text: str) -> str:
-    """Submitted text inside a Markdown table: a "|" or a line break would end the cell."""
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def decision_description(cycle_id: int) -> str:
-    """Markdown shown above the director's form in the Prefect UI: why it is asked again, if it
-    is, then what is in the draft."""
+def decision_form(cycle_id: int) -> type[DirectorDecision]:
+    """The director's form for this round, with its description; only the description is given
+    as initial data: a field given initial data loses its title and turns optional, and nothing
+    should be pre-chosen for the director."""
+    description = decision_view.decision_description(cycle_id)
     with session_scope() as session:
-        cycle = get_cycle(session, cycle_id)
-        definition = cycle_definition(session, cycle)
-        draft = current_draft(session, cycle)
-        refused = last_refusal(session, cycle)
-        rows = section_summary(session, cycle)
-        indicators = latest_indicators(session, cycle_id)
-        lines = []
-        if refused is not None:
-            lines += [
-                f"> **Lần trước chưa được chấp nhận:** {_table_cell(refused.detail['reason'])}",
-                "",
-            ]
-        lines += [
-            f"## Dự thảo: {render_string(definition.summary, **template_context(cycle))}",
-            "",
-            f"Kỳ báo cáo số {cycle.id}, vòng {cycle.round}; trả lời Công văn số "
-            f"{cycle.request_number} của {cycle.request_sender}. Dự thảo gửi kèm thư mã phê duyệt"
-            f" (mã kiểm tra SHA-256 {draft.sha256[:12] if draft else '-'}).",
-            *_draft_page_line(session, cycle),
-            "",
-            "| Mã phần | Phần | Đơn vị | Phiên bản | Số từ |",
-            "|---|---|---|---|---|",
-        ]
-        for row in rows:
-            lines.append(
-                f"| {row['key']} | {_table_cell(row['title'])} | {division_name(session, row['division'])} "
-                f"| {row['version']} | {row['words']} |"
-            )
-        lines += ["", "| Chỉ tiêu | Kết quả |", "|---|---|"]
-        for item in definition.indicators.items:
-            value = indicators.get(item.code)
-            shown = (
-                result_cell(item, read_indicator(item, value.value_text), value.note)
-                if value
-                else "(chưa có)"
-            )
-            lines.append(f"| {item.name.strip('- ')} | {_table_cell(shown)} |")
-        lines += [
-            "",
-            "Chọn **Quyết định**: *Phê duyệt*, *Trả lại để sửa* (nêu từng phần ở **Các phần trả "
-            "lại**, kèm ý kiến) hoặc *Hủy báo cáo*; nhập **Mã phê duyệt một lần** trong thư gửi "
-            "riêng. Mã cho biết ai quyết định, nên không cần ghi tên.",
-        ]
-        return "\n".join(lines)
-
-
-def _draft_page_line(session, cycle) -> list[str]:
-    """A link to read the draft in a browser, when the web pages are served."""
-    director = next(iter(directors(session)), None)
-    url = make_draft_link(session, cycle, director.code) if director else ""
-    return ["", f"[Đọc dự thảo vòng {cycle.round}]({url})"] if url else []
+        form = cycle_form(session, get_cycle(session, cycle_id))
+    return form.with_initial_data(description=description)
 
 
 def apply_decision(cycle_id: int, asked_round: int, decision: DirectorDecision) -> str:

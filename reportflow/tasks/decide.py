@@ -16,6 +16,7 @@ from reportflow.tasks.approval import (
     DirectorDecision,
     SectionChange,
     check_decision,
+    cycle_form,
 )
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.errors import Conflict, UserError
@@ -50,11 +51,13 @@ def send_decision(
             check_decision(session, cycle, decision)
         except DecisionRefused as exc:
             raise UserError(str(exc)) from exc
+        # As the UI sends it: the server checks the input against the form the run asked.
+        run_input = cycle_form(session, cycle).model_validate(decision.model_dump())
         flow_run_id, round_no = cycle.flow_run_id, cycle.round
     if not flow_run_id:
         raise Conflict(f"Kỳ báo cáo số {cycle_id} chưa có quy trình đang chạy.")
     _wait_for_decision_pause(UUID(flow_run_id))
-    resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
+    resume_flow_run(UUID(flow_run_id), run_input=run_input.model_dump(mode="json"), _sync=True)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         with session_scope() as session:

@@ -2,52 +2,86 @@
 
 No task result is cached: a run that re-runs from the top after a resume must read the database
 again, never a result remembered from before it waited.
+
+Task names are unaccented: the classic UI's run graph draws ASCII only ("gi  ngh cc phng"). The
+Vietnamese label is the task's description and the first line each run logs.
 """
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
 
+from prefect import get_run_logger
 from prefect import task as prefect_task
 from prefect.cache_policies import NO_CACHE
 
 from reportflow.models import session_scope
-from reportflow.tasks import cycle_steps, dispatch, numbering, progress
+from reportflow.tasks import audit_trail, cycle_steps, dispatch, draft_view, numbering, progress
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import document_file
 from reportflow.tasks.merge import render_final as render_final_document
 
-task = partial(prefect_task, cache_policy=NO_CACHE, persist_result=False)
+F = TypeVar("F", bound=Callable)
 
 
-@task(name="gửi đề nghị các phòng")
+def task(name: str, label: str, **options) -> Callable[[F], F]:
+    """A Prefect task named `name` (ASCII, for the graph) that logs `label` when it starts."""
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def logged(*args, **kwargs):
+            get_run_logger().info(label)
+            return fn(*args, **kwargs)
+
+        return prefect_task(
+            logged,
+            name=name,
+            description=label,
+            cache_policy=NO_CACHE,
+            persist_result=False,
+            **options,
+        )
+
+    return decorate
+
+
+@task(name="gui-de-nghi", label="Gửi đề nghị các phòng")
 def request_sections(cycle_id: int) -> int:
     return cycle_steps.request_sections(cycle_id)
 
 
-@task(name="kiểm tra đủ các phần")
+@task(name="kiem-tra-du-phan", label="Kiểm tra đủ các phần")
 def sections_complete(cycle_id: int) -> bool:
     return cycle_steps.mark_drafting_if_complete(cycle_id)
 
 
-@task(name="tổng hợp dự thảo", retries=3, retry_delay_seconds=60)
+@task(name="tong-hop-du-thao", label="Tổng hợp dự thảo", retries=3, retry_delay_seconds=60)
 def prepare_draft(cycle_id: int) -> str:
     return str(cycle_steps.prepare_draft(cycle_id))
 
 
-@task(name="cấp số văn bản", retries=2, retry_delay_seconds=1)
+@task(name="dang-du-thao", label="Đăng dự thảo lên Prefect", retries=2, retry_delay_seconds=5)
+def publish_draft(cycle_id: int) -> dict[str, str]:
+    return draft_view.publish_draft(cycle_id)
+
+
+@task(name="cap-so-van-ban", label="Cấp số văn bản", retries=2, retry_delay_seconds=1)
 def assign_number(cycle_id: int) -> str:
     return numbering.assign_number(cycle_id).number_text
 
 
-@task(name="lập bản chính thức")
+@task(name="lap-ban-chinh-thuc", label="Lập bản chính thức")
 def render_final(cycle_id: int) -> str:
     with session_scope() as session:
         final = render_final_document(session, get_cycle(session, cycle_id))
     return str(document_file(final))
 
 
-@task(name="phát hành tới nơi nhận", retries=3, retry_delay_seconds=[10, 60, 330])
+@task(
+    name="phat-hanh", label="Phát hành tới nơi nhận", retries=3, retry_delay_seconds=[10, 60, 330]
+)
 def dispatch_report(cycle_id: int) -> dict:
     """The last retry comes after the outbox lease (300 s): a message left "sending" by a machine
     that died is then sent by this run, not by the next sweep."""
@@ -58,6 +92,11 @@ def dispatch_report(cycle_id: int) -> dict:
     return {"sent": outcome.sent, "already_sent": outcome.already_sent}
 
 
-@task(name="cập nhật bảng tiến độ")
+@task(name="cap-nhat-tien-do", label="Cập nhật bảng tiến độ")
 def publish_progress(cycle_id: int) -> None:
     progress.publish_progress(cycle_id)
+
+
+@task(name="nhat-ky", label="Đăng nhật ký kỳ báo cáo")
+def publish_trail(cycle_id: int) -> None:
+    audit_trail.publish_trail(cycle_id)

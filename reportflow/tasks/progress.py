@@ -20,7 +20,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.notifications.redaction import redact_text
-from reportflow.tasks.cycles import assignments, get_cycle
+from reportflow.tasks.cycles import assignments, cycle_definition, get_cycle
 from reportflow.tasks.notify import division_name
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,25 @@ def row_cells(row: ProgressRow) -> dict[str, str]:
     }
 
 
+def artifact_cells(row: ProgressRow) -> dict[str, str]:
+    """The row as the Prefect UI shows it: 6 columns that fit without scrolling, blanks (a "-"
+    alone in a cell is drawn as a bullet), and a section handed in or not, without counting
+    versions (figures have none)."""
+    return {
+        "Phần": f"{row.section_key} · {' '.join(row.title.split()).rstrip(':')}",
+        "Đơn vị": row.division,
+        "Trạng thái": STATE_VI.get(row.state, row.state),
+        "Hạn": vn_date(row.due),
+        "Nhắc gần nhất": vn_datetime(row.last_reminder) if row.last_reminder else "",
+        "Số ngày trễ": str(row.days_late) if row.days_late else "",
+    }
+
+
+def section_of(cells: dict[str, str]) -> str:
+    """The section key of an artifact row."""
+    return cells["Phần"].split(" · ", 1)[0]
+
+
 def cycle_headline(cycle: Cycle) -> str:
     """One line that says which cycle this is, where it stands and what is due when."""
     state = CycleState(cycle.state).label_vi
@@ -151,9 +170,15 @@ def publish_progress(cycle_id: int) -> None:
 
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
-        rows = [row_cells(r) for r in progress_rows(session, cycle_id)]
+        name = cycle_definition(session, cycle).name
+        rows = [artifact_cells(r) for r in progress_rows(session, cycle_id)]
+    state = CycleState(cycle.state).label_vi
     create_table_artifact(
         key=f"cycle-{cycle_id}-progress",
         table=rows,
-        description=f"Tiến độ — {cycle_headline(cycle)}. Cập nhật {vn_datetime(now())}.",
+        description=(
+            f"**Tiến độ: {name}** (kỳ {cycle.id}, vòng {cycle.round}; {state}). Hạn các phòng "
+            f"{vn_date(cycle.internal_deadline)}, hạn gửi {cycle.request_sender} "
+            f"{vn_date(cycle.deadline)}. Cập nhật {vn_datetime(now())}."
+        ),
     )

@@ -44,7 +44,9 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
                 key = state.state_details.pause_key or ""
                 if not key.startswith(SECTIONS_PAUSE_PREFIX):
                     return False
-                resume_flow_run(UUID(flow_run_id))
+                # `_sync`: with an event loop running in this thread (a browser driver, a web
+                # app), Prefect would return a coroutine nobody awaits and the resume is lost.
+                resume_flow_run(UUID(flow_run_id), _sync=True)
                 return True
             if not _still_collecting(cycle_id) or time.monotonic() >= deadline:
                 log.warning(
@@ -114,5 +116,5 @@ def release_decision_wait(cycle_id: int) -> bool:
         and (state.state_details.pause_key or "").startswith("decision-")
     ):
         return False
-    resume_flow_run(UUID(flow_run_id), run_input=WITHDRAWN_FORM)
+    resume_flow_run(UUID(flow_run_id), run_input=WITHDRAWN_FORM, _sync=True)
     return True

@@ -1,0 +1,114 @@
+"""The Markdown shown above the director's form: why it is asked again, a short summary, links
+to the draft, and narrow tables that fit Prefect's ~512 px dialog."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from reportflow.indicators import read_indicator, result_cell
+from reportflow.models import ApprovalDecision, AuditEvent, Cycle, session_scope
+from reportflow.notifications.messages import vn_date
+from reportflow.tasks.approval import current_draft, last_refusal
+from reportflow.tasks.cycles import cycle_definition, get_cycle
+from reportflow.tasks.draft_view import artifact_url, escape, published_draft
+from reportflow.tasks.merge import latest_indicators, section_summary
+from reportflow.tasks.notify import directors, division_name
+from reportflow.tasks.progress import progress_rows
+from reportflow.web.draft_page import make_draft_link
+
+
+def previous_round_changes(session: Session, cycle: Cycle) -> dict[str, str]:
+    """The sections the previous round sent back (or the office reopened), with the comment."""
+    if cycle.round < 2:
+        return {}
+    decision = session.exec(
+        select(ApprovalDecision).where(
+            ApprovalDecision.cycle_id == cycle.id,
+            ApprovalDecision.round == cycle.round - 1,
+            ApprovalDecision.decision == "request_changes",
+        )
+    ).first()
+    if decision is not None:
+        return dict(decision.sections or {})
+    withdrawn = session.exec(
+        select(AuditEvent.detail).where(
+            AuditEvent.cycle_id == cycle.id, AuditEvent.action == "draft.withdrawn"
+        )
+    ).all()
+    reopened = withdrawn[-1].get("sections", []) if withdrawn else []
+    return {key: "Văn phòng rút dự thảo để nộp lại" for key in reopened}
+
+
+def _summary(session: Session, cycle: Cycle) -> list[str]:
+    definition = cycle_definition(session, cycle)
+    rows = progress_rows(session, cycle.id)
+    submitted = sum(1 for r in rows if r.state == "submitted")
+    late = sum(1 for r in rows if r.days_late)
+    lines = [
+        f"## {escape(definition.name)}",
+        "",
+        f"**Vòng {cycle.round}** · hạn gửi {escape(cycle.request_sender)}: "
+        f"**{vn_date(cycle.deadline)}** · {submitted}/{len(rows)} phần đã nộp"
+        + (f", {late} phần nộp trễ hạn nội bộ" if late else ", không phần nào trễ"),
+    ]
+    links = published_draft(session, cycle)
+    shown = []
+    if links.get("draft"):
+        shown.append(f"[Xem toàn văn dự thảo]({artifact_url(links['draft'])})")
+    if links.get("changes"):
+        shown.append(f"[Xem thay đổi so với vòng trước]({artifact_url(links['changes'])})")
+    director = next(iter(directors(session)), None)
+    page = make_draft_link(session, cycle, director.code) if director else ""
+    if page:
+        shown.append(f"[Trang dự thảo, tải DOCX/PDF]({page})")
+    if shown:
+        lines += ["", " · ".join(shown)]
+    changes = previous_round_changes(session, cycle)
+    if changes:
+        lines += ["", f"**Thay đổi từ vòng {cycle.round - 1}:**"]
+        lines += [f"- {escape(key)}: {escape(comment)}" for key, comment in changes.items()]
+    draft = current_draft(session, cycle)
+    lines += [
+        "",
+        "Tệp dự thảo gửi kèm thư mã phê duyệt"
+        + (f" (SHA-256 `{draft.sha256[:12]}`)." if draft else "."),
+    ]
+    return lines
+
+
+def decision_description(cycle_id: int) -> str:
+    """The form's description; a refused attempt's reason first, when the form is asked again."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        definition = cycle_definition(session, cycle)
+        refused = last_refusal(session, cycle)
+        lines = []
+        if refused is not None:
+            lines += [
+                f"> **Lần trước chưa được chấp nhận:** {escape(refused.detail['reason'])}",
+                "",
+            ]
+        lines += _summary(session, cycle)
+        lines += ["", "| Phần | Đơn vị | Số từ |", "|---|---|---|"]
+        for row in section_summary(session, cycle):
+            lines.append(
+                f"| {escape(row['key'])} · {escape(row['title'])} "
+                f"| {escape(division_name(session, row['division']))} | {row['words']} |"
+            )
+        indicators = latest_indicators(session, cycle_id)
+        lines += ["", "| Chỉ tiêu | Kết quả |", "|---|---|"]
+        for item in definition.indicators.items:
+            value = indicators.get(item.code)
+            shown = (
+                result_cell(item, read_indicator(item, value.value_text), value.note)
+                if value
+                else "(chưa có)"
+            )
+            lines.append(f"| {escape(item.name.strip('- '))} | {escape(shown)} |")
+        lines += [
+            "",
+            "Chọn **Quyết định**; nhập **Mã phê duyệt một lần** trong thư gửi riêng (mã cho biết "
+            "ai quyết định). Khi *Trả lại để sửa*, thêm từng phần ở **Các phần trả lại** và "
+            "chọn phần trong danh sách, kèm ý kiến.",
+        ]
+        return "\n".join(lines)
