@@ -119,6 +119,7 @@ def test_a_refused_form_burns_its_valid_code_mails_a_new_one_and_asks_again(
     assert description.startswith(
         "> **Lần trước chưa được chấp nhận:** Trả lại để sửa cần nêu ít nhất một phần"
     )
+    assert "Mã đã nhập ở lần đó bị hủy; mã mới đã được gửi qua thư riêng." in description
     codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "new code")
     with session_scope() as session:
         stored = session.exec(select(ApprovalCode).order_by(ApprovalCode.id)).all()

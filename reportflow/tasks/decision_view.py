@@ -84,8 +84,13 @@ def decision_description(cycle_id: int) -> str:
         refused = last_refusal(session, cycle)
         lines = []
         if refused is not None:
+            burnt = (
+                " Mã đã nhập ở lần đó bị hủy; mã mới đã được gửi qua thư riêng."
+                if refused.detail.get("code_burnt")
+                else ""
+            )
             lines += [
-                f"> **Lần trước chưa được chấp nhận:** {escape(refused.detail['reason'])}",
+                f"> **Lần trước chưa được chấp nhận:** {escape(refused.detail['reason'])}{burnt}",
                 "",
             ]
         lines += _summary(session, cycle)
