@@ -27,21 +27,11 @@ from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_sco
 from reportflow.smtp_sink import attachment_names, message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.submit import submit_section
+from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "out" / "ui"
 REQUIRED_LABELS = ["Quyết định", "Mã phê duyệt một lần"]
 RESUME_TIMES: dict[str, list[tuple[float, float]]] = {}
 """Seconds from the click on Submit to the run leaving Paused and to the form being handled."""
@@ -148,7 +138,7 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = launch(playwright)
         yield launched
         launched.close()
 

@@ -20,21 +20,11 @@ from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.submit import submit_indicators, submit_section
+from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import SECTION_HEADS, open_sample_cycle, row_counts, section_md
 from tests.web_server import links_in_mails, serving_web
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "out" / "ui" / "web"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--lang=vi",
-]
+SHOTS = SCREENSHOTS / "web"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 pytestmark = [
@@ -90,7 +80,7 @@ def test_a_division_head_submits_in_a_browser(
                     submit_section(cycle_id, key, section_md(tmp_path, key), person)
 
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+                browser = launch(p, "--lang=vi")
                 try:
                     pages = {
                         name: browser.new_context(

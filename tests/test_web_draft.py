@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,12 +15,12 @@ from reportflow.tasks.cycle_steps import prepare_draft
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import find_document
 from reportflow.web.links import make_link
+from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import open_sample_cycle, row_counts, submit_everything
 from tests.web_server import serving_web
 
 DRAFT_LINK = re.compile(r"(https?://\S+/d/[A-Za-z0-9_.-]+)")
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "out" / "ui" / "web"
+SHOTS = SCREENSHOTS / "web"
 
 
 @pytest.fixture
@@ -75,10 +74,7 @@ def test_the_draft_page_reads_on_a_phone(mailed_draft):
     _, _, link = mailed_draft
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         for name, width in (("phone", 390), ("desktop", 1280)):
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(link)
