@@ -18,7 +18,7 @@ from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.documents import find_document
 from reportflow.tasks.figures import is_figures_key
-from reportflow.tasks.merge import _rows_by_key, build_document
+from reportflow.tasks.merge import build_document, rows_by_key
 
 _ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~&=:"})
 
@@ -78,8 +78,8 @@ def _draft_rows(session: Session, cycle: Cycle, round_no: int):
     draft = find_document(session, cycle.id, "draft", round_no)
     if draft is None or draft.section_versions is None:
         return None, {}, {}
-    versions = _rows_by_key(session, SectionVersion, draft.section_versions)
-    indicators = _rows_by_key(session, IndicatorValue, draft.indicator_values or {})
+    versions = rows_by_key(session, SectionVersion, draft.section_versions)
+    indicators = rows_by_key(session, IndicatorValue, draft.indicator_values or {})
     return draft, versions, indicators
 
 

@@ -146,8 +146,8 @@ def render_final(session: Session, cycle: Cycle) -> RenderedDocument:
     approved = approved_draft(session, cycle.id)
     versions = indicators = None
     if approved is not None and approved.section_versions is not None:
-        versions = _rows_by_key(session, SectionVersion, approved.section_versions)
-        indicators = _rows_by_key(session, IndicatorValue, approved.indicator_values or {})
+        versions = rows_by_key(session, SectionVersion, approved.section_versions)
+        indicators = rows_by_key(session, IndicatorValue, approved.indicator_values or {})
     document = build_document(session, cycle, register, versions, indicators)
     return _render_and_store(
         session,
@@ -172,7 +172,8 @@ def approved_draft(session: Session, cycle_id: int) -> RenderedDocument | None:
     return find_document(session, cycle_id, "draft", decision.round)
 
 
-def _rows_by_key(session: Session, model, ids: dict[str, int]) -> dict:
+def rows_by_key(session: Session, model, ids: dict[str, int]) -> dict:
+    """The rows a rendered document recorded (key -> row id), by the same keys."""
     rows = session.exec(select(model).where(model.id.in_(list(ids.values())))).all()
     by_id = {row.id: row for row in rows}
     return {key: by_id[row_id] for key, row_id in ids.items()}

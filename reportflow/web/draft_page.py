@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from reportflow.config import get_settings
 from reportflow.definition_schema import OutlineItem
@@ -26,7 +26,7 @@ from reportflow.notifications.messages import render_string
 from reportflow.tasks.cycles import cycle_definition, template_context
 from reportflow.tasks.documents import blob_path, document_file, find_document
 from reportflow.tasks.export import convert_to_pdf
-from reportflow.tasks.merge import indicator_table
+from reportflow.tasks.merge import indicator_table, rows_by_key
 from reportflow.web.blocks_html import section_html, table_html
 from reportflow.web.links import (
     ENDED_STATES,
@@ -75,8 +75,8 @@ def draft_context(link: Link) -> dict[str, Any]:
         cycle, draft = _draft_of(session, link)
         definition = cycle_definition(session, cycle)
         context = template_context(cycle)
-        versions = _by_id(session, SectionVersion, draft.section_versions or {})
-        figures = _by_id(session, IndicatorValue, draft.indicator_values or {})
+        versions = rows_by_key(session, SectionVersion, draft.section_versions or {})
+        figures = rows_by_key(session, IndicatorValue, draft.indicator_values or {})
         table = table_html(indicator_table(definition, figures, context))
         rows: list[dict[str, Any]] = []
 
@@ -104,13 +104,6 @@ def draft_context(link: Link) -> dict[str, Any]:
             "sha256": draft.sha256,
             "rows": rows,
         }
-
-
-def _by_id(session: Session, model, ids: dict[str, int]) -> dict:
-    if not ids:
-        return {}
-    found = {row.id: row for row in session.exec(select(model).where(model.id.in_(ids.values())))}
-    return {key: found[row_id] for key, row_id in ids.items() if row_id in found}
 
 
 def draft_file(link: Link, suffix: str) -> Path:
