@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -16,6 +17,7 @@ from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.textdump import docx_text_lines
 from reportflow.document.vi_format import long_date
 from reportflow.models import CycleState, RegisterEntry, RenderedDocument, session_scope
+from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest
 from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.decide import send_decision
@@ -176,3 +178,78 @@ def test_a_report_with_two_appendices_goes_through_a_whole_cycle(
     assert first_lines["ubnd@bentre.example"] == "Kính gửi: Ủy ban nhân dân tỉnh Bến Tre"
     assert not any("Như trên" in line for line in first_lines.values())
     print(f"final PDF: {pdf} ({len(pages)} pages)")
+
+
+@pytest.fixture
+def appendix_cycle(database, smtp, tmp_path, restore_environment) -> int:
+    use_agency_definitions("ben-tre", "2023-06-05T09:00:00+07:00")
+    with session_scope() as session:
+        cycle_id = open_cycle(session, DEFINITION, REQUEST, "cvp").id
+    _submit_all(cycle_id, tmp_path)
+    return cycle_id
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_directors_draft_page_and_artifact_show_the_appendices(appendix_cycle, smtp):
+    from reportflow.tasks.cycle_steps import prepare_draft
+    from reportflow.tasks.draft_view import draft_markdown
+    from tests.test_web_draft import DRAFT_LINK
+    from tests.web_server import serving_web
+
+    with serving_web():
+        with session_scope() as session:
+            # The flow marks the cycle complete before merging; the flow test takes that path.
+            get_cycle(session, appendix_cycle, for_update=True).state = CycleState.DRAFTING
+        prepare_draft(appendix_cycle)
+        (mail,) = [m for m in smtp.messages() if "chờ Giám đốc phê duyệt" in str(m["Subject"])]
+        (link,) = DRAFT_LINK.findall(message_text(mail))
+        page = httpx.get(link, timeout=30).text
+    first = page.index(f"Phụ lục I: {APPENDIX_TITLES[0].capitalize()}")
+    second = page.index("Phụ lục II: Danh mục giấy phép tài nguyên nước đã cấp")
+    assert page.index("KIẾN NGHỊ, ĐỀ XUẤT") < first < page.index("Số giấy phép cấp mới") < second
+    assert second < page.index("Nhà máy nước Giồng Trôm")
+    with session_scope() as session:
+        markdown = draft_markdown(session, get_cycle(session, appendix_cycle))
+    first = markdown.index(f"## Phụ lục I: {APPENDIX_TITLES[0].capitalize()}")
+    assert markdown.index("KIẾN NGHỊ") < first < markdown.index("| 2 | Tỷ lệ công trình")
+    assert markdown.index("## Phụ lục II: Danh mục") < markdown.index("Nhà máy nước Giồng Trôm")
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_final_appendix_holds_what_the_director_approved(appendix_cycle):
+    from reportflow.document.blocks import Paragraph, Run, SectionContent
+    from reportflow.models import SectionVersion
+    from reportflow.tasks.approval import DirectorDecision, record_decision
+    from reportflow.tasks.merge import render_final
+    from reportflow.tasks.numbering import assign_number
+    from tests.factories import issue_code_for_draft
+
+    with session_scope() as session:
+        cycle = get_cycle(session, appendix_cycle, for_update=True)
+        code = issue_code_for_draft(session, cycle, "gd")
+    with session_scope() as session:
+        record_decision(
+            session, appendix_cycle, DirectorDecision(decision="approve", approval_code=code)
+        )
+    with session_scope() as session:
+        # A version of the appendix's section no draft held, written behind the product's back.
+        approved = find_document(session, appendix_cycle, "draft", 1)
+        held = session.get(SectionVersion, approved.section_versions["danh-muc-giay-phep"])
+        session.add(
+            SectionVersion(
+                assignment_id=held.assignment_id,
+                version_no=held.version_no + 1,
+                blocks=SectionContent([Paragraph([Run("Danh mục chưa duyệt.")])]).to_json(),
+                source_name="x.md",
+                source_format="markdown",
+                source_bytes=b"x",
+                sha256="0" * 64,
+                submitted_by="tp-tnn",
+            )
+        )
+    assign_number(appendix_cycle)
+    with session_scope() as session:
+        final = render_final(session, get_cycle(session, appendix_cycle))
+    lines = docx_text_lines(document_file(final))
+    assert "Danh mục chưa duyệt." not in lines
+    assert lines[-1] == "2\tNhà máy nước Giồng Trôm\t131/GP-UBND"

@@ -7,8 +7,8 @@ from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
+from reportflow.document.appendix import appendix_label
 from reportflow.document.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
-from reportflow.document.numbering import roman
 from reportflow.document.oxml import (
     ParaSpec,
     field_xml,
@@ -167,15 +167,6 @@ def signature_block_xml(report: ReportDocument) -> str:
     right.append(_centered(report.signer_name.strip(), 14, bold=True))
     row = row_xml(["".join(left), "".join(right)], widths)
     return table_xml(widths, [row], borders=False, fixed_layout=True)
-
-
-APPENDIX_WORD = "Phụ lục"
-
-
-def appendix_label(position: int, count: int) -> str:
-    """Decree 30 (Phụ lục I, III.1): "Phụ lục" alone, or numbered in Roman numerals when the
-    document has several: "Phụ lục I", "Phụ lục II"."""
-    return f"{APPENDIX_WORD} {roman(position)}" if count > 1 else APPENDIX_WORD
 
 
 def appendix_reference(report: ReportDocument) -> str:
