@@ -105,6 +105,22 @@ class OutlineItem(Strict):
         return self
 
 
+class AppendixSpec(Strict):
+    """A Phụ lục printed after the signature block, on pages of its own (Decree 30, Phụ lục I,
+    part III.1). The body should point to it in its own words, e.g. "(chi tiết tại Phụ lục I)"."""
+
+    title: str
+    """The appendix's name, printed in capitals under "Phụ lục I"; Jinja as in the summary, e.g.
+    "Số liệu chuyển đổi số năm {{ year }}"."""
+    outline: list[OutlineItem] = []
+    """Sections of the appendix, written by divisions exactly like the body's `outline` (the same
+    fields, numbered I., 1., … afresh in each appendix); their keys share one namespace with the
+    body's."""
+    indicators: bool = False
+    """Print the indicator table in this appendix, under its title, instead of in the body. At
+    most one place in a definition (an outline item or an appendix) holds the table."""
+
+
 class IndicatorSpec(Strict):
     code: str
     name: str
@@ -258,6 +274,9 @@ class ReportDefinition(Strict):
     outline: list[OutlineItem]
     indicators: IndicatorTableSpec = IndicatorTableSpec()
     recipients: list[RecipientSpec]
+    appendices: list[AppendixSpec] = []
+    """Appendices after the signature block, in this order; numbered "Phụ lục I", "Phụ lục II"
+    when there are several, each with the line "(Kèm theo Báo cáo số … ngày … của …)"."""
     archive_line: str = "Lưu: VT."
     reminder_ladder: list[dict[str, Any]] | None = None
     """Steps as `reportflow.calendar.ladder.ladder_from_config` reads them; None = DEFAULT_LADDER."""
@@ -292,6 +311,13 @@ class ReportDefinition(Strict):
         duplicates = {k for k in keys if keys.count(k) > 1}
         if duplicates:
             raise ValueError(f"khóa mục bị trùng: {', '.join(sorted(duplicates))}")
+        tables = [f"mục '{item.title}'" for item in self.walk() if item.indicators]
+        tables += [f"phụ lục '{a.title}'" for a in self.appendices if a.indicators]
+        if len(tables) > 1:
+            raise ValueError(
+                "bảng chỉ tiêu chỉ được đặt ở một chỗ, nhưng được khai báo ở "
+                f"{len(tables)} chỗ: {', '.join(tables)}"
+            )
         reserved = [k for k in keys if k.startswith("so-lieu-")]
         if reserved:
             raise ValueError(
@@ -301,7 +327,9 @@ class ReportDefinition(Strict):
         return self
 
     def walk(self) -> Iterator[OutlineItem]:
-        stack = list(reversed(self.outline))
+        """Every outline item in reading order: the body's, then each appendix's."""
+        roots = [*self.outline, *(item for a in self.appendices for item in a.outline)]
+        stack = list(reversed(roots))
         while stack:
             item = stack.pop()
             yield item

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from reportflow.config import PACKAGE_DIR
+from reportflow.config import PACKAGE_DIR, reload_settings
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import CycleRequest, open_cycle
 from reportflow.tasks.submit import submit_indicators, submit_section
 
+AGENCY_DEFINITIONS = Path(__file__).parent / "definitions"
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
 SAMPLE_TEXT = PACKAGE_DIR / "demo" / "data" / "sample-859-BC-STTTT-VP.txt"
 # The sample was OCR'd; the product's data writes these words correctly.
@@ -96,3 +98,35 @@ def issue_code_for_draft(session, cycle, person_code: str = "giamdoc") -> str:
     draft = render_draft(session, cycle)
     code, _ = issue_approval_code(session, cycle, session.get(Person, person_code), draft)
     return code
+
+
+def use_agency_definitions(folder: str, frozen_now: str) -> None:
+    """The installation reads one agency's folder under tests/definitions (its definitions and
+    its own organisation.yaml), at a frozen moment (call under `restore_environment`)."""
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{AGENCY_DEFINITIONS / folder}"]'
+    os.environ["REPORTFLOW_FROZEN_NOW"] = frozen_now
+    reload_settings()
+
+
+def submit_texts(cycle_id: int, folder: Path, sections: list[tuple[str, str, str]]) -> None:
+    """Each (section key, person, Markdown text) handed in as a .md file, as a division would."""
+    for key, person, text in sections:
+        source = folder / f"{key}.md"
+        source.write_text(text + "\n", encoding="utf-8")
+        submit_section(cycle_id, key, source, person)
+
+
+def greetings(smtp) -> dict[str, str]:
+    """The first line of the mail each address received ("Kính gửi: …"), by address."""
+    return {str(m["To"]): message_text(m).splitlines()[0] for m in smtp.messages()}
+
+
+def pdf_pages(docx_path: Path) -> tuple[Path, list[str]]:
+    """The document converted by LibreOffice, and each page's text with its spaces collapsed."""
+    from pypdf import PdfReader
+
+    from reportflow.tasks.export import convert_to_pdf
+
+    pdf = convert_to_pdf(docx_path, docx_path.parent / "pdf")
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
+    return pdf, pages

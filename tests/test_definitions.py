@@ -126,3 +126,53 @@ def test_an_unknown_field_names_the_allowed_ones_and_the_nearest_match():
         "recipients.0.emial: trường không có trong mẫu định nghĩa (có phải 'email'?). "
         "Các trường được dùng: addressee, addressee_label, apprise, email, key, label, requester",
     ]
+
+
+def _sample_with(**changes) -> dict:
+    from reportflow.definition_loader import _read_yaml, definition_files
+
+    data = _read_yaml(definition_files()["ktxh-6-thang"])
+    return {**data, **changes}
+
+
+def test_appendix_sections_are_sections_like_the_body_ones():
+    from reportflow.definition_loader import load_organisation, parse_definition
+
+    data = _sample_with(
+        appendices=[
+            {"title": "Số liệu {{ year }}", "indicators": False},
+            {
+                "title": "Danh mục dự án",
+                "outline": [{"key": "du-an", "owner": "vp", "title": "Dự án chuyển tiếp"}],
+            },
+        ]
+    )
+    definition = parse_definition(data, "bao-cao.yaml", load_organisation())
+    keys = [s.key for s in definition.sections()]
+    assert keys[-1] == "du-an" and definition.section("du-an").owner == "vp"
+    assert len(keys) == len(definition.sections()) == len(set(keys))
+
+
+@pytest.mark.parametrize(
+    ("appendix", "problem"),
+    [
+        (
+            {"title": "Chỉ tiêu", "indicators": True},
+            "bảng chỉ tiêu chỉ được đặt ở một chỗ, nhưng được khai báo ở 2 chỗ: mục "
+            "'KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU KẾ HOẠCH PHÁT TRIỂN XÃ HỘI 6 THÁNG ĐẦU NĂM THUỘC "
+            "NGÀNH THÔNG TIN VÀ TRUYỀN THÔNG', phụ lục 'Chỉ tiêu'",
+        ),
+        (
+            {"title": "Trùng", "outline": [{"key": "tham-muu", "owner": "vp", "title": "X"}]},
+            "khóa mục bị trùng: tham-muu",
+        ),
+    ],
+    ids=["indicator-table-twice", "key-shared-with-the-body"],
+)
+def test_an_appendix_is_refused_when_it_clashes_with_the_body(appendix, problem):
+    from reportflow.definition_loader import load_organisation, parse_definition
+    from reportflow.definition_schema import DefinitionError
+
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(_sample_with(appendices=[appendix]), "x.yaml", load_organisation())
+    assert any(problem in p for p in refused.value.problems), refused.value.problems

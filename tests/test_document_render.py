@@ -16,7 +16,7 @@ from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, Sectio
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.markdown_input import parse_markdown
 from reportflow.document.render import render_report
-from reportflow.document.report import OutlineNode, ReportDocument
+from reportflow.document.report import Appendix, OutlineNode, ReportDocument
 from reportflow.document.textdump import docx_text_lines
 
 SUMMARY = (
@@ -460,6 +460,88 @@ def test_two_line_signer_title(tmp_path):
     path = render_report(_report(signer_title="KT. Giám đốc\nPhó Giám đốc"), tmp_path / "kt.docx")
     right = docx.Document(str(path)).tables[-1].rows[0].cells[1]
     assert [p.text for p in right.paragraphs][:2] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
+
+
+# --------------------------------------------------------------------------- appendices
+
+APPENDICES = [
+    Appendix("Kết quả thực hiện các chỉ tiêu năm {{ year }}", table=INDICATORS),
+    Appendix(
+        "Danh mục dự án",
+        outline=[OutlineNode("Dự án hạ tầng", 1, children=[OutlineNode("Trục liên thông", 2)])],
+    ),
+]
+
+
+def _section_of(paragraph: DocxParagraph, document) -> int:
+    """The index of the section a body paragraph belongs to."""
+    index = 0
+    for element in document.element.body.iterchildren():
+        if element is paragraph._p:
+            return index
+        if element.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None:
+            index += 1
+    raise AssertionError("paragraph not in the body")
+
+
+@pytest.mark.parametrize("final", [True, False], ids=["final", "draft"])
+def test_appendices_follow_the_signature_each_in_a_section_of_its_own(tmp_path, final):
+    changes = {"appendices": APPENDICES, "issuing_body_name": "Sở Thông tin và Truyền thông"}
+    if not final:
+        changes |= {"number_text": "      /BC-STTTT-VP", "issued_on": None}
+    path = render_report(_report(**changes), tmp_path / "phu-luc.docx")
+    lines = docx_text_lines(path)
+    signature = next(i for i, line in enumerate(lines) if line.startswith("Nơi nhận:"))
+    reference = (
+        "(Kèm theo Báo cáo số 859/BC-STTTT-VP ngày 05 tháng 6 năm 2020 "
+        "của Sở Thông tin và Truyền thông)"
+        if final
+        else "(Kèm theo Báo cáo số       /BC-STTTT-VP ngày … tháng … năm … "
+        "của Sở Thông tin và Truyền thông)"
+    )
+    assert lines[signature + 1 : signature + 4] == [
+        "Phụ lục I",
+        "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM {{ YEAR }}",  # already rendered by the merge
+        reference,
+    ]
+    assert lines[signature + 4] == "\t".join(INDICATORS.header)
+    second = lines.index("Phụ lục II")
+    assert lines[second : second + 5] == [
+        "Phụ lục II",
+        "DANH MỤC DỰ ÁN",
+        reference,
+        "I. DỰ ÁN HẠ TẦNG",
+        "1. Trục liên thông",
+    ]
+    document = docx.Document(str(path))
+    assert len(document.sections) == 3
+    label = _paragraph_by_text(document, "Phụ lục II")
+    assert label.alignment == WD_ALIGN_PARAGRAPH.CENTER and label.runs[0].bold
+    assert label.runs[0].font.size == Pt(14)
+    line = _paragraph_by_text(document, "(Kèm theo")
+    assert line.runs[0].italic and not line.runs[0].bold
+    assert _section_of(_paragraph_by_text(document, "Phụ lục I"), document) == 1
+    assert _section_of(label, document) == 2
+    # The body numbers its pages from 1 on; each appendix starts again at 1.
+    starts = [s._sectPr.find(qn("w:pgNumType")) for s in document.sections]
+    assert starts[0] is None
+    assert [s.get(qn("w:start")) for s in starts[1:]] == ["1", "1"]
+    for section in document.sections:
+        assert section.start_type == 2  # WD_SECTION.NEW_PAGE
+        assert section.different_first_page_header_footer
+        assert section.page_width == document.sections[0].page_width
+
+
+def test_a_single_appendix_is_not_numbered(tmp_path):
+    path = render_report(_report(appendices=APPENDICES[1:]), tmp_path / "mot.docx")
+    lines = docx_text_lines(path)
+    assert "Phụ lục" in lines and "Phụ lục I" not in lines
+    assert len(docx.Document(str(path)).sections) == 2
+
+
+def test_no_appendix_no_extra_section(document):
+    assert len(document.sections) == 1
+    assert document.sections[0]._sectPr.find(qn("w:pgNumType")) is None
 
 
 # --------------------------------------------------------------------------- text and safety

@@ -7,6 +7,7 @@ from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
+from reportflow.document.appendix import appendix_label
 from reportflow.document.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
 from reportflow.document.oxml import (
     ParaSpec,
@@ -19,7 +20,7 @@ from reportflow.document.oxml import (
     table_xml,
 )
 from reportflow.document.report import ReportDocument
-from reportflow.document.vi_format import place_date_line
+from reportflow.document.vi_format import blank_long_date, long_date, place_date_line
 
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -94,7 +95,8 @@ def header_block_xml(report: ReportDocument) -> str:
         _centered(NATIONAL_TITLE, 12, bold=True),
         _centered(NATIONAL_MOTTO, 13, bold=True, underline=True),
     ]
-    number = _centered(NUMBER_PREFIX + report.number_text.strip(), 13, before=6)
+    # A draft's number keeps its leading blanks, the room the clerk writes the number in.
+    number = _centered(NUMBER_PREFIX + report.number_text.rstrip(), 13, before=6)
     dated = _centered(place_date_line(report.place, report.issued_on), 14, italic=True, before=6)
     rows = [row_xml(["".join(left), "".join(right)], widths), row_xml([number, dated], widths)]
     return table_xml(
@@ -165,6 +167,30 @@ def signature_block_xml(report: ReportDocument) -> str:
     right.append(_centered(report.signer_name.strip(), 14, bold=True))
     row = row_xml(["".join(left), "".join(right)], widths)
     return table_xml(widths, [row], borders=False, fixed_layout=True)
+
+
+def appendix_reference(report: ReportDocument) -> str:
+    """The line under an appendix's title: "(Kèm theo Báo cáo số 859/BC-STTTT-VP ngày 05 tháng
+    6 năm 2020 của Sở …)"; a draft has the blanks of its own number and date lines."""
+    kind = report.doc_type_name.strip().capitalize()
+    when = long_date(report.issued_on) if report.issued_on else blank_long_date()
+    body = report.issuing_body_name.strip()
+    of_body = f" của {body}" if body else ""
+    return f"(Kèm theo {kind} số {report.number_text.rstrip()} {when}{of_body})"
+
+
+def appendix_heading_xml(report: ReportDocument, position: int) -> str:
+    """The top of an appendix: its label (bold, in lower case, 14), its title (bold, capitals)
+    and the italic line naming the document it comes with, all centred."""
+    label = appendix_label(position, len(report.appendices))
+    title = report.appendices[position - 1].title
+    parts = [_centered(label, 14, bold=True)]
+    parts += [_centered(line, 14, bold=True) for line in _lines(title.upper()) if line]
+    parts.append(_centered(appendix_reference(report), 14, italic=True))
+    width = min(_text_width_mm(appendix_reference(report), 14, _MIXED_EM), CONTENT_WIDTH_MM)
+    parts.append(short_rule_xml(width, CONTENT_WIDTH_MM, 1 / 3))
+    parts.append(paragraph_xml(ParaSpec(space_after_pt=6, mark_size_pt=8)))
+    return "".join(parts)
 
 
 def setup_page_header(document: Document, draft_watermark: str = "") -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -220,6 +221,40 @@ def row_xml(
         for content, width in zip(cells, col_widths_twips, strict=True)
     )
     return f"<w:tr>{trpr}{tcs}</w:tr>"
+
+
+# CT_SectPr children that come after w:pgNumType in the schema's sequence.
+_AFTER_PAGE_NUMBERING = tuple(
+    qn(f"w:{name}")
+    for name in (
+        "cols", "formProt", "vAlign", "noEndnote", "titlePg", "textDirection", "bidi",
+        "rtlGutter", "docGrid", "printerSettings", "sectPrChange",
+    )
+)  # fmt: skip
+
+
+def restart_page_numbers(sect_pr: etree._Element) -> None:
+    """The section's page numbers start again at 1."""
+    existing = sect_pr.find(qn("w:pgNumType"))
+    if existing is None:
+        existing = etree.SubElement(sect_pr, qn("w:pgNumType"))
+        later = next((c for c in sect_pr if c.tag in _AFTER_PAGE_NUMBERING), None)
+        if later is not None:
+            later.addprevious(existing)
+    existing.set(qn("w:start"), "1")
+
+
+def section_break_xml(sect_pr: etree._Element, restart_numbering: bool = False) -> str:
+    """A paragraph ending a section laid out like ``sect_pr`` (page, margins, headers); the
+    next section starts on a new page."""
+    copy = deepcopy(sect_pr)
+    for kind in copy.findall(qn("w:type")):
+        copy.remove(kind)
+    if restart_numbering:
+        restart_page_numbers(copy)
+    spec = ParaSpec(space_before_pt=0, space_after_pt=0, first_line_twips=0, mark_size_pt=1)
+    ppr = _ppr_xml(spec)
+    return f"<w:p>{ppr[: -len('</w:pPr>')]}{etree.tostring(copy, encoding='unicode')}</w:pPr></w:p>"
 
 
 _BODY_START = re.compile(r"<w:body\b[^>]*>")

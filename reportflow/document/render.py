@@ -14,6 +14,7 @@ from pathlib import Path
 
 import docx
 from docx.document import Document
+from lxml import etree
 
 from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, Table
 from reportflow.document.layout import (
@@ -24,6 +25,7 @@ from reportflow.document.layout import (
     setup_styles,
 )
 from reportflow.document.letterhead import (
+    appendix_heading_xml,
     header_block_xml,
     setup_page_header,
     signature_block_xml,
@@ -34,8 +36,10 @@ from reportflow.document.oxml import (
     ParaSpec,
     mm_to_twips,
     paragraph_xml,
+    restart_page_numbers,
     row_xml,
     run_xml,
+    section_break_xml,
     styled_paragraph_xml,
     table_xml,
     with_body_content,
@@ -157,6 +161,23 @@ class _BodyWriter:
                 self.table(node.table)
 
 
+def _appendices(writer: _BodyWriter, report: ReportDocument, body_section: etree._Element) -> None:
+    """Each appendix is a section of its own after the signature block: it starts on a new
+    page and numbers its pages from 1 (Decree 30, Phụ lục I, III.1). The body's last section
+    properties become the last appendix's, so they restart the numbering too."""
+    if not report.appendices:
+        return
+    writer.parts.append(section_break_xml(body_section))
+    for position, appendix in enumerate(report.appendices, start=1):
+        if position > 1:
+            writer.parts.append(section_break_xml(body_section, restart_numbering=True))
+        writer.parts.append(appendix_heading_xml(report, position))
+        if appendix.table is not None:
+            writer.table(appendix.table)
+        writer.outline(appendix.outline)
+    restart_page_numbers(body_section)
+
+
 def build_document(report: ReportDocument) -> Document:
     """The python-docx Document of ``report``, not yet saved."""
     document = docx.Document()
@@ -174,6 +195,7 @@ def build_document(report: ReportDocument) -> Document:
     writer.outline(report.outline)
     writer.text_paragraphs(report.closing)
     writer.parts.append(signature_block_xml(report))
+    _appendices(writer, report, document.element.body.sectPr)
 
     body = document.element.body
     for child in list(body):

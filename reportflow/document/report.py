@@ -26,6 +26,16 @@ class OutlineNode:
 
 
 @dataclass
+class Appendix:
+    """A Phụ lục after the signature block: its title, the indicator table when it holds it,
+    then its own numbered outline."""
+
+    title: str
+    outline: list[OutlineNode] = field(default_factory=list)
+    table: Table | None = None
+
+
+@dataclass
 class ReportDocument:
     parent_body: str
     issuing_body: str
@@ -43,3 +53,7 @@ class ReportDocument:
     draft_watermark: str = ""
     addressees: list[str] = field(default_factory=list)
     """The "Kính gửi:" line under the title, one addressee per line when several."""
+    appendices: list[Appendix] = field(default_factory=list)
+    issuing_body_name: str = ""
+    """The body in running text ("Sở Thông tin và Truyền thông"), for the appendices' line
+    "(Kèm theo Báo cáo số … của …)"."""

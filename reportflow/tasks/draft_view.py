@@ -11,6 +11,7 @@ import difflib
 from sqlmodel import Session, select
 
 from reportflow.config import get_settings
+from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import Heading, ListItem, Paragraph, SectionContent, Table
 from reportflow.document.report import OutlineNode
 from reportflow.models import AuditEvent, Cycle, IndicatorValue, SectionVersion, session_scope
@@ -93,6 +94,12 @@ def draft_markdown(session: Session, cycle: Cycle) -> str:
         f"Mã kiểm tra SHA-256 của tệp dự thảo: `{draft.sha256 if draft else '-'}`",
     ]
     lines += _outline(document.outline)
+    count = len(document.appendices)
+    for position, appendix in enumerate(document.appendices, start=1):
+        lines += ["", f"## {appendix_label(position, count)}: {escape(appendix.title)}"]
+        if appendix.table is not None:
+            lines += ["", *_table(appendix.table), ""]
+        lines += _outline(appendix.outline, 3)
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 
 

@@ -11,7 +11,7 @@ from reportflow.definition_loader import load_organisation
 from reportflow.definition_schema import OutlineItem, ReportDefinition
 from reportflow.document.blocks import SectionContent, Table
 from reportflow.document.render import render_report
-from reportflow.document.report import OutlineNode, ReportDocument
+from reportflow.document.report import Appendix, OutlineNode, ReportDocument
 from reportflow.indicators import rate_against_plan, read_indicator, result_cell
 from reportflow.models import (
     ApprovalDecision,
@@ -123,6 +123,15 @@ def build_document(
         signer_name=signer.name,
         draft_watermark="" if register else "DỰ THẢO",
         addressees=[r.greeting_name for r in addressees],
+        appendices=[
+            Appendix(
+                title=render_string(appendix.title, **context),
+                outline=[node(item, 1) for item in appendix.outline],
+                table=table if appendix.indicators else None,
+            )
+            for appendix in definition.appendices
+        ],
+        issuing_body_name=organisation.issuing_body_name,
     )
 
 

@@ -29,7 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.clock import today
 from reportflow.config import PACKAGE_DIR, get_settings
-from reportflow.definition_schema import OutlineItem
+from reportflow.definition_schema import OutlineItem, ReportDefinition
+from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
 from reportflow.models import (
     Cycle,
@@ -188,6 +189,18 @@ def _outline(
     return rows
 
 
+def _parts(definition: ReportDefinition, key: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The body's headings, then each appendix and its headings."""
+    rows = _outline(definition.outline, key, context)
+    count = len(definition.appendices)
+    for position, appendix in enumerate(definition.appendices, start=1):
+        title = f"{appendix_label(position, count)}: {render_string(appendix.title, **context)}"
+        current = is_figures_key(key) and appendix.indicators
+        rows.append({"title": title, "depth": 0, "current": current})
+        rows += _outline(appendix.outline, key, context, 1)
+    return rows
+
+
 def _closed_text(state: CycleState, round_no: int) -> str:
     if state == CycleState.COLLECTING:
         return ""
@@ -229,9 +242,7 @@ def section_context(link: Link) -> dict[str, Any]:
             "comment": assignment.return_comment if assignment.state == "returned" else "",
             "due": assignment.due,
             "days_left": days_left,
-            "outline": _outline(
-                definition.outline, assignment.section_key, template_context(cycle)
-            ),
+            "outline": _parts(definition, assignment.section_key, template_context(cycle)),
             "closed": closed,
             "cycle_state": CycleState(cycle.state).label_vi,
             "current_html": section_html(SectionContent.from_json(current.blocks))

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from reportflow.config import get_settings
 from reportflow.definition_schema import OutlineItem
+from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
 from reportflow.models import (
     Cycle,
@@ -96,6 +97,18 @@ def draft_context(link: Link) -> dict[str, Any]:
                 walk(item.children, depth + 1)
 
         walk(definition.outline, 0)
+        count = len(definition.appendices)
+        for position, appendix in enumerate(definition.appendices, start=1):
+            label = appendix_label(position, count)
+            rows.append(
+                {
+                    "title": f"{label}: {render_string(appendix.title, **context)}",
+                    "depth": 0,
+                    "html": None,
+                    "table": table if appendix.indicators else None,
+                }
+            )
+            walk(appendix.outline, 1)
         return {
             "report_name": definition.name,
             "summary": render_string(definition.summary, **context),
