@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.numbering import DEFAULT_NUMBERING
 from reportflow.document.render import render_report
 from reportflow.document.report import OutlineNode, ReportDocument
 from reportflow.document.textdump import docx_text_lines
@@ -103,6 +104,7 @@ def _report(**changes) -> ReportDocument:
         recipients=["- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."],
         signer_title="Giám đốc",
         signer_name="Trần Văn Khoản",
+        numbering=("I.", "1.", "1.1.", "a)"),  # as the sample report numbers its outline
     )
     return dataclasses.replace(report, **changes)
 
@@ -294,6 +296,51 @@ def test_outline_numbering_is_generated(document):
         "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU",
         "III. ĐÁNH GIÁ KẾT QUẢ ĐẠT ĐƯỢC",
         "1. Ưu điểm",
+    ]
+
+
+def _heading_styles(path: Path) -> list[tuple[str, str, bool, bool]]:
+    """(text, style, bold, italic) of each outline heading, as Word shows them."""
+    document = docx.Document(str(path))
+    return [
+        (
+            p.text,
+            p.style.name,
+            bool(_font_flag(p, p.runs[0], "bold")),
+            bool(_font_flag(p, p.runs[0], "italic")),
+        )
+        for p in document.paragraphs
+        if p.style.name.startswith("RF Heading")
+    ]
+
+
+def test_default_scheme_numbers_roman_arabic_letters_dashes(tmp_path):
+    path = render_report(_report(numbering=DEFAULT_NUMBERING), tmp_path / "default.docx")
+    assert _heading_styles(path) == [
+        ("I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ", "RF Heading 1", True, False),
+        ("1. Công tác tham mưu", "RF Heading 2", True, False),
+        ("2. Công tác thực hiện nhiệm vụ chuyên môn", "RF Heading 2", True, False),
+        ("a) Về Thông tin - Báo chí - Xuất bản", "RF Heading 3", True, True),
+        ("b) Về Bưu chính - Viễn thông, Công nghệ thông tin", "RF Heading 3", True, True),
+        ("* Bưu chính – Viễn thông", "RF Heading Marker", True, False),
+        ("- Mạng lưới", "RF Heading 4", False, False),
+        ("- Dịch vụ", "RF Heading 4", False, False),
+        ("c) Về công tác thanh tra", "RF Heading 3", True, True),
+        ("II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", "RF Heading 1", True, False),
+        ("III. ĐÁNH GIÁ KẾT QUẢ ĐẠT ĐƯỢC", "RF Heading 1", True, False),
+        ("1. Ưu điểm", "RF Heading 2", True, False),
+    ]
+
+
+def test_dotted_scheme_chains_its_parents_and_deeper_levels_reuse_the_last(tmp_path):
+    path = render_report(_report(numbering=("I.", "1.", "1.1.")), tmp_path / "dotted.docx")
+    assert [text for text, *_ in _heading_styles(path)][3:9] == [
+        "2.1. Về Thông tin - Báo chí - Xuất bản",
+        "2.2. Về Bưu chính - Viễn thông, Công nghệ thông tin",
+        "* Bưu chính – Viễn thông",
+        "2.2.1. Mạng lưới",  # level 4 reuses "1.1." and the marker consumed no number
+        "2.2.2. Dịch vụ",
+        "2.3. Về công tác thanh tra",
     ]
 
 

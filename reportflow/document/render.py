@@ -142,8 +142,8 @@ class _BodyWriter:
         # Word merges two adjacent tables; a small paragraph keeps them apart and gives air.
         self.parts.append(paragraph_xml(ParaSpec(space_after_pt=0, mark_size_pt=6)))
 
-    def outline(self, nodes: Sequence[OutlineNode]) -> None:
-        for item in number_outline(nodes):
+    def outline(self, nodes: Sequence[OutlineNode], scheme: Sequence[str]) -> None:
+        for item in number_outline(nodes, scheme):
             node = item.node
             title = node.title.strip()
             if item.label is not None:
@@ -171,7 +171,7 @@ def build_document(report: ReportDocument) -> Document:
     writer.parts.append(header_block_xml(report))
     writer.parts.append(title_block_xml(report))
     writer.text_paragraphs(report.intro)
-    writer.outline(report.outline)
+    writer.outline(report.outline, report.numbering)
     writer.text_paragraphs(report.closing)
     writer.parts.append(signature_block_xml(report))
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from reportflow.document.blocks import SectionContent, Table
+from reportflow.document.numbering import DEFAULT_NUMBERING
 
 
 @dataclass
@@ -43,3 +44,5 @@ class ReportDocument:
     draft_watermark: str = ""
     addressees: list[str] = field(default_factory=list)
     """The "Kính gửi:" line under the title, one addressee per line when several."""
+    numbering: tuple[str, ...] = DEFAULT_NUMBERING
+    """One pattern per outline level (``numbering.NUMBERING_PATTERNS``); deeper levels reuse the last."""

@@ -123,6 +123,7 @@ def build_document(
         signer_name=signer.name,
         draft_watermark="" if register else "DỰ THẢO",
         addressees=[r.greeting_name for r in addressees],
+        numbering=tuple(definition.numbering),
     )
 
 

@@ -12,8 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from reportflow.config import get_settings
-from reportflow.definition_schema import OutlineItem
-from reportflow.document.blocks import SectionContent
+from reportflow.document.numbering import number_outline
 from reportflow.models import (
     Cycle,
     IndicatorValue,
@@ -22,11 +21,10 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
-from reportflow.notifications.messages import render_string
-from reportflow.tasks.cycles import cycle_definition, template_context
+from reportflow.tasks.cycles import cycle_definition
 from reportflow.tasks.documents import blob_path, document_file, find_document
 from reportflow.tasks.export import convert_to_pdf
-from reportflow.tasks.merge import indicator_table, rows_by_key
+from reportflow.tasks.merge import build_document, rows_by_key
 from reportflow.web.blocks_html import section_html, table_html
 from reportflow.web.links import (
     ENDED_STATES,
@@ -74,31 +72,22 @@ def draft_context(link: Link) -> dict[str, Any]:
     with session_scope() as session:
         cycle, draft = _draft_of(session, link)
         definition = cycle_definition(session, cycle)
-        context = template_context(cycle)
         versions = rows_by_key(session, SectionVersion, draft.section_versions or {})
         figures = rows_by_key(session, IndicatorValue, draft.indicator_values or {})
-        table = table_html(indicator_table(definition, figures, context))
-        rows: list[dict[str, Any]] = []
-
-        def walk(items: list[OutlineItem], depth: int) -> None:
-            for item in items:
-                version = versions.get(item.key) if item.key else None
-                rows.append(
-                    {
-                        "title": render_string(item.title, **context),
-                        "depth": depth,
-                        "html": section_html(SectionContent.from_json(version.blocks))
-                        if version
-                        else None,
-                        "table": table if item.indicators else None,
-                    }
-                )
-                walk(item.children, depth + 1)
-
-        walk(definition.outline, 0)
+        document = build_document(session, cycle, None, versions, figures)
+        rows = [
+            {
+                "label": item.label if item.label is not None else item.node.marker,
+                "title": item.node.title,
+                "depth": item.depth,
+                "html": section_html(item.node.content) if item.node.content.blocks else None,
+                "table": table_html(item.node.table) if item.node.table is not None else None,
+            }
+            for item in number_outline(document.outline, document.numbering)
+        ]
         return {
             "report_name": definition.name,
-            "summary": render_string(definition.summary, **context),
+            "summary": document.summary,
             "round": draft.round,
             "current": draft.round == cycle.round,
             "sha256": draft.sha256,
