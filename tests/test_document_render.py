@@ -382,11 +382,60 @@ def test_list_items_get_literal_prefixes(document):
         "+ Số tiền xử phạt vi phạm hành chính: 26.250.000đ",
         "a) thứ nhất",
         "b) thứ hai",
-        "a) lại từ đầu",  # a paragraph in between restarts the letters
+        "c) lại từ đầu",  # as its author wrote it, after a paragraph in between
     ]
     item = _paragraph_by_text(document, "- Số cá nhân")
     assert _effective(item, lambda f: f.alignment) == WD_ALIGN_PARAGRAPH.JUSTIFY
     assert _effective(item, lambda f: f.first_line_indent) == Cm(1.27)
+
+
+def _list_texts(blocks: list, tmp_path: Path) -> tuple[list[str], list[str]]:
+    """The list items of a section as the DOCX prints them and as the web page shows them."""
+    import re
+
+    from reportflow.web.blocks_html import section_html
+
+    content = _content(*blocks)
+    path = render_report(
+        _report(outline=[OutlineNode("Mục", 1, content=content)]), tmp_path / "l.docx"
+    )
+    in_docx = [p.text for p in docx.Document(str(path)).paragraphs if p.style.name == "RF List"]
+    html = str(section_html(content))
+    in_html = [re.sub(r"<[^>]+>", "", m) for m in re.findall(r'<p class="li[^"]*">(.*?)</p>', html)]
+    return in_docx, in_html
+
+
+def test_authors_lists_print_as_written_in_docx_and_html(tmp_path):
+    from tests.test_document_input import _numbered_docx
+
+    markdown = parse_markdown("1. Một\n2. Hai\n3. Ba\n\nĐoạn.\n\na) thứ nhất\nb) thứ hai").blocks
+    word = parse_docx(_numbered_docx([0, 1, 0])).blocks
+    expected = ["1. Một", "2. Hai", "3. Ba", "a) thứ nhất", "b) thứ hai"]
+    assert _list_texts(markdown, tmp_path) == (expected, expected)
+    assert _list_texts(word, tmp_path) == (["a) Mục 1", "a.1. Mục 2", "b) Mục 3"],) * 2
+
+
+def test_word_decimal_list_prints_1_2_3_in_docx_and_html(tmp_path):
+    document = docx.Document()
+    for text in ("Một", "Hai", "Ba"):
+        document.add_paragraph(text, style="List Number")
+    path = tmp_path / "word.docx"
+    document.save(str(path))
+    blocks = parse_docx(path.read_bytes()).blocks
+    assert _list_texts(blocks, tmp_path) == (["1. Một", "2. Hai", "3. Ba"],) * 2
+
+
+def test_ordered_items_stored_without_markers_keep_todays_letters(tmp_path):
+    stored = [
+        {"kind": "list_item", "runs": [{"text": "một"}], "ordered": True},
+        {"kind": "list_item", "runs": [{"text": "hai"}], "ordered": True},
+        {"kind": "paragraph", "runs": [{"text": "Đoạn."}]},
+        {"kind": "list_item", "runs": [{"text": "ba"}], "ordered": True},
+        {"kind": "list_item", "runs": [{"text": "gạch"}], "level": 1},
+    ]
+    blocks = SectionContent.from_json(stored).blocks
+    expected = ["a) một", "b) hai", "a) ba", "+ gạch"]  # a paragraph restarts the letters
+    assert _list_texts(blocks, tmp_path) == (expected, expected)
 
 
 def test_in_section_heading_is_bold(tmp_path):

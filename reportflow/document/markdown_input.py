@@ -56,12 +56,13 @@ class _Pending:
     kind: str  # "paragraph" or "list_item"
     level: int = 0
     ordered: bool = False
+    marker: str = ""
     lines: list[str] = field(default_factory=list)
 
     def to_block(self) -> Block:
         runs = parse_inline(" ".join(line.strip() for line in self.lines))
         if self.kind == "list_item":
-            return ListItem(runs=runs, level=self.level, ordered=self.ordered)
+            return ListItem(runs=runs, level=self.level, ordered=self.ordered, marker=self.marker)
         return Paragraph(runs=runs)
 
 
@@ -306,7 +307,8 @@ def parse_markdown(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SectionCont
             depth.enter(indent, i)
             ordered = item.re is _ORDERED
             level = 1 if indent >= 2 or item.group("marker") == "+" else 0
-            pending = _Pending("list_item", level=level, ordered=ordered)
+            marker = item.group("marker") if ordered else ""
+            pending = _Pending("list_item", level=level, ordered=ordered, marker=marker)
             pending.lines.append(item.group("text"))
             continue
         if pending is None:

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reportflow.document.blocks import ListItem
+
 if TYPE_CHECKING:
     from reportflow.document.report import OutlineNode
 
@@ -100,3 +102,30 @@ def number_outline(
             child_parent = label
         yield NumberedNode(node, label, _depth)
         yield from number_outline(node.children, scheme, _depth + 1, child_parent)
+
+
+BULLETS = ("-", "+")
+"""Unordered list levels 0 and 1; deeper levels reuse the last."""
+
+
+class ListPrefixes:
+    """The printed prefix of each list item of a section, in reading order; the DOCX and the
+    HTML both print it. An author's marker is printed as written; an ordered item stored
+    without one (before markers were recorded) is lettered "a)", "b)" by position, restarting
+    after anything that is not a list item (``reset``)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+
+    def reset(self) -> None:
+        self._counts.clear()
+
+    def prefix(self, item: ListItem) -> str:
+        level = max(item.level, 0)
+        for deeper in [k for k in self._counts if k > level]:
+            del self._counts[deeper]
+        if item.ordered and not item.marker:
+            self._counts[level] = self._counts.get(level, 0) + 1
+            return f"{letter(self._counts[level])})"
+        self._counts.pop(level, None)
+        return item.marker or BULLETS[min(level, len(BULLETS) - 1)]

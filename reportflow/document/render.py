@@ -29,7 +29,7 @@ from reportflow.document.letterhead import (
     signature_block_xml,
     title_block_xml,
 )
-from reportflow.document.numbering import letter, number_outline
+from reportflow.document.numbering import ListPrefixes, number_outline
 from reportflow.document.oxml import (
     ParaSpec,
     mm_to_twips,
@@ -42,8 +42,6 @@ from reportflow.document.oxml import (
 )
 from reportflow.document.report import OutlineNode, ReportDocument
 from reportflow.document.vi_format import is_numeric_text
-
-BULLETS = ("- ", "+ ")  # list levels 0 and 1; deeper levels reuse the last
 
 _CHAR_MM = TABLE_SIZE_PT * 0.55 * 25.4 / 72  # average glyph width of table text
 _CELL_PADDING_MM = 4.5  # both cell margins and a little air
@@ -92,27 +90,17 @@ class _BodyWriter:
 
     def blocks(self, blocks: Iterable[Block]) -> None:
         ids = self.ids
-        ordered_counts: dict[int, int] = {}
+        prefixes = ListPrefixes()
         for block in blocks:
+            if isinstance(block, ListItem):
+                self.paragraph(ids.list_item, block.runs, f"{prefixes.prefix(block)} ")
+                continue
+            prefixes.reset()
             if isinstance(block, Paragraph):
-                ordered_counts.clear()
                 self.paragraph(ids.body, block.runs)
-            elif isinstance(block, ListItem):
-                level = max(block.level, 0)
-                for deeper in [k for k in ordered_counts if k > level]:
-                    del ordered_counts[deeper]
-                if block.ordered:
-                    ordered_counts[level] = ordered_counts.get(level, 0) + 1
-                    prefix = f"{letter(ordered_counts[level])}) "
-                else:
-                    ordered_counts.pop(level, None)
-                    prefix = BULLETS[min(level, len(BULLETS) - 1)]
-                self.paragraph(ids.list_item, block.runs, prefix)
             elif isinstance(block, Heading):
-                ordered_counts.clear()
                 self.paragraph(ids.section_heading, block.runs)
             elif isinstance(block, Table):
-                ordered_counts.clear()
                 self.table(block)
 
     @staticmethod
