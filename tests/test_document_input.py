@@ -155,6 +155,25 @@ def test_markdown_ordered_items_keep_their_authors_markers():
     assert SectionContent.from_json(content.to_json()).blocks == content.blocks
 
 
+def test_markdown_on_commonmark_keeps_the_products_reading():
+    content = parse_markdown(
+        "Đoạn mở đầu\n    - thụt bốn cách\nb) sau đoạn\n\n> trích dẫn <b>đậm</b>\n\n"
+        "    thụt như mã\n\n```\nrào\n```\n\n[a]: http://x\n\n" + "- " * 5_000 + "sâu"
+    )
+    got = [(type(b).__name__, getattr(b, "marker", None), _text(b)) for b in content.blocks]
+    assert got == [
+        ("Paragraph", None, "Đoạn mở đầu"),
+        ("ListItem", "", "thụt bốn cách"),
+        ("ListItem", "b)", "sau đoạn"),
+        ("Paragraph", None, "> trích dẫn <b>đậm</b>"),
+        ("Paragraph", None, "thụt như mã"),
+        ("Paragraph", None, "``` rào ```"),
+        ("Paragraph", None, "[a]: http://x"),
+        ("ListItem", "", ("- " * 4_999 + "sâu")),  # one item, not 5,000 nested lists
+    ]
+    assert content.blocks[1].level == 1
+
+
 def test_a_list_item_stored_before_markers_were_recorded_still_loads():
     stored = [{"kind": "list_item", "runs": [{"text": "cũ"}], "level": 0, "ordered": True}]
     (item,) = SectionContent.from_json(stored).blocks
