@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reportflow.document.numbering import DEFAULT_NUMBERING, NUMBERING_PATTERNS
+
 if TYPE_CHECKING:
     from reportflow.calendar.ladder import LadderStep
 
@@ -255,6 +257,9 @@ class OfficeHours(Strict):
         return self
 
 
+MAX_OUTLINE_LEVELS = 9
+
+
 class ReportDefinition(Strict):
     code: str
     name: str
@@ -281,6 +286,26 @@ class ReportDefinition(Strict):
     reminder_ladder: list[dict[str, Any]] | None = None
     """Steps as `reportflow.calendar.ladder.ladder_from_config` reads them; None = DEFAULT_LADDER."""
     office_hours: OfficeHours = OfficeHours()
+    numbering: list[str] = list(DEFAULT_NUMBERING)
+    """One pattern per outline level: "I.", "1.", "1.1." (its parent's number then its own),
+    "a)" or "-"; deeper levels than given reuse the last."""
+
+    @field_validator("numbering")
+    @classmethod
+    def _check_numbering(cls, value: list[str]) -> list[str]:
+        allowed = ", ".join(f'"{p}"' for p in NUMBERING_PATTERNS)
+        if not value or len(value) > MAX_OUTLINE_LEVELS:
+            raise ValueError(
+                f"numbering cần từ 1 đến {MAX_OUTLINE_LEVELS} kiểu đánh số, mỗi cấp đề mục một "
+                f"kiểu, chọn trong: {allowed}"
+            )
+        wrong = [p for p in value if p not in NUMBERING_PATTERNS]
+        if wrong:
+            raise ValueError(
+                f"kiểu đánh số không hợp lệ: {', '.join(repr(p) for p in wrong)}; chỉ dùng được "
+                f'{allowed} (ví dụ ["I.", "1.", "a)", "-"])'
+            )
+        return value
 
     @field_validator("reminder_ladder")
     @classmethod

@@ -176,3 +176,34 @@ def test_an_appendix_is_refused_when_it_clashes_with_the_body(appendix, problem)
     with pytest.raises(DefinitionError) as refused:
         parse_definition(_sample_with(appendices=[appendix]), "x.yaml", load_organisation())
     assert any(problem in p for p in refused.value.problems), refused.value.problems
+
+
+def test_a_numbering_pattern_outside_the_scheme_is_refused_with_the_allowed_ones():
+    from reportflow.definition_loader import (
+        _read_yaml,
+        definition_files,
+        load_organisation,
+        parse_definition,
+    )
+    from reportflow.definition_schema import DefinitionError
+
+    data = _read_yaml(definition_files()["ktxh-6-thang"])
+    assert parse_definition(data, "x.yaml", load_organisation()).numbering == [
+        "I.",
+        "1.",
+        "1.1.",
+        "a)",
+    ]
+    del data["numbering"]
+    assert parse_definition(data, "x.yaml", load_organisation()).numbering == [
+        "I.",
+        "1.",
+        "a)",
+        "-",
+    ]
+    data["numbering"] = ["I.", "1.", "(a)"]
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data, "x.yaml", load_organisation())
+    (problem,) = refused.value.problems
+    assert problem.startswith("numbering: kiểu đánh số không hợp lệ: '(a)'; chỉ dùng được ")
+    assert '"I.", "1.", "1.1.", "a)", "-"' in problem

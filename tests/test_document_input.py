@@ -142,6 +142,44 @@ def test_markdown_blocks_survive_json_round_trip():
     assert SectionContent.from_json(content.to_json()).blocks == content.blocks
 
 
+def test_markdown_ordered_items_keep_their_authors_markers():
+    content = parse_markdown("1. Một\n2. Hai\n3) Ba\n\na) thứ nhất\nb) thứ hai\n- gạch")
+    assert [(b.ordered, b.marker) for b in content.blocks] == [
+        (True, "1."),
+        (True, "2."),
+        (True, "3)"),
+        (True, "a)"),
+        (True, "b)"),
+        (False, ""),
+    ]
+    assert SectionContent.from_json(content.to_json()).blocks == content.blocks
+
+
+def test_markdown_on_commonmark_keeps_the_products_reading():
+    content = parse_markdown(
+        "Đoạn mở đầu\n    - thụt bốn cách\nb) sau đoạn\n\n> trích dẫn <b>đậm</b>\n\n"
+        "    thụt như mã\n\n```\nrào\n```\n\n[a]: http://x\n\n" + "- " * 5_000 + "sâu"
+    )
+    got = [(type(b).__name__, getattr(b, "marker", None), _text(b)) for b in content.blocks]
+    assert got == [
+        ("Paragraph", None, "Đoạn mở đầu"),
+        ("ListItem", "", "thụt bốn cách"),
+        ("ListItem", "b)", "sau đoạn"),
+        ("Paragraph", None, "> trích dẫn <b>đậm</b>"),
+        ("Paragraph", None, "thụt như mã"),
+        ("Paragraph", None, "``` rào ```"),
+        ("Paragraph", None, "[a]: http://x"),
+        ("ListItem", "", ("- " * 4_999 + "sâu")),  # one item, not 5,000 nested lists
+    ]
+    assert content.blocks[1].level == 1
+
+
+def test_a_list_item_stored_before_markers_were_recorded_still_loads():
+    stored = [{"kind": "list_item", "runs": [{"text": "cũ"}], "level": 0, "ordered": True}]
+    (item,) = SectionContent.from_json(stored).blocks
+    assert item == ListItem([Run("cũ")], level=0, ordered=True, marker="")
+
+
 # --------------------------------------------------------------------------- docx helpers
 
 
@@ -284,7 +322,7 @@ def test_docx_bold_from_character_style_and_numbering_part():
     num_pr.get_or_add_numId().val = list_number_num_id
     blocks = parse_docx(_save(document)).blocks
     assert blocks[0] == Paragraph(runs=[Run("Nhấn mạnh", bold=True)])
-    assert blocks[1] == ListItem(runs=[Run("Mục có numPr")], level=1, ordered=True)
+    assert blocks[1] == ListItem(runs=[Run("Mục có numPr")], level=1, ordered=True, marker="1.")
 
 
 def test_docx_merged_cells_do_not_duplicate_text():
@@ -521,6 +559,52 @@ def test_docx_saved_by_libreoffice_comes_in_whole(tmp_path):
         ListItem([Run("Cấp 12 giấy phép bưu chính;")], level=0),
         ListItem([Run("Kiểm tra 5 doanh nghiệp:")], level=0),
         ListItem([Run("3 doanh nghiệp viễn thông;")], level=1),
-        ListItem([Run("Tổ chức hội nghị;")], level=0, ordered=True),
+        ListItem([Run("Tổ chức hội nghị;")], level=0, ordered=True, marker="1."),
         Table(header=["Chỉ tiêu", "Kết quả"], rows=[["Số điểm BĐVHX", "82"]]),
     ]
+
+
+def _numbered_docx(levels: list[int]) -> bytes:
+    """A Word file whose list has "a)" at level 0 and "b.1." (legal style) at level 1, as
+    numbering.xml declares them; one paragraph per entry of ``levels``."""
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    numbering.insert(
+        0,
+        parse_xml(
+            f'<w:abstractNum {w} w:abstractNumId="90">'
+            '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="lowerLetter"/>'
+            '<w:lvlText w:val="%1)"/></w:lvl>'
+            '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+            '<w:lvlText w:val="%1.%2."/></w:lvl></w:abstractNum>'
+        ),
+    )
+    numbering.append(parse_xml(f'<w:num {w} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    for no, level in enumerate(levels, start=1):
+        num_pr = document.add_paragraph(f"Mục {no}")._p.get_or_add_pPr().get_or_add_numPr()
+        num_pr.get_or_add_ilvl().val = level
+        num_pr.get_or_add_numId().val = 90
+    return _save(document)
+
+
+def test_word_lists_keep_the_labels_word_shows():
+    blocks = parse_docx(_numbered_docx([0, 0, 1, 1, 0, 1])).blocks
+    assert [(b.level, b.marker, _text(b)) for b in blocks] == [
+        (0, "a)", "Mục 1"),
+        (0, "b)", "Mục 2"),
+        (1, "b.1.", "Mục 3"),
+        (1, "b.2.", "Mục 4"),
+        (0, "c)", "Mục 5"),
+        (1, "c.1.", "Mục 6"),  # a deeper level starts again under each item above it
+    ]
+
+
+def test_word_decimal_list_is_numbered_1_2_3():
+    document = docx.Document()
+    for text in ("Một", "Hai", "Ba"):
+        document.add_paragraph(text, style="List Number")
+    blocks = parse_docx(_save(document)).blocks
+    assert [(b.ordered, b.marker) for b in blocks] == [(True, "1."), (True, "2."), (True, "3.")]

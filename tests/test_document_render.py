@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.numbering import DEFAULT_NUMBERING
 from reportflow.document.render import render_report
 from reportflow.document.report import Appendix, OutlineNode, ReportDocument
 from reportflow.document.textdump import docx_text_lines
@@ -103,6 +104,7 @@ def _report(**changes) -> ReportDocument:
         recipients=["- Sở KH&ĐT (b/c);", "- BGD Sở;", "- Lãnh đạo các phòng, TT;", "- Lưu: VT."],
         signer_title="Giám đốc",
         signer_name="Trần Văn Khoản",
+        numbering=("I.", "1.", "1.1.", "a)"),  # as the sample report numbers its outline
     )
     return dataclasses.replace(report, **changes)
 
@@ -297,6 +299,51 @@ def test_outline_numbering_is_generated(document):
     ]
 
 
+def _heading_styles(path: Path) -> list[tuple[str, str, bool, bool]]:
+    """(text, style, bold, italic) of each outline heading, as Word shows them."""
+    document = docx.Document(str(path))
+    return [
+        (
+            p.text,
+            p.style.name,
+            bool(_font_flag(p, p.runs[0], "bold")),
+            bool(_font_flag(p, p.runs[0], "italic")),
+        )
+        for p in document.paragraphs
+        if p.style.name.startswith("RF Heading")
+    ]
+
+
+def test_default_scheme_numbers_roman_arabic_letters_dashes(tmp_path):
+    path = render_report(_report(numbering=DEFAULT_NUMBERING), tmp_path / "default.docx")
+    assert _heading_styles(path) == [
+        ("I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ", "RF Heading 1", True, False),
+        ("1. Công tác tham mưu", "RF Heading 2", True, False),
+        ("2. Công tác thực hiện nhiệm vụ chuyên môn", "RF Heading 2", True, False),
+        ("a) Về Thông tin - Báo chí - Xuất bản", "RF Heading 3", True, True),
+        ("b) Về Bưu chính - Viễn thông, Công nghệ thông tin", "RF Heading 3", True, True),
+        ("* Bưu chính – Viễn thông", "RF Heading Marker", True, False),
+        ("- Mạng lưới", "RF Heading 4", False, False),
+        ("- Dịch vụ", "RF Heading 4", False, False),
+        ("c) Về công tác thanh tra", "RF Heading 3", True, True),
+        ("II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", "RF Heading 1", True, False),
+        ("III. ĐÁNH GIÁ KẾT QUẢ ĐẠT ĐƯỢC", "RF Heading 1", True, False),
+        ("1. Ưu điểm", "RF Heading 2", True, False),
+    ]
+
+
+def test_dotted_scheme_chains_its_parents_and_deeper_levels_reuse_the_last(tmp_path):
+    path = render_report(_report(numbering=("I.", "1.", "1.1.")), tmp_path / "dotted.docx")
+    assert [text for text, *_ in _heading_styles(path)][3:9] == [
+        "2.1. Về Thông tin - Báo chí - Xuất bản",
+        "2.2. Về Bưu chính - Viễn thông, Công nghệ thông tin",
+        "* Bưu chính – Viễn thông",
+        "2.2.1. Mạng lưới",  # level 4 reuses "1.1." and the marker consumed no number
+        "2.2.2. Dịch vụ",
+        "2.3. Về công tác thanh tra",
+    ]
+
+
 def test_removing_a_node_renumbers_the_rest(tmp_path):
     outline = _outline()
     del outline[0].children[0]  # "1. Công tác tham mưu"
@@ -335,11 +382,60 @@ def test_list_items_get_literal_prefixes(document):
         "+ Số tiền xử phạt vi phạm hành chính: 26.250.000đ",
         "a) thứ nhất",
         "b) thứ hai",
-        "a) lại từ đầu",  # a paragraph in between restarts the letters
+        "c) lại từ đầu",  # as its author wrote it, after a paragraph in between
     ]
     item = _paragraph_by_text(document, "- Số cá nhân")
     assert _effective(item, lambda f: f.alignment) == WD_ALIGN_PARAGRAPH.JUSTIFY
     assert _effective(item, lambda f: f.first_line_indent) == Cm(1.27)
+
+
+def _list_texts(blocks: list, tmp_path: Path) -> tuple[list[str], list[str]]:
+    """The list items of a section as the DOCX prints them and as the web page shows them."""
+    import re
+
+    from reportflow.web.blocks_html import section_html
+
+    content = _content(*blocks)
+    path = render_report(
+        _report(outline=[OutlineNode("Mục", 1, content=content)]), tmp_path / "l.docx"
+    )
+    in_docx = [p.text for p in docx.Document(str(path)).paragraphs if p.style.name == "RF List"]
+    html = str(section_html(content))
+    in_html = [re.sub(r"<[^>]+>", "", m) for m in re.findall(r'<p class="li[^"]*">(.*?)</p>', html)]
+    return in_docx, in_html
+
+
+def test_authors_lists_print_as_written_in_docx_and_html(tmp_path):
+    from tests.test_document_input import _numbered_docx
+
+    markdown = parse_markdown("1. Một\n2. Hai\n3. Ba\n\nĐoạn.\n\na) thứ nhất\nb) thứ hai").blocks
+    word = parse_docx(_numbered_docx([0, 1, 0])).blocks
+    expected = ["1. Một", "2. Hai", "3. Ba", "a) thứ nhất", "b) thứ hai"]
+    assert _list_texts(markdown, tmp_path) == (expected, expected)
+    assert _list_texts(word, tmp_path) == (["a) Mục 1", "a.1. Mục 2", "b) Mục 3"],) * 2
+
+
+def test_word_decimal_list_prints_1_2_3_in_docx_and_html(tmp_path):
+    document = docx.Document()
+    for text in ("Một", "Hai", "Ba"):
+        document.add_paragraph(text, style="List Number")
+    path = tmp_path / "word.docx"
+    document.save(str(path))
+    blocks = parse_docx(path.read_bytes()).blocks
+    assert _list_texts(blocks, tmp_path) == (["1. Một", "2. Hai", "3. Ba"],) * 2
+
+
+def test_ordered_items_stored_without_markers_keep_todays_letters(tmp_path):
+    stored = [
+        {"kind": "list_item", "runs": [{"text": "một"}], "ordered": True},
+        {"kind": "list_item", "runs": [{"text": "hai"}], "ordered": True},
+        {"kind": "paragraph", "runs": [{"text": "Đoạn."}]},
+        {"kind": "list_item", "runs": [{"text": "ba"}], "ordered": True},
+        {"kind": "list_item", "runs": [{"text": "gạch"}], "level": 1},
+    ]
+    blocks = SectionContent.from_json(stored).blocks
+    expected = ["a) một", "b) hai", "a) ba", "+ gạch"]  # a paragraph restarts the letters
+    assert _list_texts(blocks, tmp_path) == (expected, expected)
 
 
 def test_in_section_heading_is_bold(tmp_path):

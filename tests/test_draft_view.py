@@ -55,10 +55,10 @@ def test_the_draft_reads_in_report_order_and_submitted_text_stays_text(two_round
     headings = [line for line in first.splitlines() if line.startswith("#")]
     assert headings[0].startswith("# Dự thảo vòng 1: Tình hình thực hiện nhiệm vụ")
     assert [h.split(" ", 1)[1] for h in headings[1:5]] == [
-        "1. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ PHÁT TRIỂN KINH TẾ \\- XÃ HỘI 6 THÁNG ĐẦU NĂM",
-        "1.1. Công tác tham mưu và ban hành các văn bản chỉ đạo, điều hành",
-        "1.2. Công tác thực hiện nhiệm vụ chuyên môn",
-        "1.2.1. Về Thông tin \\- Báo chí \\- Xuất bản",
+        "I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ PHÁT TRIỂN KINH TẾ \\- XÃ HỘI 6 THÁNG ĐẦU NĂM",
+        "1. Công tác tham mưu và ban hành các văn bản chỉ đạo, điều hành",
+        "2. Công tác thực hiện nhiệm vụ chuyên môn",
+        "2.1. Về Thông tin \\- Báo chí \\- Xuất bản",
     ]
     assert "Tỷ lệ xã có bưu điện văn hóa xã" in first, "the indicator table is in the draft"
 

@@ -34,12 +34,18 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class ListItem:
-    """A list item; level 0 is rendered with "-", level 1 with "+"; ordered items get "a)", "b)"."""
+    """A list item; level 0 is rendered with "-", level 1 with "+".
+
+    ``marker`` is an ordered item's label as its author wrote it ("1.", "2)", "b)"); it is
+    printed as written. Ordered items stored without one get "a)", "b)" from their position
+    (``numbering.ListPrefixes``).
+    """
 
     runs: list[Run]
     level: int = 0
     ordered: bool = False
     kind: Literal["list_item"] = "list_item"
+    marker: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,9 @@ def block_from_json(item: dict[str, Any]) -> Block:
         return Paragraph(runs=runs)
     if kind == "list_item":
         return ListItem(
-            runs=runs, level=int(item.get("level", 0)), ordered=bool(item.get("ordered"))
+            runs=runs,
+            level=int(item.get("level", 0)),
+            ordered=bool(item.get("ordered")),
+            marker=str(item.get("marker") or ""),
         )
     raise ValueError(f"unknown block kind: {kind!r}")

@@ -7,6 +7,7 @@ are dropped on purpose so that every section takes the report's own layout.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from reportflow.document.docx_limits import check_limits, grid_before, grid_span
 from reportflow.document.docx_package import DocxPackage, open_package
 from reportflow.document.errors import SectionInputError
 from reportflow.document.limits import SectionBudget
+from reportflow.document.numbering import roman
 
 DEFAULT_MAX_BYTES = 10_000_000
 
@@ -48,6 +50,54 @@ _LIST_STYLE = re.compile(r"list (bullet|number)(?: (\d))?", re.IGNORECASE)
 class _ListKind:
     level: int
     ordered: bool
+    num_id: str | None = None
+    num_level: int = 0
+    """The item's own Word level (ilvl 0-8); ``level`` is what the report prints (0 or 1)."""
+
+
+@dataclass(frozen=True)
+class _Level:
+    """One level of a Word list (w:lvl): how its number is written and where it starts."""
+
+    fmt: str | None
+    text: str | None
+    start: int
+
+    @property
+    def ordered(self) -> bool:
+        return self.fmt not in ("bullet", "none", None)
+
+
+MAX_MARKER_CHARS = 16
+"""A list label longer than this (a damaged or hostile lvlText) is not kept."""
+_PLACEHOLDER = re.compile(r"%([1-9])")
+
+
+def _read_level(lvl: etree._Element, start: int | None = None) -> _Level:
+    fmt = xpath(lvl, "w:numFmt/@w:val")
+    text = xpath(lvl, "w:lvlText/@w:val")
+    if start is None:
+        value = xpath(lvl, "w:start/@w:val")
+        start = whole_number(str(value[0])) if value else None
+    return _Level(
+        str(fmt[0]) if fmt else None,
+        str(text[0]) if text else None,
+        1 if start is None else start,
+    )
+
+
+def word_number(number: int, fmt: str | None) -> str:
+    """``number`` as Word writes it in a list of format ``fmt`` (w:numFmt)."""
+    if fmt in ("lowerLetter", "upperLetter") and 1 <= number <= 26 * 4:
+        # Word's letters: a ... z, then aa, bb, ...
+        text = chr(ord("a") + (number - 1) % 26) * ((number - 1) // 26 + 1)
+        return text if fmt == "lowerLetter" else text.upper()
+    if fmt in ("lowerRoman", "upperRoman") and 1 <= number < 4000:
+        text = roman(number)
+        return text.lower() if fmt == "lowerRoman" else text
+    if fmt == "decimalZero" and number < 10:
+        return f"0{number}"
+    return str(number)
 
 
 @dataclass(frozen=True)
@@ -65,7 +115,7 @@ class _Resolver:
         self._part = part
         self._styles: dict[str | None, _StyleInfo] = {}
         self._char_bold: dict[str | None, tuple[bool | None, bool | None]] = {}
-        self._num_formats: dict[tuple[str, int], bool] = {}
+        self._num_levels: dict[str, dict[int, _Level]] = {}
         self._numbering: etree._Element | None = None
 
     def paragraph_style(self, style_id: str | None) -> _StyleInfo:
@@ -105,39 +155,51 @@ class _Resolver:
         return self._char_bold[style_id]
 
     def is_ordered(self, num_id: str, level: int) -> bool:
-        key = (num_id, level)
-        if key not in self._num_formats:
-            try:
-                fmt = self._lookup_format(num_id, level)
-            except ValueError:  # a non-numeric id in a damaged numbering part
-                fmt = None
-            self._num_formats[key] = fmt not in ("bullet", "none", None)
-        return self._num_formats[key]
+        found = self.level(num_id, level)
+        return found is not None and found.ordered
 
-    def _lookup_format(self, num_id: str, level: int) -> str | None:
+    def level(self, num_id: str, level: int) -> _Level | None:
+        """The definition of ``level`` of list ``num_id``; a "singleLevel" list defines level
+        0 only and Word then uses it for deeper levels."""
+        levels = self._levels(num_id)
+        usable = [n for n in levels if n <= level]
+        return levels[max(usable)] if usable else None
+
+    def _levels(self, num_id: str) -> dict[int, _Level]:
+        if num_id not in self._num_levels:
+            try:
+                self._num_levels[num_id] = self._read_levels(int(num_id))
+            except ValueError:  # a non-numeric id in a damaged numbering part
+                self._num_levels[num_id] = {}
+        return self._num_levels[num_id]
+
+    def _read_levels(self, num_id: int) -> dict[int, _Level]:
         if self._numbering is None:
             self._numbering = self._part.numbering_part.element
-        num = xpath(self._numbering, f"w:num[@w:numId='{int(num_id)}']")
+        num = xpath(self._numbering, f"w:num[@w:numId='{num_id}']")
         if not num:
-            return None
-        override = xpath(num[0], f"w:lvlOverride[@w:ilvl='{level}']/w:lvl/w:numFmt/@w:val")
-        if override:
-            return str(override[0])
+            return {}
+        levels: dict[int, _Level] = {}
         abstract_id = xpath(num[0], "w:abstractNumId/@w:val")
-        if not abstract_id:
-            return None
-        levels = xpath(
-            self._numbering, f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']/w:lvl"
-        )
-        formats = {}
-        for lvl in levels:
-            fmt = xpath(lvl, "w:numFmt/@w:val")
-            ilvl = lvl.get(qn("w:ilvl"), "")
-            if fmt and ilvl.isdigit():
-                formats[int(ilvl)] = str(fmt[0])
-        # A "singleLevel" list defines level 0 only; Word then uses it for deeper levels.
-        usable = [n for n in formats if n <= level]
-        return formats[max(usable)] if usable else None
+        if abstract_id:
+            for lvl in xpath(
+                self._numbering, f"w:abstractNum[@w:abstractNumId='{int(abstract_id[0])}']/w:lvl"
+            ):
+                ilvl = whole_number(lvl.get(qn("w:ilvl")))
+                if ilvl is not None:
+                    levels[ilvl] = _read_level(lvl)
+        for override in xpath(num[0], "w:lvlOverride"):
+            ilvl = whole_number(override.get(qn("w:ilvl")))
+            if ilvl is None:
+                continue
+            start = xpath(override, "w:startOverride/@w:val")
+            start_at = whole_number(str(start[0])) if start else None
+            lvl = xpath(override, "w:lvl")
+            if lvl:
+                levels[ilvl] = _read_level(lvl[0], start_at)
+            elif ilvl in levels and start_at is not None:
+                levels[ilvl] = dataclasses.replace(levels[ilvl], start=start_at)
+        return levels
 
 
 def _val(element: etree._Element | None) -> str | None:
@@ -182,6 +244,7 @@ class _Walker:
         self._part = document_part
         self._resolver = _Resolver(document_part)
         self._budget = SectionBudget()
+        self._list_counts: dict[str, dict[int, int]] = {}
         self.blocks: list[Block] = []
 
     def _add(self, block: Block) -> None:
@@ -223,15 +286,41 @@ class _Walker:
         num_pr = p.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
         if num_pr is None and style.list_kind is not None:
             # "List Bullet 2" carries its level in its name; its own numbering starts at 0.
-            return style.list_kind
+            if style.num_id is None:
+                return style.list_kind
+            return dataclasses.replace(
+                style.list_kind, num_id=style.num_id, num_level=style.num_level
+            )
         num_id, level = style.num_id, style.num_level
         if num_pr is not None:
             num_id = _val(num_pr.find(qn("w:numId"))) or num_id
             ilvl = whole_number(_val(num_pr.find(qn("w:ilvl"))))
             level = level if ilvl is None else ilvl
         if num_id is not None and num_id.isdigit() and num_id != "0":
-            return _ListKind(min(level, 1), self._resolver.is_ordered(num_id, level))
+            ordered = self._resolver.is_ordered(num_id, level)
+            return _ListKind(min(level, 1), ordered, num_id, level)
         return style.list_kind
+
+    def _marker(self, num_id: str, level: int) -> str:
+        """The label Word shows on this item ("1.", "a)", "2.1."), counted as Word counts:
+        each level from its start, deeper levels starting again after a shallower item."""
+        own = self._resolver.level(num_id, level)
+        if own is None:
+            return ""
+        counts = self._list_counts.setdefault(num_id, {})
+        counts[level] = counts[level] + 1 if level in counts else own.start
+        for deeper in [k for k in counts if k > level]:
+            del counts[deeper]
+
+        def number(match: re.Match[str]) -> str:
+            at = int(match.group(1)) - 1
+            found = self._resolver.level(num_id, at)
+            start = found.start if found else 1
+            return word_number(counts.get(at, start), found.fmt if found else None)
+
+        template = own.text if own.text is not None else "%" + str(level + 1) + "."
+        marker = _PLACEHOLDER.sub(number, template[:MAX_MARKER_CHARS]).strip()
+        return marker if len(marker) <= MAX_MARKER_CHARS else ""
 
     def _paragraph(self, p: etree._Element) -> Block | None:
         runs = self._runs(p)
@@ -247,7 +336,13 @@ class _Walker:
             level = _LITERAL_BULLETS[marker] if list_kind is None else list_kind.level
             return ListItem(runs=_drop_prefix(runs, len(marker) + 1), level=level)
         if list_kind is not None:
-            return ListItem(runs=runs, level=list_kind.level, ordered=list_kind.ordered)
+            numbered = list_kind.ordered and list_kind.num_id is not None
+            return ListItem(
+                runs=runs,
+                level=list_kind.level,
+                ordered=list_kind.ordered,
+                marker=self._marker(list_kind.num_id, list_kind.num_level) if numbered else "",
+            )
         if marker == "*" and rest:
             return Heading(runs=runs)
         return Paragraph(runs=runs)

@@ -3,14 +3,24 @@
 Recognised: paragraphs (wrapped lines joined), emphasis, "- " / "+ " bullets, "1." / "a)"
 ordered items, "#" headings, whole-bold lines and "* Tiêu đề" lines as headings, GitHub pipe
 tables and tab-separated tables (what a copy from Word or a spreadsheet gives). The text
-is data: nothing in it is evaluated.
+is data: nothing in it is evaluated, and raw HTML is text.
+
+Paragraphs, lists and "#" headings are read by markdown-it-py (CommonMark). A first pass over
+the lines keeps the product's own rules, which CommonMark reads otherwise: it takes out the
+tables (checking their size before a cell is made), the "* Tiêu đề" and whole-bold lines,
+checks how deep the lists go, and writes the markers CommonMark does not know ("a)", "–",
+"•") as ones it does, remembering what the author wrote.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from reportflow.document.blocks import (
     Block,
@@ -40,29 +50,15 @@ from reportflow.document.xml_text import find_illegal_char
 
 DEFAULT_MAX_BYTES = 2_000_000
 
-_ATX_HEADING = re.compile(r"#+\s+(.*)")
+_ATX_HEADING = re.compile(r"#{1,6}\s+\S.*")
 _STAR_HEADING = re.compile(r"\\?\*\s+(\S.*)")
 _WHOLE_BOLD = re.compile(r"(\*\*|__)(?P<inner>(?:(?!\1).)+)\1(?P<tail>[:.]?)")
 _BULLET = re.compile(r"(?P<indent>[ \t]*)(?P<marker>[-+\u2013\u2022])\s+(?P<text>\S.*)")
 _ORDERED = re.compile(r"(?P<indent>[ \t]*)(?P<marker>\d{1,3}[.)]|[a-zđ]\))\s+(?P<text>\S.*)")
+_BLOCK_START = re.compile(r"(?P<digits>\d{0,9})(?:[.)]|(?<!\d)[-+*#])#{0,5}(?:\s|$)")
+"""What CommonMark reads as a list item or a heading at the start of a line."""
 _THEMATIC_BREAK = re.compile(r"(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}")
 _TABLE_DELIMITER = re.compile(r"\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?")
-
-
-@dataclass
-class _Pending:
-    """A paragraph or list item whose wrapped lines are still being collected."""
-
-    kind: str  # "paragraph" or "list_item"
-    level: int = 0
-    ordered: bool = False
-    lines: list[str] = field(default_factory=list)
-
-    def to_block(self) -> Block:
-        runs = parse_inline(" ".join(line.strip() for line in self.lines))
-        if self.kind == "list_item":
-            return ListItem(runs=runs, level=self.level, ordered=self.ordered)
-        return Paragraph(runs=runs)
 
 
 def _indent_width(indent: str) -> int:
@@ -160,18 +156,8 @@ def _is_tab_table_start(lines: list[str], i: int) -> bool:
     return tabs > 0 and i + 1 < len(lines) and _tab_count(lines[i + 1]) == tabs
 
 
-def _without_closing_hashes(text: str) -> str:
-    """The heading without its closing hashes ("Tiêu đề ##" -> "Tiêu đề"); done by hand, as
-    a regex for it backtracked quadratically over a long run of spaces."""
-    text = text.rstrip()
-    bare = text.rstrip("#")
-    return bare.rstrip() if bare != text and bare and bare[-1].isspace() else text
-
-
 def _heading_from_line(stripped: str) -> Heading | None:
-    match = _ATX_HEADING.fullmatch(stripped)
-    if match and (title := _without_closing_hashes(match.group(1))):
-        return Heading(runs=parse_inline(title))
+    """The product's own headings, which CommonMark reads as a bullet or a paragraph."""
     match = _STAR_HEADING.fullmatch(stripped)
     if match:
         rest = parse_inline(match.group(1))
@@ -251,67 +237,189 @@ class _ListDepth:
             )
 
 
+_MAX_NESTING = 2 * MAX_LIST_LEVELS + 4
+"""markdown-it's nesting bound: a list and its item per level, and a paragraph inside."""
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    """CommonMark blocks only: indented and fenced code, quotes, raw HTML, setext headings and
+    link references stay text as they always were; inline emphasis is ``parse_inline``'s."""
+    md = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING})
+    md.disable(["code", "fence", "blockquote", "html_block", "lheading", "reference", "inline"])
+    return md
+
+
+@dataclass(frozen=True)
+class _ItemLine:
+    """A list item's line as its author wrote it, before its marker was rewritten."""
+
+    original: str
+    marker: str  # the ordered marker as written ("2.", "b)"); "" for a bullet
+
+
+def _canonical(line: str, item: re.Match[str]) -> str:
+    """``line`` as an item CommonMark always reads as one, where the product always did.
+
+    The marker becomes one CommonMark knows, of the same width: "b)" -> "1)", "12." -> "1. ",
+    "–" -> "-"; every ordered item is a "1", as only a list starting at 1 may interrupt a
+    paragraph in CommonMark. The indentation goes: an item indented 4 spaces would be read as
+    the paragraph's continuation. The item's level comes from the line as written."""
+    marker = item.group("marker")
+    if item.re is _BULLET:
+        new = "-" if marker in "\u2013\u2022" else marker
+    else:
+        new = ("1" + (")" if marker.endswith(")") else ".")).ljust(len(marker))
+    text = item.group("text")
+    starts = _BLOCK_START.match(text)
+    if starts:
+        # "- - x" or "- # x" is one item whose text starts so, as it always was; unescaped,
+        # CommonMark would nest a list or a heading in it, thousands deep on a single line.
+        cut = starts.end("digits")
+        text = text[:cut] + "\\" + text[cut:]
+    return new + line[item.end("marker") : item.start("text")] + text
+
+
+class _Segments:
+    """The first pass: Markdown text for markdown-it, cut where a table or a product heading
+    stands, and those blocks in their places."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.items: dict[int, _ItemLine] = {}
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]] | Block]:
+        lines = self.lines
+        tables = _Tables(lines)
+        depth = _ListDepth()
+        start, chunk = 0, []
+        in_text = False  # inside a paragraph or list item, no blank line since
+
+        def cut(at: int) -> Iterator[tuple[int, list[str]]]:
+            nonlocal start, chunk
+            if any(line.strip() for line in chunk):
+                yield start, chunk
+            start, chunk = at, []
+
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            stripped = line.strip()
+            if not stripped:
+                in_text = False
+            elif (pipe := _is_pipe_table_start(lines, i)) or _is_tab_table_start(lines, i):
+                yield from cut(i)
+                depth.reset()
+                in_text = False
+                table, i = tables.pipe_table(i) if pipe else tables.tab_table(i)
+                start = i
+                yield table
+                continue
+            elif _THEMATIC_BREAK.fullmatch(stripped) or _ATX_HEADING.fullmatch(stripped):
+                depth.reset()
+                in_text = False
+            elif (heading := _heading_from_line(stripped)) is not None:
+                yield from cut(i + 1)
+                depth.reset()
+                in_text = False
+                yield heading
+                i += 1
+                continue
+            elif item := (_BULLET.fullmatch(line) or _ORDERED.fullmatch(line)):
+                depth.enter(_indent_width(item.group("indent")), i + 1)
+                ordered = item.re is _ORDERED
+                self.items[i] = _ItemLine(line, item.group("marker") if ordered else "")
+                line = _canonical(line, item)
+                in_text = True
+            elif not in_text:
+                depth.reset()
+                in_text = True
+            chunk.append(line)
+            i += 1
+        yield from cut(len(lines))
+
+
+class _Reader:
+    """Turns markdown-it's tokens of one piece of text into blocks."""
+
+    def __init__(self, segments: _Segments, offset: int, tokens: list[Token]) -> None:
+        self._segments = segments
+        self._offset = offset
+        self._tokens = tokens
+
+    def _line(self, token: Token) -> int:
+        return self._offset + (token.map[0] if token.map else 0)
+
+    def blocks(self) -> Iterator[Block]:
+        lists: list[bool] = []  # ordered or not, innermost last
+        item: Token | None = None  # an item whose first paragraph is still to come
+        tokens = self._tokens
+        for at, token in enumerate(tokens):
+            kind = token.type
+            if kind in ("bullet_list_open", "ordered_list_open"):
+                lists.append(kind == "ordered_list_open")
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                lists.pop()
+            elif kind == "list_item_open":
+                item = token
+            elif kind == "heading_open":
+                item = None
+                title = tokens[at + 1].content.strip()
+                if title:
+                    yield Heading(runs=parse_inline(title))
+            elif kind == "paragraph_open":
+                # An item the first pass did not take for one (e.g. "1234. x") stays a paragraph.
+                as_item = item is not None and self._line(item) in self._segments.items
+                text = self._paragraph_text(token, tokens[at + 1].content, as_item)
+                if as_item:
+                    yield self._list_item(item, lists[-1], text)
+                else:
+                    yield Paragraph(runs=parse_inline(text))
+                item = None
+
+    def _paragraph_text(self, paragraph: Token, content: str, as_item: bool) -> str:
+        """The paragraph's lines joined. Only an item's own marker is dropped: a line whose
+        marker the first pass rewrote but which CommonMark took as a continuation, or a
+        marker only CommonMark reads, stays as it was written."""
+        first = self._line(paragraph)
+        lines = self._segments.lines
+        parts = []
+        for k, text in enumerate(content.split("\n")):
+            if k > 0 or not as_item:
+                written = self._segments.items.get(first + k)
+                if written is not None:
+                    text = written.original
+                elif k == 0:
+                    text = lines[first]
+            parts.append(text.strip())
+        return " ".join(parts)
+
+    def _list_item(self, token: Token, ordered: bool, text: str) -> ListItem:
+        written = self._segments.items[self._line(token)]
+        source = written.original
+        indent = _indent_width(source[: len(source) - len(source.lstrip())])
+        level = 1 if indent >= 2 or token.markup == "+" else 0
+        marker = written.marker if ordered else ""
+        return ListItem(runs=parse_inline(text), level=level, ordered=ordered, marker=marker)
+
+
 def parse_markdown(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SectionContent:
     """Parse a Markdown or plain-text section into blocks; raises SectionInputError."""
     _check_input(text, max_bytes)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     _check_line_count(text)
-    lines = text.split("\n")
-    blocks: list[Block] = []
+    segments = _Segments(text.split("\n"))
+    pieces = list(segments)  # every limit of the first pass is checked before markdown-it runs
     budget = SectionBudget()
-    tables = _Tables(lines)
-    depth = _ListDepth()
-    pending: _Pending | None = None
-
-    def add(block: Block) -> None:
-        budget.add(block)
-        blocks.append(block)
-
-    def flush() -> None:
-        nonlocal pending
-        if pending is not None:
-            add(pending.to_block())
-            pending = None
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if not stripped:
-            flush()
-            i += 1
-            continue
-        pipe = _is_pipe_table_start(lines, i)
-        if pipe or _is_tab_table_start(lines, i):
-            flush()
-            depth.reset()
-            table, i = tables.pipe_table(i) if pipe else tables.tab_table(i)
-            add(table)
-            continue
-        i += 1
-        if _THEMATIC_BREAK.fullmatch(stripped):
-            flush()
-            depth.reset()
-            continue
-        heading = _heading_from_line(stripped)
-        if heading is not None:
-            flush()
-            depth.reset()
-            add(heading)
-            continue
-        item = _BULLET.fullmatch(line) or _ORDERED.fullmatch(line)
-        if item is not None:
-            flush()
-            indent = _indent_width(item.group("indent"))
-            depth.enter(indent, i)
-            ordered = item.re is _ORDERED
-            level = 1 if indent >= 2 or item.group("marker") == "+" else 0
-            pending = _Pending("list_item", level=level, ordered=ordered)
-            pending.lines.append(item.group("text"))
-            continue
-        if pending is None:
-            depth.reset()
-            pending = _Pending("paragraph")
-        pending.lines.append(stripped)
-    flush()
+    blocks: list[Block] = []
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            offset, lines = piece
+            tokens = _markdown().parse("\n".join(lines))
+            found: Iterator[Block] = _Reader(segments, offset, tokens).blocks()
+        else:
+            found = iter([piece])
+        for block in found:
+            budget.add(block)
+            blocks.append(block)
     return SectionContent(blocks=blocks)

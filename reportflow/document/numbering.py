@@ -1,16 +1,26 @@
 """Outline and list labels, generated from position so that nobody types a number by hand.
 
-Level 1 "I.", level 2 "1." (restarting under each level-1 heading), level 3 "2.1." (the
-number of its level-2 parent, then its own), level 4 and below "a)". Letters follow the
-Vietnamese alphabet as in legal texts: a, b, c, d, đ, e, g, h, i, k, ...
+A report definition gives one pattern per outline level (deeper levels reuse the last):
+"I." Roman, "1." Arabic restarting under its parent, "1.1." its parent's number then its own
+("2.1."), "a)" letters, "-" a dash without a number. Letters follow the Vietnamese alphabet
+as in legal texts: a, b, c, d, đ, e, g, h, i, k, ...
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from reportflow.document.report import OutlineNode
+from reportflow.document.blocks import ListItem
+
+if TYPE_CHECKING:
+    from reportflow.document.report import OutlineNode
+
+NUMBERING_PATTERNS = ("I.", "1.", "1.1.", "a)", "-")
+DEFAULT_NUMBERING = ("I.", "1.", "a)", "-")
+"""As most reports number their outline (Decree 30/2020): I., 1., a), then a dash."""
 
 # The Vietnamese alphabet without f, j, w, z and the letters with marks, as legal texts
 # number their points: a), b), c), d), đ), e), g), ...
@@ -54,33 +64,68 @@ class NumberedNode:
     depth: int  # 0 for a top-level node
 
 
-def _label(level: int, index: int, parent_numbers: dict[int, int]) -> str:
-    if level <= 1:
+def pattern_for(level: int, scheme: Sequence[str]) -> str:
+    """The pattern of outline ``level`` (1-based); deeper levels than given reuse the last."""
+    return scheme[min(max(level, 1), len(scheme)) - 1]
+
+
+def _label(pattern: str, index: int, parent: str | None) -> str:
+    """``parent`` is the label of the nearest numbered ancestor, None when there is none."""
+    if pattern == "I.":
         return f"{roman(index)}."
-    if level == 2:
-        return f"{index}."
-    if level == 3:
-        parent = parent_numbers.get(2)
-        return f"{parent}.{index}." if parent is not None else f"{index}."
-    return f"{letter(index)})"
+    if pattern == "a)":
+        return f"{letter(index)})"
+    if pattern == "-":
+        return "-"
+    if pattern == "1.1." and parent and re.fullmatch(r"\d+(?:\.\d+)*\.", parent):
+        return f"{parent}{index}."
+    return f"{index}."
 
 
 def number_outline(
-    nodes: Sequence[OutlineNode], _depth: int = 0, _parents: dict[int, int] | None = None
+    nodes: Sequence[OutlineNode],
+    scheme: Sequence[str] = DEFAULT_NUMBERING,
+    _depth: int = 0,
+    _parent: str | None = None,
 ) -> Iterator[NumberedNode]:
-    """Walk the outline in reading order with each node's label.
+    """Walk the outline in reading order with each node's label from ``scheme``.
 
     Unnumbered nodes get no label and do not advance the count of their siblings.
     """
-    parents = _parents or {}
     counters: dict[int, int] = {}
     for node in nodes:
         label = None
-        child_parents = parents
+        child_parent = _parent
         if node.numbered:
             counters[node.level] = counters.get(node.level, 0) + 1
-            index = counters[node.level]
-            label = _label(node.level, index, parents)
-            child_parents = {**parents, node.level: index}
+            label = _label(pattern_for(node.level, scheme), counters[node.level], _parent)
+            child_parent = label
         yield NumberedNode(node, label, _depth)
-        yield from number_outline(node.children, _depth + 1, child_parents)
+        yield from number_outline(node.children, scheme, _depth + 1, child_parent)
+
+
+BULLETS = ("-", "+")
+"""Unordered list levels 0 and 1; deeper levels reuse the last."""
+
+
+class ListPrefixes:
+    """The printed prefix of each list item of a section, in reading order; the DOCX and the
+    HTML both print it. An author's marker is printed as written; an ordered item stored
+    without one (before markers were recorded) is lettered "a)", "b)" by position, restarting
+    after anything that is not a list item (``reset``)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+
+    def reset(self) -> None:
+        self._counts.clear()
+
+    def prefix(self, item: ListItem) -> str:
+        level = max(item.level, 0)
+        for deeper in [k for k in self._counts if k > level]:
+            del self._counts[deeper]
+        if item.ordered and not item.marker:
+            self._counts[level] = self._counts.get(level, 0) + 1
+            return f"{letter(self._counts[level])})"
+        self._counts.pop(level, None)
+        return item.marker or BULLETS[min(level, len(BULLETS) - 1)]

@@ -31,7 +31,7 @@ from reportflow.document.letterhead import (
     signature_block_xml,
     title_block_xml,
 )
-from reportflow.document.numbering import letter, number_outline
+from reportflow.document.numbering import ListPrefixes, number_outline
 from reportflow.document.oxml import (
     ParaSpec,
     mm_to_twips,
@@ -46,8 +46,6 @@ from reportflow.document.oxml import (
 )
 from reportflow.document.report import OutlineNode, ReportDocument
 from reportflow.document.vi_format import is_numeric_text
-
-BULLETS = ("- ", "+ ")  # list levels 0 and 1; deeper levels reuse the last
 
 _CHAR_MM = TABLE_SIZE_PT * 0.55 * 25.4 / 72  # average glyph width of table text
 _CELL_PADDING_MM = 4.5  # both cell margins and a little air
@@ -96,27 +94,17 @@ class _BodyWriter:
 
     def blocks(self, blocks: Iterable[Block]) -> None:
         ids = self.ids
-        ordered_counts: dict[int, int] = {}
+        prefixes = ListPrefixes()
         for block in blocks:
+            if isinstance(block, ListItem):
+                self.paragraph(ids.list_item, block.runs, f"{prefixes.prefix(block)} ")
+                continue
+            prefixes.reset()
             if isinstance(block, Paragraph):
-                ordered_counts.clear()
                 self.paragraph(ids.body, block.runs)
-            elif isinstance(block, ListItem):
-                level = max(block.level, 0)
-                for deeper in [k for k in ordered_counts if k > level]:
-                    del ordered_counts[deeper]
-                if block.ordered:
-                    ordered_counts[level] = ordered_counts.get(level, 0) + 1
-                    prefix = f"{letter(ordered_counts[level])}) "
-                else:
-                    ordered_counts.pop(level, None)
-                    prefix = BULLETS[min(level, len(BULLETS) - 1)]
-                self.paragraph(ids.list_item, block.runs, prefix)
             elif isinstance(block, Heading):
-                ordered_counts.clear()
                 self.paragraph(ids.section_heading, block.runs)
             elif isinstance(block, Table):
-                ordered_counts.clear()
                 self.table(block)
 
     @staticmethod
@@ -146,8 +134,8 @@ class _BodyWriter:
         # Word merges two adjacent tables; a small paragraph keeps them apart and gives air.
         self.parts.append(paragraph_xml(ParaSpec(space_after_pt=0, mark_size_pt=6)))
 
-    def outline(self, nodes: Sequence[OutlineNode]) -> None:
-        for item in number_outline(nodes):
+    def outline(self, nodes: Sequence[OutlineNode], scheme: Sequence[str]) -> None:
+        for item in number_outline(nodes, scheme):
             node = item.node
             title = node.title.strip()
             if item.label is not None:
@@ -174,7 +162,7 @@ def _appendices(writer: _BodyWriter, report: ReportDocument, body_section: etree
         writer.parts.append(appendix_heading_xml(report, position))
         if appendix.table is not None:
             writer.table(appendix.table)
-        writer.outline(appendix.outline)
+        writer.outline(appendix.outline, report.numbering)
     restart_page_numbers(body_section)
 
 
@@ -192,7 +180,7 @@ def build_document(report: ReportDocument) -> Document:
     writer.parts.append(header_block_xml(report))
     writer.parts.append(title_block_xml(report))
     writer.text_paragraphs(report.intro)
-    writer.outline(report.outline)
+    writer.outline(report.outline, report.numbering)
     writer.text_paragraphs(report.closing)
     writer.parts.append(signature_block_xml(report))
     _appendices(writer, report, document.element.body.sectPr)

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from reportflow.document.blocks import SectionContent, Table
+from reportflow.document.numbering import DEFAULT_NUMBERING
 
 
 @dataclass
@@ -57,3 +58,5 @@ class ReportDocument:
     issuing_body_name: str = ""
     """The body in running text ("Sở Thông tin và Truyền thông"), for the appendices' line
     "(Kèm theo Báo cáo số … của …)"."""
+    numbering: tuple[str, ...] = DEFAULT_NUMBERING
+    """One pattern per outline level (``numbering.NUMBERING_PATTERNS``); deeper levels reuse the last."""

@@ -7,12 +7,14 @@ could read is backslash-escaped (CommonMark), so a "<script>", a "|" or a "**" s
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
 from reportflow.config import get_settings
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import Heading, ListItem, Paragraph, SectionContent, Table
+from reportflow.document.numbering import number_outline
 from reportflow.document.report import OutlineNode
 from reportflow.models import AuditEvent, Cycle, IndicatorValue, SectionVersion, session_scope
 from reportflow.tasks.audit import record_event
@@ -27,18 +29,6 @@ _ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~&=:"})
 def escape(text: str) -> str:
     """Submitted text as Markdown that renders literally, on one line."""
     return " ".join(text.split()).translate(_ESCAPES)
-
-
-def _numbering(nodes: list[OutlineNode], prefix: str = "") -> list[tuple[str, OutlineNode]]:
-    numbered, count = [], 0
-    for node in nodes:
-        if node.numbered:
-            count += 1
-            label = f"{prefix}{count}."
-        else:
-            label = node.marker or ""
-        numbered.append((label, node))
-    return numbered
 
 
 def _table(table: Table) -> list[str]:
@@ -64,14 +54,17 @@ def _content(content: SectionContent) -> list[str]:
     return lines
 
 
-def _outline(nodes: list[OutlineNode], depth: int = 2, prefix: str = "") -> list[str]:
+def _outline(nodes: list[OutlineNode], scheme: Sequence[str], depth: int = 2) -> list[str]:
+    """The outline as Markdown headings, labelled as the DOCX labels them."""
     lines: list[str] = []
-    for label, node in _numbering(nodes, prefix if depth > 2 else ""):
-        lines += ["", f"{'#' * min(depth, 6)} {label} {escape(node.title)}".replace("  ", " ")]
+    for item in number_outline(nodes, scheme):
+        node = item.node
+        label = item.label if item.label is not None else node.marker
+        heading = f"{'#' * min(item.depth + depth, 6)} {label} {escape(node.title)}"
+        lines += ["", heading.replace("  ", " ").rstrip()]
         lines += _content(node.content)
         if node.table is not None:
             lines += ["", *_table(node.table), ""]
-        lines += _outline(node.children, depth + 1, label if node.numbered else prefix)
     return lines
 
 
@@ -93,13 +86,13 @@ def draft_markdown(session: Session, cycle: Cycle) -> str:
         "",
         f"Mã kiểm tra SHA-256 của tệp dự thảo: `{draft.sha256 if draft else '-'}`",
     ]
-    lines += _outline(document.outline)
+    lines += _outline(document.outline, document.numbering)
     count = len(document.appendices)
     for position, appendix in enumerate(document.appendices, start=1):
         lines += ["", f"## {appendix_label(position, count)}: {escape(appendix.title)}"]
         if appendix.table is not None:
             lines += ["", *_table(appendix.table), ""]
-        lines += _outline(appendix.outline, 3)
+        lines += _outline(appendix.outline, document.numbering, 3)
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 
 

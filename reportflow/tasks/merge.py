@@ -132,6 +132,7 @@ def build_document(
             for appendix in definition.appendices
         ],
         issuing_body_name=organisation.issuing_body_name,
+        numbering=tuple(definition.numbering),
     )
 
 

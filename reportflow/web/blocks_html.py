@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
-from reportflow.document.numbering import letter
+from reportflow.document.numbering import ListPrefixes
 
 
 def _runs(runs: list[Run]) -> str:
@@ -30,19 +30,16 @@ def _table(block: Table) -> str:
 
 def section_html(content: SectionContent) -> Markup:
     html = []
-    ordered: dict[int, int] = {}
+    prefixes = ListPrefixes()
     for block in content.blocks:
-        if not isinstance(block, ListItem) or not block.ordered:
-            ordered.clear()
+        if not isinstance(block, ListItem):
+            prefixes.reset()
         if isinstance(block, Heading):
             html.append(f"<h4>{_runs(block.runs)}</h4>")
         elif isinstance(block, Paragraph):
             html.append(f"<p>{_runs(block.runs)}</p>")
         elif isinstance(block, ListItem):
-            marker = "+" if block.level else "-"
-            if block.ordered:
-                ordered[block.level] = ordered.get(block.level, 0) + 1
-                marker = f"{letter(ordered[block.level])})"
+            marker = escape(prefixes.prefix(block))
             html.append(f'<p class="li l{min(block.level, 3)}">{marker} {_runs(block.runs)}</p>')
         elif isinstance(block, Table):
             html.append(_table(block))

@@ -12,9 +12,9 @@ from typing import Any
 from sqlmodel import Session
 
 from reportflow.config import get_settings
-from reportflow.definition_schema import OutlineItem
 from reportflow.document.appendix import appendix_label
-from reportflow.document.blocks import SectionContent
+from reportflow.document.numbering import number_outline
+from reportflow.document.report import OutlineNode
 from reportflow.models import (
     Cycle,
     IndicatorValue,
@@ -23,11 +23,10 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
-from reportflow.notifications.messages import render_string
-from reportflow.tasks.cycles import cycle_definition, template_context
+from reportflow.tasks.cycles import cycle_definition
 from reportflow.tasks.documents import blob_path, document_file, find_document
 from reportflow.tasks.export import convert_to_pdf
-from reportflow.tasks.merge import indicator_table, rows_by_key
+from reportflow.tasks.merge import build_document, rows_by_key
 from reportflow.web.blocks_html import section_html, table_html
 from reportflow.web.links import (
     ENDED_STATES,
@@ -71,47 +70,42 @@ def _draft_of(session: Session, link: Link) -> tuple[Cycle, RenderedDocument]:
     return cycle, draft
 
 
+def _rows(nodes: list[OutlineNode], scheme: tuple[str, ...], depth: int = 0) -> list[dict]:
+    return [
+        {
+            "label": item.label if item.label is not None else item.node.marker,
+            "title": item.node.title,
+            "depth": item.depth + depth,
+            "html": section_html(item.node.content) if item.node.content.blocks else None,
+            "table": table_html(item.node.table) if item.node.table is not None else None,
+        }
+        for item in number_outline(nodes, scheme)
+    ]
+
+
 def draft_context(link: Link) -> dict[str, Any]:
     with session_scope() as session:
         cycle, draft = _draft_of(session, link)
         definition = cycle_definition(session, cycle)
-        context = template_context(cycle)
         versions = rows_by_key(session, SectionVersion, draft.section_versions or {})
         figures = rows_by_key(session, IndicatorValue, draft.indicator_values or {})
-        table = table_html(indicator_table(definition, figures, context))
-        rows: list[dict[str, Any]] = []
-
-        def walk(items: list[OutlineItem], depth: int) -> None:
-            for item in items:
-                version = versions.get(item.key) if item.key else None
-                rows.append(
-                    {
-                        "title": render_string(item.title, **context),
-                        "depth": depth,
-                        "html": section_html(SectionContent.from_json(version.blocks))
-                        if version
-                        else None,
-                        "table": table if item.indicators else None,
-                    }
-                )
-                walk(item.children, depth + 1)
-
-        walk(definition.outline, 0)
-        count = len(definition.appendices)
-        for position, appendix in enumerate(definition.appendices, start=1):
-            label = appendix_label(position, count)
+        document = build_document(session, cycle, None, versions, figures)
+        rows = _rows(document.outline, document.numbering)
+        count = len(document.appendices)
+        for position, appendix in enumerate(document.appendices, start=1):
             rows.append(
                 {
-                    "title": f"{label}: {render_string(appendix.title, **context)}",
+                    "label": appendix_label(position, count) + ":",
+                    "title": appendix.title,
                     "depth": 0,
                     "html": None,
-                    "table": table if appendix.indicators else None,
+                    "table": table_html(appendix.table) if appendix.table is not None else None,
                 }
             )
-            walk(appendix.outline, 1)
+            rows += _rows(appendix.outline, document.numbering, 1)
         return {
             "report_name": definition.name,
-            "summary": render_string(definition.summary, **context),
+            "summary": document.summary,
             "round": draft.round,
             "current": draft.round == cycle.round,
             "sha256": draft.sha256,
