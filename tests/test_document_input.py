@@ -155,6 +155,23 @@ def test_markdown_ordered_items_keep_their_authors_markers():
     assert SectionContent.from_json(content.to_json()).blocks == content.blocks
 
 
+def test_markdown_items_all_written_with_one_marker_are_counted_on():
+    content = parse_markdown(
+        "1. Một\n1. Hai\n   a) con\n   a) con nữa\n1. Ba\n\nĐoạn.\n\n5. Năm\n5. Sáu\n7. Bảy"
+    )
+    got = [(b.level, b.marker) for b in content.blocks if isinstance(b, ListItem)]
+    assert got == [
+        (0, "1."),
+        (0, "2."),
+        (1, "a)"),
+        (1, "b)"),
+        (0, "3."),
+        (0, "5."),
+        (0, "6."),
+        (0, "7."),
+    ]
+
+
 def test_markdown_on_commonmark_keeps_the_products_reading():
     content = parse_markdown(
         "Đoạn mở đầu\n    - thụt bốn cách\nb) sau đoạn\n\n> trích dẫn <b>đậm</b>\n\n"

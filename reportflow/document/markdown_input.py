@@ -45,6 +45,7 @@ from reportflow.document.limits import (
     refuse_too_long,
 )
 from reportflow.document.markdown_inline import parse_inline, strip_inline
+from reportflow.document.numbering import following_marker
 from reportflow.document.vi_format import format_number
 from reportflow.document.xml_text import find_illegal_char
 
@@ -346,6 +347,9 @@ class _Reader:
         self._segments = segments
         self._offset = offset
         self._tokens = tokens
+        self._ordered_runs: dict[int, tuple[str, str]] = {}
+        """Per list level since the last paragraph or heading: the last ordered item's marker
+        as written and as printed."""
 
     def _line(self, token: Token) -> int:
         return self._offset + (token.map[0] if token.map else 0)
@@ -366,6 +370,7 @@ class _Reader:
                 item = None
                 title = tokens[at + 1].content.strip()
                 if title:
+                    self._ordered_runs.clear()
                     yield Heading(runs=parse_inline(title))
             elif kind == "paragraph_open":
                 # An item the first pass did not take for one (e.g. "1234. x") stays a paragraph.
@@ -374,6 +379,7 @@ class _Reader:
                 if as_item:
                     yield self._list_item(item, lists[-1], text)
                 else:
+                    self._ordered_runs.clear()
                     yield Paragraph(runs=parse_inline(text))
                 item = None
 
@@ -399,8 +405,19 @@ class _Reader:
         source = written.original
         indent = _indent_width(source[: len(source) - len(source.lstrip())])
         level = 1 if indent >= 2 or token.markup == "+" else 0
-        marker = written.marker if ordered else ""
+        marker = self._printed_marker(written.marker, level) if ordered else ""
         return ListItem(runs=parse_inline(text), level=level, ordered=ordered, marker=marker)
+
+    def _printed_marker(self, written: str, level: int) -> str:
+        """The marker as written; an author who typed the same marker on every item ("1. 1. 1.",
+        as Markdown allows) gets them counted on ("1. 2. 3.") as Markdown means."""
+        runs = self._ordered_runs
+        for deeper in [k for k in runs if k > level]:
+            del runs[deeper]
+        last_written, last_printed = runs.get(level, ("", ""))
+        printed = following_marker(last_printed) if written == last_written else written
+        runs[level] = (written, printed)
+        return printed
 
 
 def parse_markdown(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SectionContent:

@@ -108,6 +108,16 @@ BULLETS = ("-", "+")
 """Unordered list levels 0 and 1; deeper levels reuse the last."""
 
 
+def following_marker(marker: str) -> str:
+    """The ordered-list marker after ``marker`` in the same style: "1." -> "2.", "b)" -> "c)"."""
+    body, delimiter = marker[:-1], marker[-1:]
+    if body.isdigit():
+        return f"{int(body) + 1}{delimiter}"
+    if body in VIETNAMESE_LETTERS:
+        return f"{letter(VIETNAMESE_LETTERS.index(body) + 2)}{delimiter}"
+    return marker
+
+
 class ListPrefixes:
     """The printed prefix of each list item of a section, in reading order; the DOCX and the
     HTML both print it. An author's marker is printed as written; an ordered item stored
