@@ -9,7 +9,8 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BUILTIN_DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
+SAMPLES_DIR = PACKAGE_DIR / "samples"
+"""The sample report (ktxh-6-thang) and the organisation it belongs to: for trials and the demo."""
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""
     definitions_dirs: list[Path] = []
+    """The agency's folders of definitions and its organisation.yaml (`REPORTFLOW_DEFINITIONS_DIRS`,
+    a JSON list); a later folder's file of the same name wins."""
+    samples: bool | None = None
+    """Whether the samples (`reportflow/samples/`) are loaded too (`REPORTFLOW_SAMPLES`). Unset:
+    only when no definitions folder is configured, so a fresh install and the demo have a report
+    and an agency's setup never sees the sample."""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -76,8 +83,14 @@ class Settings(BaseSettings):
         return self.data_dir / "documents"
 
     @property
+    def uses_samples(self) -> bool:
+        return self.samples if self.samples is not None else not self.definitions_dirs
+
+    @property
     def all_definitions_dirs(self) -> list[Path]:
-        return [BUILTIN_DEFINITIONS_DIR, *self.definitions_dirs]
+        """The folders searched, in order: the samples first (when used), then the agency's."""
+        samples = [SAMPLES_DIR] if self.uses_samples else []
+        return [*samples, *self.definitions_dirs]
 
 
 @lru_cache

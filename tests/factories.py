@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from reportflow.config import PACKAGE_DIR
+from reportflow.config import PACKAGE_DIR, reload_settings
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope
 from reportflow.smtp_sink import message_text
@@ -46,6 +48,14 @@ SAMPLE_REQUEST = CycleRequest(
     subject="báo cáo tình hình KT-XH 6 tháng đầu năm 2020",
     deadline=dt.date(2020, 6, 8),
 )
+
+
+def use_definitions(folder: Path, samples: bool = True) -> None:
+    """An agency's folder of definitions, by default beside the samples: a folder with no
+    organisation.yaml of its own is written for the sample's organisation."""
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = json.dumps([str(folder)])
+    os.environ["REPORTFLOW_SAMPLES"] = "true" if samples else "false"
+    reload_settings()
 
 
 def open_sample_cycle(definition: str = "ktxh-6-thang") -> int:

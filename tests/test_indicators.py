@@ -3,7 +3,6 @@ Vietnamese formats, and wrong figures refused with the indicator and the divisio
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from pydantic import ValidationError
 
-from reportflow.config import reload_settings
 from reportflow.definition_schema import IndicatorSpec, IndicatorTableSpec
 from reportflow.indicators import (
     IndicatorValueError,
@@ -26,7 +24,7 @@ from reportflow.tasks.documents import document_file
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.merge import build_document, render_draft
 from reportflow.tasks.submit import submit_indicators
-from tests.factories import open_sample_cycle, row_counts
+from tests.factories import open_sample_cycle, row_counts, use_definitions
 
 
 def spec(kind: str, unit: str = "%", plan: str = "100", **extra) -> IndicatorSpec:
@@ -158,8 +156,7 @@ def rate_cycle(database, tmp_path: Path) -> int:
     folder = tmp_path / "definitions"
     folder.mkdir()
     (folder / "chi-tieu-thu.yaml").write_text(RATE_DEFINITION, encoding="utf-8")
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
-    reload_settings()
+    use_definitions(folder)
     return open_sample_cycle("chi-tieu-thu")
 
 
