@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -70,7 +71,22 @@ class Settings(BaseSettings):
     """Requests one link may make in a minute; more get a page asking to wait."""
 
     frozen_now: str = ""
-    """ISO datetime; when set the product's clock stands still (demo and simulated calendars)."""
+    """When set, the product's clock stands still at this moment (demo, simulated calendars):
+    ISO 8601, `2020-06-05T09:00:00+07:00`. Without an offset (`2020-06-05T09:00`) it is a time
+    in Asia/Ho_Chi_Minh; a date alone is its midnight there. Anything else is refused."""
+
+    @field_validator("frozen_now")
+    @classmethod
+    def _frozen_now_is_iso(cls, value: str) -> str:
+        if value:
+            try:
+                dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(
+                    f"REPORTFLOW_FROZEN_NOW='{value[:40]}' không phải thời điểm ISO 8601; "
+                    "viết ví dụ 2020-06-05T09:00:00+07:00, hoặc 2020-06-05T09:00 (giờ Việt Nam)"
+                ) from None
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -93,9 +109,25 @@ class Settings(BaseSettings):
         return [*samples, *self.definitions_dirs]
 
 
+class SettingsError(ValueError):
+    """A `REPORTFLOW_*` variable that cannot be read; the message names it, in Vietnamese."""
+
+
+def _settings_problem(error: dict) -> str:
+    variable = f"REPORTFLOW_{str(error['loc'][0]).upper()}" if error["loc"] else "REPORTFLOW_*"
+    if error["type"] == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    # The value itself is not repeated: it may be a password.
+    return f"{variable}: giá trị không hợp lệ ({error['type']})"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(_settings_problem(error) for error in exc.errors())
+        raise SettingsError(f"Cấu hình không hợp lệ: {problems}") from None
 
 
 def reload_settings() -> Settings:
