@@ -146,7 +146,7 @@ class IndicatorSpec(Strict):
     owner: str
     """The `code` of the division that submits the result."""
     kind: Literal["number", "percent", "ratio", "text"] = "text"
-    """A ratio is submitted as "82/85"; with unit "%" the table shows its percent, "96,47%"."""
+    """A ratio is submitted as "82/85"; with unit "%" the table shows its percent, "96,47"."""
     min: float | None = None
     """A smaller result is refused (for `number`, `percent` and a ratio's percent)."""
     max: float | None = None
@@ -166,6 +166,9 @@ class IndicatorSpec(Strict):
         return self
 
 
+PercentSign = Literal["none", "ratio", "all"]
+
+
 class IndicatorTableSpec(Strict):
     """The indicator table (Chỉ tiêu, Đơn vị tính, Kế hoạch, Kết quả) and its rows."""
 
@@ -177,6 +180,10 @@ class IndicatorTableSpec(Strict):
     """When set, a computed column with this header shows each result as a share of the plan."""
     items: list[IndicatorSpec] = []
     """The rows, in order."""
+    percent_sign: PercentSign = "none"
+    """Which results in percent print "%" in the result column: `none` (the unit column
+    already says %, so "83,4" and "95,56" alike), `ratio` (only percents computed from a ratio
+    "82/85": "100" beside "96,47%", as the sample report prints them), or `all`."""
 
     @model_validator(mode="after")
     def _plans_are_numbers(self) -> IndicatorTableSpec:

@@ -91,9 +91,14 @@ def format_percent(value: Number, decimals: int = 2) -> str:
     Rounded to at most ``decimals`` places; trailing zeros are dropped. The sign follows the
     number with no space, as CLDR ``vi`` writes percents (``#,##0%``).
     """
+    return percent_number(value, decimals) + "%"
+
+
+def percent_number(value: Number, decimals: int = 2) -> str:
+    """``format_percent`` without the sign, for a column whose unit already says %: "96,47"."""
     number = _to_decimal(value)
     number = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return format_number(number.normalize() if number else Decimal(0)) + "%"
+    return format_number(number.normalize() if number else Decimal(0))
 
 
 def parse_number(text: str) -> Decimal:
