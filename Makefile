@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_API_URL ?= http://127.0.0.1:4200/api
 
-.PHONY: help venv demo test bench lint format migration clean
+.PHONY: help venv demo test bench lint format docs migration clean
 
 help: ## show the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ lint: $(STAMP) ## ruff format check and lint
 format: $(STAMP) ## ruff format and autofix
 	$(BIN)/ruff format reportflow tests
 	$(BIN)/ruff check --fix reportflow tests
+
+docs: $(STAMP) ## regenerate docs/definitions.md from the definition schema
+	$(BIN)/python -m reportflow.definition_reference
 
 # Autogenerates the next revision (0002, 0003, ...) by comparing the models with a throwaway
 # SQLite database upgraded to the current head. Review the file it writes before committing.

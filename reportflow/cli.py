@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reportflow.config import SettingsError, get_settings
 from reportflow.definition_schema import DefinitionError
 from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
@@ -49,6 +50,14 @@ def _parse_date(value: str) -> dt.date:
 def _fail(exc: Exception) -> None:
     err.print("[bold red]Lỗi:[/]", escape(str(exc)))
     raise typer.Exit(code=2)
+
+
+@app.callback()
+def _read_settings() -> None:
+    try:
+        get_settings()
+    except SettingsError as exc:
+        _fail(exc)
 
 
 @cycle_app.command("open")
@@ -748,8 +757,6 @@ def serve(
 
 
 def _web_url() -> str:
-    from reportflow.config import get_settings
-
     return get_settings().web_url
 
 

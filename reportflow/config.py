@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BUILTIN_DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
+SAMPLES_DIR = PACKAGE_DIR / "samples"
+"""The sample report (ktxh-6-thang) and the organisation it belongs to: for trials and the demo."""
 
 
 class Settings(BaseSettings):
@@ -18,6 +20,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""
     definitions_dirs: list[Path] = []
+    """The agency's folders of definitions and its organisation.yaml (`REPORTFLOW_DEFINITIONS_DIRS`,
+    a JSON list); a later folder's file of the same name wins."""
+    samples: bool | None = None
+    """Whether the samples (`reportflow/samples/`) are loaded too (`REPORTFLOW_SAMPLES`). Unset:
+    only when no definitions folder is configured, so a fresh install and the demo have a report
+    and an agency's setup never sees the sample."""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -63,7 +71,22 @@ class Settings(BaseSettings):
     """Requests one link may make in a minute; more get a page asking to wait."""
 
     frozen_now: str = ""
-    """ISO datetime; when set the product's clock stands still (demo and simulated calendars)."""
+    """When set, the product's clock stands still at this moment (demo, simulated calendars):
+    ISO 8601, `2020-06-05T09:00:00+07:00`. Without an offset (`2020-06-05T09:00`) it is a time
+    in Asia/Ho_Chi_Minh; a date alone is its midnight there. Anything else is refused."""
+
+    @field_validator("frozen_now")
+    @classmethod
+    def _frozen_now_is_iso(cls, value: str) -> str:
+        if value:
+            try:
+                dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(
+                    f"REPORTFLOW_FROZEN_NOW='{value[:40]}' không phải thời điểm ISO 8601; "
+                    "viết ví dụ 2020-06-05T09:00:00+07:00, hoặc 2020-06-05T09:00 (giờ Việt Nam)"
+                ) from None
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -76,13 +99,35 @@ class Settings(BaseSettings):
         return self.data_dir / "documents"
 
     @property
+    def uses_samples(self) -> bool:
+        return self.samples if self.samples is not None else not self.definitions_dirs
+
+    @property
     def all_definitions_dirs(self) -> list[Path]:
-        return [BUILTIN_DEFINITIONS_DIR, *self.definitions_dirs]
+        """The folders searched, in order: the samples first (when used), then the agency's."""
+        samples = [SAMPLES_DIR] if self.uses_samples else []
+        return [*samples, *self.definitions_dirs]
+
+
+class SettingsError(ValueError):
+    """A `REPORTFLOW_*` variable that cannot be read; the message names it, in Vietnamese."""
+
+
+def _settings_problem(error: dict) -> str:
+    variable = f"REPORTFLOW_{str(error['loc'][0]).upper()}" if error["loc"] else "REPORTFLOW_*"
+    if error["type"] == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    # The value itself is not repeated: it may be a password.
+    return f"{variable}: giá trị không hợp lệ ({error['type']})"
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(_settings_problem(error) for error in exc.errors())
+        raise SettingsError(f"Cấu hình không hợp lệ: {problems}") from None
 
 
 def reload_settings() -> Settings:

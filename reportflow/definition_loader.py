@@ -13,7 +13,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from reportflow.config import get_settings
+from reportflow.config import SAMPLES_DIR, get_settings
 from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
 from reportflow.safe_yaml import YamlLimits, YamlRefused, load_yaml_file
 
@@ -112,14 +112,29 @@ def _validation_problems(exc: ValidationError, root: type[BaseModel]) -> list[st
     return problems
 
 
-def load_organisation(dirs: list[Path] | None = None) -> OrganisationSpec:
-    """The last organisation.yaml found wins, so an agency's own folder overrides the built-in one."""
+def organisation_file(dirs: list[Path] | None = None) -> Path | None:
+    """The last organisation.yaml found wins, so a later folder overrides an earlier one."""
     dirs = dirs if dirs is not None else get_settings().all_definitions_dirs
     found = [d / ORGANISATION_FILE for d in dirs if (d / ORGANISATION_FILE).is_file()]
-    if not found:
-        raise DefinitionError(ORGANISATION_FILE, ["không tìm thấy tệp tổ chức"])
+    return found[-1] if found else None
+
+
+def is_sample(path: Path) -> bool:
+    return path.parent.resolve() == SAMPLES_DIR
+
+
+def load_organisation(dirs: list[Path] | None = None) -> OrganisationSpec:
+    found = organisation_file(dirs)
+    if found is None:
+        raise DefinitionError(
+            ORGANISATION_FILE,
+            [
+                "không tìm thấy tệp tổ chức organisation.yaml trong các thư mục định nghĩa "
+                "(REPORTFLOW_DEFINITIONS_DIRS)"
+            ],
+        )
     try:
-        return OrganisationSpec.model_validate(_read_yaml(found[-1]))
+        return OrganisationSpec.model_validate(_read_yaml(found))
     except ValidationError as exc:
         raise DefinitionError(
             ORGANISATION_FILE, _validation_problems(exc, OrganisationSpec)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 APPRISE_ENV_PREFIX = "REPORTFLOW_APPRISE_"
@@ -38,15 +38,21 @@ def check_apprise_urls(urls: list[str]) -> list[str]:
 
 
 class DivisionSpec(Strict):
+    """A division of the agency (phòng, trung tâm, thanh tra) that owns sections and figures."""
+
     code: str
+    """The code that definitions name as a section's or an indicator's `owner`, e.g. `bcvt`."""
     name: str
+    """Its full name, e.g. "Phòng Bưu chính - Viễn thông"."""
     short_name: str = ""
+    """Its abbreviation, e.g. "BCVT"."""
 
 
 class Reachable(Strict):
     """Where messages to a person or a recipient go."""
 
     email: str | None = None
+    """The e-mail address, sent through the mail server of `REPORTFLOW_SMTP_*`."""
     apprise: list[str] = []
     """Apprise URLs; `${REPORTFLOW_APPRISE_…}` is read from the environment so secrets stay out
     of the YAML."""
@@ -58,21 +64,36 @@ class Reachable(Strict):
 
 
 class PersonSpec(Reachable):
+    """Someone who writes, decides or registers: named by `--by`, `signer.person`, the links."""
+
     code: str
+    """The short code commands and definitions name the person by, e.g. `tp-bcvt`."""
     name: str
+    """Full name, as mails and the signature block print it."""
     title: str = ""
+    """Job title, e.g. "Trưởng phòng BCVT"."""
     role: Literal["head", "director", "clerk", "member"] = "member"
+    """`head`: writes the division's sections and gets its reminders; `director`: decides the
+    draft and is copied on late reminders; `clerk`: keeps the register; `member`: none of these."""
     division: str | None = None
+    """The `code` of the person's division."""
 
 
 class OrganisationSpec(Strict):
+    """`organisation.yaml`: the agency, its divisions and its people, shared by its definitions."""
+
     parent_body: str
+    """The governing body, first line of the letterhead (Decree 30 box 2), e.g. "UBND TỈNH TRÀ VINH"."""
     issuing_body: str
+    """The issuing body, second line of the letterhead, e.g. "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"."""
     issuing_body_name: str
     """The body's name in running text, e.g. "Sở Thông tin và Truyền thông"."""
     place: str
+    """The place before the date (Decree 30 box 4), e.g. "Trà Vinh"."""
     divisions: list[DivisionSpec]
+    """Every division that owns sections or figures."""
     people: list[PersonSpec]
+    """Every person who writes, decides or keeps the register."""
 
     @model_validator(mode="after")
     def _check_references(self) -> OrganisationSpec:
@@ -89,14 +110,20 @@ class OrganisationSpec(Strict):
 
 
 class OutlineItem(Strict):
+    """A heading of the report's body; numbered from its position unless it has a `marker`."""
+
     title: str
+    """The heading as printed; may use `{{ year }}`."""
     key: str | None = None
     """Set on a section someone writes; headings that only group others have none."""
     owner: str | None = None
+    """The `code` of the division that writes this section; given together with `key`."""
     marker: str = ""
     """An unnumbered heading shows this marker (e.g. "*") instead of a number."""
     indicators: bool = False
+    """The indicator table (`indicators`) is printed under this heading."""
     children: list[OutlineItem] = []
+    """The headings one level down."""
 
     @model_validator(mode="after")
     def _owner_needs_key(self) -> OutlineItem:
@@ -124,15 +151,24 @@ class AppendixSpec(Strict):
 
 
 class IndicatorSpec(Strict):
+    """One row of the indicator table, whose result a division submits as a figure."""
+
     code: str
+    """The indicator's key in the figures a division submits."""
     name: str
+    """The row's name as printed, e.g. "- Tỷ lệ xã có bưu điện văn hóa xã"."""
     unit: str
+    """The unit column, e.g. "Xã", "%"."""
     plan: str
+    """The year's plan as printed, written the Vietnamese way ("98,82", "1.250")."""
     owner: str
+    """The `code` of the division that submits the result."""
     kind: Literal["number", "percent", "ratio", "text"] = "text"
-    """A ratio is submitted as "82/85"; with unit "%" the table shows its percent, "96,47%"."""
+    """A ratio is submitted as "82/85"; with unit "%" the table shows its percent, "96,47"."""
     min: float | None = None
+    """A smaller result is refused (for `number`, `percent` and a ratio's percent)."""
     max: float | None = None
+    """A larger result is refused."""
 
     @model_validator(mode="after")
     def _check_kind(self) -> IndicatorSpec:
@@ -148,12 +184,24 @@ class IndicatorSpec(Strict):
         return self
 
 
+PercentSign = Literal["none", "ratio", "all"]
+
+
 class IndicatorTableSpec(Strict):
+    """The indicator table (Chỉ tiêu, Đơn vị tính, Kế hoạch, Kết quả) and its rows."""
+
     plan_header: str = "Kế hoạch năm {{ year }}"
+    """The plan column's header."""
     result_header: str = "Kết quả {{ period_label }}"
+    """The result column's header."""
     rate_header: str | None = None
     """When set, a computed column with this header shows each result as a share of the plan."""
     items: list[IndicatorSpec] = []
+    """The rows, in order."""
+    percent_sign: PercentSign = "none"
+    """Which results in percent print "%" in the result column: `none` (the unit column
+    already says %, so "83,4" and "95,56" alike), `ratio` (only percents computed from a ratio
+    "82/85": "100" beside "96,47%", as the sample report prints them), or `all`."""
 
     @model_validator(mode="after")
     def _plans_are_numbers(self) -> IndicatorTableSpec:
@@ -175,10 +223,14 @@ class IndicatorTableSpec(Strict):
 
 
 class RecipientSpec(Reachable):
+    """A line under "Nơi nhận:" and where the numbered report is dispatched."""
+
     key: str
+    """A short key for the recipient, unique in the definition."""
     label: str
     """The line under "Nơi nhận:", e.g. "Sở KH&ĐT (b/c)"."""
     requester: bool = False
+    """The body that asked for the report: its dispatch mail quotes the request's number."""
     addressee: bool = False
     """Named on the "Kính gửi:" line under the title (a report sent upward, Decree 30 box 9a);
     under "Nơi nhận:" all addressees are the one line "Như trên", as the decree writes it."""
@@ -195,10 +247,15 @@ SIGNING_AUTHORITIES = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
 
 
 class SignerSpec(Strict):
+    """The signature block (Decree 30 box 7): authority, title lines and the signer's name."""
+
     title: str
     """The signer's own title: "GIÁM ĐỐC", or "PHÓ GIÁM ĐỐC" when signing KT. for the director."""
     person: str
+    """The `code` of the person who signs (organisation.yaml); the block prints the name."""
     authority: Literal["", "TM.", "KT.", "TL.", "TUQ.", "Q."] = ""
+    """Decree 30's signing authority: TM. (thay mặt), KT. (ký thay), TL. (thừa lệnh), TUQ.
+    (thừa ủy quyền), Q. (quyền); empty when the head signs in his own name."""
     on_behalf_of: str = ""
     """Whose place the signer signs in, after the authority: "GIÁM ĐỐC" in "KT. GIÁM ĐỐC",
     "ỦY BAN NHÂN DÂN" in "TM. ỦY BAN NHÂN DÂN"."""
@@ -229,7 +286,9 @@ class OfficeHours(Strict):
     """
 
     start: dt.time = dt.time(7, 30)
+    """Opening time, quoted: "07:30"."""
     end: dt.time = dt.time(17, 0)
+    """Closing time, quoted: "17:00"."""
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -261,31 +320,55 @@ MAX_OUTLINE_LEVELS = 9
 
 
 class ReportDefinition(Strict):
+    """A report definition: one YAML file per report an agency writes again and again."""
+
     code: str
+    """The definition's code, as `reportflow cycle open CODE` names it; the file is `CODE.yaml`."""
     name: str
+    """The report's name, as lists and mails show it."""
     doc_type: str = "BC"
+    """The document type's abbreviation in the number and the register (Decree 30 Phụ lục III)."""
     doc_type_name: str = "BÁO CÁO"
-    number_pattern: str = Field(description="e.g. '{number}/BC-STTTT-VP'")
+    """The document type's name above the summary (Decree 30 box 5a)."""
+    number_pattern: str
+    """The document's number and symbol; the register fills `{number}`, e.g. "{number}/BC-STTTT-VP"."""
     summary: str
+    """The summary (trích yếu) under the document type (Decree 30 box 5a); may use `{{ year }}`."""
     intro: list[str] = []
+    """Paragraphs before the outline; may use `{{ year }}`, `{{ request.number }}`,
+    `{{ request.date }}`, `{{ request.sender }}`, `{{ request.subject }}`."""
     closing: list[str] = []
+    """Paragraphs after the outline, before the signature; the same placeholders as `intro`."""
     period_label: str = ""
+    """The period in words without the year ("6 tháng đầu năm"); empty: named from
+    `period_kind`. A cycle opened for another period kind names its own."""
     period_kind: Literal[
         "monthly", "quarterly", "first_half", "nine_months", "last_half", "annual", "ad_hoc"
     ] = "ad_hoc"
     """Decree 09/2019 period (`calendar.periods.PeriodKind`): sets the cut-off and the default deadline."""
     internal_deadline_working_days_before: int = Field(default=3, ge=0)
+    """The divisions' deadline, this many working days before the sending deadline; a cycle
+    may override it."""
     signer: SignerSpec
+    """Who signs, and in whose place."""
     outline: list[OutlineItem]
+    """The body's headings and the sections the divisions write, in order."""
     indicators: IndicatorTableSpec = IndicatorTableSpec()
+    """The indicator table; empty `items`: no table."""
     recipients: list[RecipientSpec]
+    """The lines under "Nơi nhận:" (Decree 30 box 9b), in order; each gets the numbered report."""
     appendices: list[AppendixSpec] = []
     """Appendices after the signature block, in this order; numbered "Phụ lục I", "Phụ lục II"
     when there are several, each with the line "(Kèm theo Báo cáo số … ngày … của …)"."""
     archive_line: str = "Lưu: VT."
+    """The last line under "Nơi nhận:"."""
     reminder_ladder: list[dict[str, Any]] | None = None
-    """Steps as `reportflow.calendar.ladder.ladder_from_config` reads them; None = DEFAULT_LADDER."""
+    """The reminders' steps; unset: the default ladder. Each step is `{at: N}` (working days
+    from the divisions' deadline, negative before it) with optional `key`, `repeat_daily`,
+    `copy_director` and `tone` (friendly, firm, urgent); one item may be `{copy_director_from: N}`
+    (`reportflow.calendar.ladder.ladder_from_config`)."""
     office_hours: OfficeHours = OfficeHours()
+    """When reminders may go out."""
     numbering: list[str] = list(DEFAULT_NUMBERING)
     """One pattern per outline level: "I.", "1.", "1.1." (its parent's number then its own),
     "a)" or "-"; deeper levels than given reuse the last."""

@@ -12,8 +12,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from reportflow.definition_schema import IndicatorSpec
-from reportflow.document.vi_format import format_number, format_percent, parse_number
+from reportflow.definition_schema import IndicatorSpec, PercentSign
+from reportflow.document.vi_format import (
+    format_number,
+    format_percent,
+    parse_number,
+    percent_number,
+)
 from reportflow.safe_yaml import YamlLimits
 
 MAX_FIGURE_DIGITS = 15
@@ -186,19 +191,25 @@ def read_indicator(spec: IndicatorSpec, raw: object) -> IndicatorReading:
     return reading
 
 
-def result_cell(spec: IndicatorSpec, reading: IndicatorReading, note: str = "") -> str:
-    """What the result column shows, in Vietnamese formats: "228", "1.626", "96,47%", "82/85"."""
+def result_cell(
+    spec: IndicatorSpec, reading: IndicatorReading, note: str = "", *, percent_sign: PercentSign
+) -> str:
+    """What the result column shows, in Vietnamese formats: "228", "1.626", "96,47", "82/85";
+    `percent_sign` (the table's) says which percents carry "%"."""
     if spec.kind == "text":
         shown = reading.text
     elif reading.ratio is not None:
         numerator, denominator = reading.ratio
-        shown = (
-            format_percent(reading.ratio_percent, 2)
-            if spec.unit.strip() == "%"
-            else f"{numerator}/{denominator}"
-        )
+        if spec.unit.strip() != "%":
+            shown = f"{numerator}/{denominator}"
+        elif percent_sign == "none":
+            shown = percent_number(reading.ratio_percent, 2)
+        else:
+            shown = format_percent(reading.ratio_percent, 2)
     else:
         shown = format_number(reading.number)
+        if spec.kind == "percent" and percent_sign == "all":
+            shown += "%"
     return f"{shown} ({note})" if note else shown
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -48,6 +49,14 @@ SAMPLE_REQUEST = CycleRequest(
     subject="báo cáo tình hình KT-XH 6 tháng đầu năm 2020",
     deadline=dt.date(2020, 6, 8),
 )
+
+
+def use_definitions(folder: Path, samples: bool = True) -> None:
+    """An agency's folder of definitions, by default beside the samples: a folder with no
+    organisation.yaml of its own is written for the sample's organisation."""
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = json.dumps([str(folder)])
+    os.environ["REPORTFLOW_SAMPLES"] = "true" if samples else "false"
+    reload_settings()
 
 
 def open_sample_cycle(definition: str = "ktxh-6-thang") -> int:
@@ -103,9 +112,8 @@ def issue_code_for_draft(session, cycle, person_code: str = "giamdoc") -> str:
 def use_agency_definitions(folder: str, frozen_now: str) -> None:
     """The installation reads one agency's folder under tests/definitions (its definitions and
     its own organisation.yaml), at a frozen moment (call under `restore_environment`)."""
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{AGENCY_DEFINITIONS / folder}"]'
     os.environ["REPORTFLOW_FROZEN_NOW"] = frozen_now
-    reload_settings()
+    use_definitions(AGENCY_DEFINITIONS / folder, samples=False)
 
 
 def submit_texts(cycle_id: int, folder: Path, sections: list[tuple[str, str, str]]) -> None:

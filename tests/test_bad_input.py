@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from reportflow.config import reload_settings
 from reportflow.definition_schema import DefinitionError
 from reportflow.models import CycleState, session_scope
 from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.errors import Conflict, Forbidden, UserError
 from reportflow.tasks.submit import submit_section
-from tests.factories import SAMPLE_REQUEST, open_sample_cycle, row_counts, section_md
+from tests.factories import (
+    SAMPLE_REQUEST,
+    open_sample_cycle,
+    row_counts,
+    section_md,
+    use_definitions,
+)
 
 
 @pytest.fixture
@@ -83,8 +87,7 @@ recipients:
 """,
         encoding="utf-8",
     )
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
-    reload_settings()
+    use_definitions(folder)
     before = row_counts()
     with pytest.raises(DefinitionError) as error, session_scope() as session:
         open_cycle(session, "bao-cao-loi", SAMPLE_REQUEST, "chanhvp")

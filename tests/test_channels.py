@@ -4,7 +4,6 @@ beside e-mail to the real SMTP sink. When one channel fails, the retry goes only
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.clock import VN_TZ
-from reportflow.config import reload_settings
 from reportflow.models import (
     CycleState,
     OutboxMessage,
@@ -30,7 +28,7 @@ from reportflow.tasks.merge import render_final
 from reportflow.tasks.numbering import assign_number
 from reportflow.tasks.reminders import send_due_reminders
 from reportflow.tasks.submit import submit_indicators, submit_section
-from tests.factories import DATA_DIR, open_sample_cycle, section_md
+from tests.factories import DATA_DIR, open_sample_cycle, section_md, use_definitions
 from tests.webhook import Webhook
 
 FRIDAY_9AM = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)  # T+2 for the sample cycle
@@ -105,8 +103,7 @@ recipients:
 """,
         encoding="utf-8",
     )
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
-    reload_settings()
+    use_definitions(folder)
     cycle_id = open_sample_cycle("bao-cao-ngan")
     submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
     with session_scope() as session:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.config import reload_settings
 from reportflow.tasks.health import run_checks
+
+AGENCY = Path(__file__).parent / "definitions" / "soc-trang"
 
 
 def by_name(findings) -> dict[str, tuple[str, str]]:
@@ -19,7 +23,12 @@ def by_name(findings) -> dict[str, tuple[str, str]]:
 def test_a_machine_with_everything_running_passes(prefect_server, database, smtp):
     found = by_name(run_checks())
     assert found["Cơ sở dữ liệu"][0] == "ok"
-    assert found["Định nghĩa báo cáo"] == ("ok", "ktxh-6-thang")
+    # No definitions folder configured: the sample is loaded, and said to be one.
+    severity, detail = found["Định nghĩa báo cáo"]
+    assert severity == "cảnh báo"
+    assert detail.startswith("ktxh-6-thang (mẫu reportflow/samples/ktxh-6-thang.yaml)")
+    assert "tệp tổ chức: mẫu reportflow/samples/organisation.yaml" in detail
+    assert "định nghĩa mẫu chỉ để thử" in detail
     assert found["Máy chủ thư"] == ("ok", f"127.0.0.1:{smtp.port}")
     assert found["Máy chủ Prefect"] == ("ok", prefect_server)
     assert found["Khóa ký mã phê duyệt"][0] == "cảnh báo"  # a machine-local key, said so
@@ -50,9 +59,9 @@ def test_a_password_in_the_database_url_is_not_shown(restore_environment, tmp_pa
 def test_a_token_written_in_the_yaml_is_pointed_out_without_being_shown(
     database, restore_environment, tmp_path
 ):
-    from reportflow.config import PACKAGE_DIR
+    from reportflow.config import SAMPLES_DIR
 
-    organisation = (PACKAGE_DIR / "definitions" / "organisation.yaml").read_text(encoding="utf-8")
+    organisation = (SAMPLES_DIR / "organisation.yaml").read_text(encoding="utf-8")
     token = "123456789:AAHsecretBotToken1234567890abcdef"
     organisation = organisation.replace(
         "role: director, division: bgd,",
@@ -106,3 +115,34 @@ def test_an_open_cycle_whose_run_ended_is_reported_with_the_command_that_mends_i
         f"Cần xử lý: Kỳ báo cáo số {ended}: quy trình đã xong nhưng kỳ báo cáo còn mở. "
         f"Khắc phục: reportflow cycle start {ended}"
     ) in " ".join(status.output.split())
+
+
+def test_an_agency_with_its_own_organisation_is_checked_without_the_sample(
+    database, restore_environment
+):
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = json.dumps([str(AGENCY)])
+    reload_settings()
+    result = CliRunner().invoke(app, ["check"], env={"COLUMNS": "400"})
+    line = next(line for line in result.output.splitlines() if "Định nghĩa báo cáo" in line)
+    assert "│ ok " in line, line
+    assert "chuyen-doi-so-nam" in line
+    assert "ktxh-6-thang" not in result.output and "mẫu" not in result.output
+    severity, detail = by_name(run_checks())["Định nghĩa báo cáo"]
+    assert (severity, detail) == (
+        "ok",
+        f"chuyen-doi-so-nam ({AGENCY / 'chuyen-doi-so-nam.yaml'}); "
+        f"tệp tổ chức: {AGENCY / 'organisation.yaml'}",
+    )
+
+
+def test_samples_asked_for_beside_an_agency_organisation_say_how_to_switch_them_off(
+    database, restore_environment
+):
+    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = json.dumps([str(AGENCY)])
+    os.environ["REPORTFLOW_SAMPLES"] = "true"
+    reload_settings()
+    severity, detail = by_name(run_checks())["Định nghĩa báo cáo"]
+    assert severity == "lỗi"
+    assert "[mẫu reportflow/samples/ktxh-6-thang.yaml]" in detail
+    assert "đặt REPORTFLOW_SAMPLES=false" in detail
+    assert "chuyen-doi-so-nam" not in detail  # the agency's own definition is fine

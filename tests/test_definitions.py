@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from reportflow.config import reload_settings
 from reportflow.definition_loader import load_definition
 from reportflow.models import session_scope
 from reportflow.tasks.cycles import assignments
-from tests.factories import SAMPLE_OCR_ERRORS, SAMPLE_TEXT, open_sample_cycle
+from tests.factories import SAMPLE_OCR_ERRORS, SAMPLE_TEXT, open_sample_cycle, use_definitions
 
 SECOND = """
 code: bao-cao-quy-cntt
@@ -47,8 +44,7 @@ def test_second_definition_needs_no_code_change(database, tmp_path):
     folder = tmp_path / "agency-definitions"
     folder.mkdir()
     (folder / "bao-cao-quy-cntt.yaml").write_text(SECOND, encoding="utf-8")
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
-    reload_settings()
+    use_definitions(folder)
     cycle_id = open_sample_cycle("bao-cao-quy-cntt")
     with session_scope() as session:
         rows = assignments(session, cycle_id)
@@ -97,8 +93,7 @@ def test_the_readme_example_definition_loads(tmp_path, restore_environment):
     readme = (PACKAGE_DIR.parent / "README.md").read_text(encoding="utf-8")
     example = re.search(r"A minimal definition:\n\n```yaml\n(.*?)```", readme, re.S).group(1)
     (tmp_path / "bao-cao-quy-cntt.yaml").write_text(example, encoding="utf-8")
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{tmp_path}"]'
-    reload_settings()
+    use_definitions(tmp_path)
     definition = load_definition("bao-cao-quy-cntt")
     assert (definition.period_kind, [s.key for s in definition.sections()]) == (
         "quarterly",

@@ -158,3 +158,30 @@ def test_place_date_line():
     assert place_date_line("Trà Vinh", dt.date(2020, 6, 5)) == "Trà Vinh, ngày 05 tháng 6 năm 2020"
     assert place_date_line(" Hà Nội ", dt.date(2021, 1, 15)) == "Hà Nội, ngày 15 tháng 01 năm 2021"
     assert place_date_line("Trà Vinh", None) == "Trà Vinh, ngày … tháng … năm …"
+
+
+def test_ordinary_numbers_are_written_as_babels_vi_locale_writes_them():
+    from babel.numbers import format_decimal
+
+    rng = random.Random(859)
+    for _ in range(300):
+        integer = rng.randint(-(10**12), 10**12)
+        assert format_number(integer) == format_decimal(integer, locale="vi")
+        value = Decimal(rng.randint(-(10**9), 10**9)).scaleb(-3)
+        assert format_number(value) == format_decimal(value, locale="vi")
+    assert format_number(1234) == "1.234"  # CLDR vi groups four digits too
+
+
+def test_long_numbers_are_written_out_exactly_where_babel_would_round():
+    assert format_number(10**40) == "10" + ".000" * 13
+    assert format_number(Decimal("12345678901234567890.123456789")) == (
+        "12.345.678.901.234.567.890,123456789"
+    )
+    assert format_number(Decimal("-1E+30")) == "-1" + ".000" * 10
+    assert len(format_number(1e300)) == 1 + 300 + 100
+
+
+@pytest.mark.parametrize("text", ["1e5", "1E5", ",5", "5,", "1_000", "NaN", "Infinity", "١٢٣"])
+def test_parse_number_refuses_what_babel_alone_would_read(text):
+    with pytest.raises(ValueError, match="dấu chấm"):
+        parse_number(text)

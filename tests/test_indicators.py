@@ -3,7 +3,6 @@ Vietnamese formats, and wrong figures refused with the indicator and the divisio
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from pydantic import ValidationError
 
-from reportflow.config import reload_settings
 from reportflow.definition_schema import IndicatorSpec, IndicatorTableSpec
 from reportflow.indicators import (
     IndicatorValueError,
@@ -26,7 +24,7 @@ from reportflow.tasks.documents import document_file
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.merge import build_document, render_draft
 from reportflow.tasks.submit import submit_indicators
-from tests.factories import open_sample_cycle, row_counts
+from tests.factories import open_sample_cycle, row_counts, use_definitions
 
 
 def spec(kind: str, unit: str = "%", plan: str = "100", **extra) -> IndicatorSpec:
@@ -38,9 +36,9 @@ def spec(kind: str, unit: str = "%", plan: str = "100", **extra) -> IndicatorSpe
 @pytest.mark.parametrize(
     ("kind", "unit", "raw", "shown"),
     [
-        ("ratio", "%", "82/85", "96,47%"),
-        ("ratio", "%", "85/85", "100%"),
-        ("ratio", "%", "1/3", "33,33%"),
+        ("ratio", "%", "82/85", "96,47"),
+        ("ratio", "%", "85/85", "100"),
+        ("ratio", "%", "1/3", "33,33"),
         ("ratio", "Xã", "82/85 xã", "82/85"),
         ("number", "Giờ/năm", "228", "228"),
         ("number", "Giờ/năm", "1626", "1.626"),
@@ -53,13 +51,44 @@ def spec(kind: str, unit: str = "%", plan: str = "100", **extra) -> IndicatorSpe
 )
 def test_result_is_shown_in_vietnamese_format(kind, unit, raw, shown):
     indicator = spec(kind, unit)
-    assert result_cell(indicator, read_indicator(indicator, raw)) == shown
+    assert result_cell(indicator, read_indicator(indicator, raw), percent_sign="none") == shown
+
+
+@pytest.mark.parametrize(
+    ("percent_sign", "percent_row", "ratio_row", "count_row"),
+    [
+        ("none", "83,4", "95,56", "82/85"),  # alike: the unit column says %
+        ("ratio", "83,4", "95,56%", "82/85"),  # the sample report's style
+        ("all", "83,4%", "95,56%", "82/85"),
+    ],
+)
+def test_percent_and_ratio_rows_print_as_the_table_asks(
+    percent_sign, percent_row, ratio_row, count_row
+):
+    percent, ratio, count = spec("percent"), spec("ratio"), spec("ratio", "Xã")
+    shown = [
+        result_cell(item, read_indicator(item, raw), percent_sign=percent_sign)
+        for item, raw in [(percent, "83,4"), (ratio, "86/90"), (count, "82/85")]
+    ]
+    assert shown == [percent_row, ratio_row, count_row]
+
+
+def test_the_sample_asks_for_the_seeds_style_and_a_new_table_prints_alike():
+    from reportflow.definition_loader import load_definition
+
+    assert load_definition("ktxh-6-thang").indicators.percent_sign == "ratio"
+    assert IndicatorTableSpec().percent_sign == "none"
+    with pytest.raises(ValidationError, match="percent_sign"):
+        IndicatorTableSpec(percent_sign="some")
 
 
 def test_note_follows_the_computed_percent_as_in_the_sample():
     indicator = spec("ratio", "%", plan="98,82")
     reading = read_indicator(indicator, "82/85")
-    assert result_cell(indicator, reading, "82/85 xã có BD-VHX") == "96,47% (82/85 xã có BD-VHX)"
+    assert (
+        result_cell(indicator, reading, "82/85 xã có BD-VHX", percent_sign="ratio")
+        == "96,47% (82/85 xã có BD-VHX)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -158,8 +187,7 @@ def rate_cycle(database, tmp_path: Path) -> int:
     folder = tmp_path / "definitions"
     folder.mkdir()
     (folder / "chi-tieu-thu.yaml").write_text(RATE_DEFINITION, encoding="utf-8")
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
-    reload_settings()
+    use_definitions(folder)
     return open_sample_cycle("chi-tieu-thu")
 
 
@@ -203,7 +231,7 @@ def test_computed_columns_reach_the_rendered_document(rate_cycle, tmp_path):
             "- Tỷ lệ xã có bưu điện văn hóa xã",
             "%",
             "98,82",
-            "96,47% (82/85 xã có BD-VHX)",
+            "96,47 (82/85 xã có BD-VHX)",  # percent_sign unset: "none", the unit says %
             "97,62%",
         ],
         ["2", "- Số xã có điểm phục vụ bưu chính", "Xã", "84", "80/85", "95,24%"],

@@ -33,7 +33,7 @@ from reportflow.tasks.merge import render_final
 from reportflow.tasks.numbering import assign_number
 from reportflow.tasks.outbox import wall_now
 from reportflow.tasks.submit import submit_section
-from tests.factories import open_sample_cycle, section_md
+from tests.factories import open_sample_cycle, section_md, use_definitions
 from tests.webhook import Webhook
 
 REPORTFLOW = str(Path(sys.executable).with_name("reportflow"))
@@ -74,8 +74,7 @@ recipients:
         + "\n",
         encoding="utf-8",
     )
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = f'["{folder}"]'
-    reload_settings()
+    use_definitions(folder)
     cycle_id = open_sample_cycle("bao-cao-ngan")
     submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), "tp-bcvt")
     with session_scope() as session:

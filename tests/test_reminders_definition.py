@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,16 +10,16 @@ import yaml
 from sqlmodel import select
 
 from reportflow.calendar import VN_TZ, LadderStep
-from reportflow.config import BUILTIN_DEFINITIONS_DIR, reload_settings
+from reportflow.config import SAMPLES_DIR
 from reportflow.definition_loader import load_definition
 from reportflow.definition_schema import DefinitionError
 from reportflow.models import Cycle, ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import Delivery
 from reportflow.tasks.cycles import open_cycle
 from reportflow.tasks.reminders import plan_reminders, send_due_reminders
-from tests.factories import SAMPLE_REQUEST, open_sample_cycle
+from tests.factories import SAMPLE_REQUEST, open_sample_cycle, use_definitions
 
-SAMPLE = BUILTIN_DEFINITIONS_DIR / "ktxh-6-thang.yaml"
+SAMPLE = SAMPLES_DIR / "ktxh-6-thang.yaml"
 CUSTOM_LADDER = [
     {"at": -2},
     {"at": 1, "repeat_daily": True},
@@ -53,11 +51,6 @@ def write_definition(folder: Path, code: str, text_extra: str = "", **fields) ->
     data.update(code=code, **fields)
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + text_extra
     (folder / f"{code}.yaml").write_text(text, encoding="utf-8")
-
-
-def use_definitions(folder: Path) -> None:
-    os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = json.dumps([str(folder)])
-    reload_settings()
 
 
 def open_custom_cycle(code: str) -> int:

@@ -356,3 +356,29 @@ def test_my_work_lists_the_persons_open_assignments_across_cycles(web):
     done = [verify(t).section_key for t in re.findall(r'<li><a href="/l/([^"/]+)"', done_part)]
     assert done == ["danh-gia"]
     assert httpx.get(f"{web['base']}/l/{tokens[0]}", timeout=30).status_code == 200
+
+
+def test_the_pages_and_the_receipt_name_the_period_with_its_year(web):
+    from reportflow.tasks.cycles import get_cycle
+
+    with session_scope() as session:
+        cycle = get_cycle(session, web["cycle"])
+        label, year = cycle.period_label, cycle.year
+    assert (label, year) == ("6 tháng đầu năm", 2020)
+    link = links_in_mails(web["smtp"], "bcvt@")["bcvt"]
+    page = httpx.get(link, timeout=30)
+    header = re.search(r'<div class="meta">(.*?) · theo Công văn số', page.text).group(1)
+    assert header == "6 tháng đầu năm 2020"
+    work = httpx.get(f"{link}/viec-cua-toi", timeout=30)
+    assert "· 6 tháng đầu năm 2020 · hạn" in work.text
+
+    shown = preview(link, CSRF.search(page.text).group(1), markdown="Doanh thu tăng 12%.")
+    assert 'id="confirm"' in shown.text
+    assert header in shown.text  # the preview page has the same header
+    confirm(link, shown.text)
+
+    def receipt_mails():
+        return [m for m in web["smtp"].messages() if "Đã nhận phần" in str(m["Subject"])]
+
+    [mail] = wait_until(receipt_mails, 20, "the receipt e-mail")
+    assert "(6 tháng đầu năm 2020)" in message_text(mail)

@@ -13,7 +13,13 @@ from pathlib import Path
 from rich.console import Console
 
 from reportflow.config import reload_settings
-from reportflow.demo.scenario import DATA_DIR, load_scenario, open_scenario_cycle, section_file
+from reportflow.demo.scenario import (
+    DATA_DIR,
+    SAMPLES_ONLY_ENV,
+    load_scenario,
+    open_scenario_cycle,
+    section_file,
+)
 from reportflow.document.vi_format import short_date as vn_date
 
 CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: ([0-9A-Z]{4}-[0-9A-Z]{4})")
@@ -39,6 +45,7 @@ def configure_environment(out: Path, scenario: dict, smtp_port: int) -> None:
         REPORTFLOW_FROZEN_NOW=scenario["clock"],
         REPORTFLOW_PAUSE_POLL_S="1",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        **SAMPLES_ONLY_ENV,
     )
     os.environ.setdefault("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     api = os.environ["PREFECT_API_URL"]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reportflow.config import reload_settings
+from reportflow.demo.scenario import SAMPLES_ONLY_ENV
 from reportflow.document.report import ReportDocument
 
 
@@ -23,6 +24,7 @@ def scratch_project(frozen_now: str) -> Iterator[Path]:
         os.environ.pop("REPORTFLOW_DATABASE_URL", None)
         os.environ["REPORTFLOW_DATA_DIR"] = tmp
         os.environ["REPORTFLOW_FROZEN_NOW"] = frozen_now
+        os.environ.update(SAMPLES_ONLY_ENV)
         reload_settings()
         try:
             yield Path(tmp)

@@ -11,6 +11,8 @@ from reportflow.config import PACKAGE_DIR
 from reportflow.demo.word_author import write_docx_like_a_person
 
 DATA_DIR = PACKAGE_DIR / "demo" / "data"
+SAMPLES_ONLY_ENV = {"REPORTFLOW_SAMPLES": "true", "REPORTFLOW_DEFINITIONS_DIRS": "[]"}
+"""The demo runs the sample with its own organisation, whatever definitions this machine uses."""
 
 
 def load_scenario() -> dict:

@@ -1,6 +1,11 @@
-"""Vietnamese (CLDR ``vi``) number and date formats.
+"""Vietnamese (CLDR ``vi``, through Babel) number and date formats.
 
 Thousands are grouped with "." and decimals follow ",": ``74.019``, ``547,5``, ``96,47%``.
+Babel's ``vi`` locale gives the symbols and the grouping (four-digit numbers are grouped too:
+``1.234``); the product keeps its own rules where Babel differs: rounding is half up (Babel's
+default is half even), a number is written out exactly whatever its length (Babel rounds to the
+decimal context's 28 digits), and reading accepts only the plain form ``[-]1.234,5`` (Babel also
+reads ``1e5``, ``,5``, ``5,``, ``1_000``, ``NaN``).
 Dates follow Decree 30/2020: in the place-and-date line the day below 10 and the months
 1 and 2 get a leading zero ("ngày 05 tháng 01 năm 2021"), other months do not ("tháng 6").
 """
@@ -9,14 +14,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 
 Number = int | float | Decimal
 
-THOUSANDS_SEP = "."
-DECIMAL_SEP = ","
+LOCALE = "vi"
+THOUSANDS_SEP = get_group_symbol(LOCALE)
+DECIMAL_SEP = get_decimal_symbol(LOCALE)
 
-_NUMBER_RE = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+_NUMBER_RE = re.compile(
+    rf"[+-]?(?:[0-9]{{1,3}}(?:{re.escape(THOUSANDS_SEP)}[0-9]{{3}})+|[0-9]+)"
+    rf"(?:{re.escape(DECIMAL_SEP)}[0-9]+)?"
+)
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 _BLANK = "\u2026"  # "…", the blank a draft leaves for the signing date
 
@@ -38,22 +55,6 @@ def _to_decimal(value: Number) -> Decimal:
     return result
 
 
-def _group_thousands(digits: str) -> str:
-    head = len(digits) % 3 or 3
-    groups = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
-    return THOUSANDS_SEP.join(groups)
-
-
-def _format_decimal(value: Decimal) -> str:
-    sign = "-" if value < 0 else ""
-    text = format(abs(value), "f")
-    integer, _, fraction = text.partition(".")
-    out = sign + _group_thousands(integer)
-    if fraction:
-        out += DECIMAL_SEP + fraction
-    return out
-
-
 def format_number(value: Number, decimals: int | None = None) -> str:
     """``74019 -> "74.019"``, ``547.5 -> "547,5"``; ``decimals`` fixes the count of decimals.
 
@@ -61,28 +62,43 @@ def format_number(value: Number, decimals: int | None = None) -> str:
     (trailing zeros removed), so integers have none.
     """
     number = _to_decimal(value)
-    if decimals is None:
-        if number == number.to_integral_value():
-            number = number.quantize(Decimal(1))
+    if decimals is not None and decimals < 0:
+        raise ValueError("decimals must be >= 0")
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite, checked above
+    with localcontext() as context:
+        # Enough digits to write the number out exactly, however long (Babel quantizes to the
+        # pattern's three decimals on the way).
+        context.prec = max(28, len(number.as_tuple().digits) + abs(exponent) + (decimals or 0) + 8)
+        context.rounding = ROUND_HALF_UP
+        if decimals is None:
+            if number == number.to_integral_value():
+                number = number.quantize(Decimal(1))
+            else:
+                number = number.normalize()
+            pattern, quantize = "#,##0.###", False
         else:
-            number = number.normalize()
-    else:
-        if decimals < 0:
-            raise ValueError("decimals must be >= 0")
-        number = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    if number == 0:
-        number = abs(number)  # no "-0"
-    return _format_decimal(number)
+            number = number.quantize(Decimal(1).scaleb(-decimals))
+            pattern, quantize = "#,##0" + ("." + "0" * decimals if decimals else ""), True
+        if number == 0:
+            number = abs(number)  # no "-0"
+        return format_decimal(number, pattern, locale=LOCALE, decimal_quantization=quantize)
 
 
 def format_percent(value: Number, decimals: int = 2) -> str:
     """A value already in percent: ``96.47 -> "96,47%"``, ``73.8 -> "73,8%"``, ``100 -> "100%"``.
 
-    Rounded to at most ``decimals`` places; trailing zeros are dropped.
+    Rounded to at most ``decimals`` places; trailing zeros are dropped. The sign follows the
+    number with no space, as CLDR ``vi`` writes percents (``#,##0%``).
     """
+    return percent_number(value, decimals) + "%"
+
+
+def percent_number(value: Number, decimals: int = 2) -> str:
+    """``format_percent`` without the sign, for a column whose unit already says %: "96,47"."""
     number = _to_decimal(value)
     number = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return format_number(number.normalize() if number else Decimal(0)) + "%"
+    return format_number(number.normalize() if number else Decimal(0))
 
 
 def parse_number(text: str) -> Decimal:
@@ -90,15 +106,16 @@ def parse_number(text: str) -> Decimal:
     if not isinstance(text, str):
         raise TypeError(f"parse_number expects a string, got {type(text).__name__}")
     candidate = text.strip().replace("\u00a0", "").translate(_MINUS_SIGNS)
+    refusal = ValueError(
+        f"Không đọc được số {text!r}: số phải viết theo kiểu Việt Nam, dấu chấm "
+        "phân cách hàng nghìn và dấu phẩy trước phần thập phân, ví dụ 74.019 hoặc 547,5."
+    )
     if not _NUMBER_RE.fullmatch(candidate):
-        raise ValueError(
-            f"Không đọc được số {text!r}: số phải viết theo kiểu Việt Nam, dấu chấm "
-            "phân cách hàng nghìn và dấu phẩy trước phần thập phân, ví dụ 74.019 hoặc 547,5."
-        )
+        raise refusal
     try:
-        return Decimal(candidate.replace(THOUSANDS_SEP, "").replace(DECIMAL_SEP, "."))
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already guarantees it
-        raise ValueError(f"Không đọc được số {text!r}.") from exc
+        return parse_decimal(candidate, locale=LOCALE, strict=True)
+    except NumberFormatError:  # pragma: no cover - the pattern already guarantees it
+        raise refusal from None
 
 
 _NUMERIC_SUFFIXES = ("%", " đồng", "đồng", "đ")

@@ -105,7 +105,12 @@ def decision_description(cycle_id: int) -> str:
         for item in definition.indicators.items:
             value = indicators.get(item.code)
             shown = (
-                result_cell(item, read_indicator(item, value.value_text), value.note)
+                result_cell(
+                    item,
+                    read_indicator(item, value.value_text),
+                    value.note,
+                    percent_sign=definition.indicators.percent_sign,
+                )
                 if value
                 else "(chưa có)"
             )

@@ -7,9 +7,10 @@ import smtplib
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from reportflow.config import get_settings
+from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.notifications.redaction import redact_text
 
 Severity = Literal["ok", "cảnh báo", "lỗi"]
@@ -55,21 +56,43 @@ def _outbox() -> Finding:
 
 
 def _definitions() -> Finding:
-    from reportflow.definition_loader import definition_files, load_definition
+    """Each definition with the file it comes from; the samples are named as samples."""
+    from reportflow.definition_loader import (
+        definition_files,
+        is_sample,
+        load_definition,
+        organisation_file,
+    )
     from reportflow.definition_schema import DefinitionError
 
-    codes, problems = [], []
-    for code in sorted(definition_files()):
+    def shown(path: Path) -> str:
+        return f"mẫu {path.relative_to(PACKAGE_DIR.parent)}" if is_sample(path) else str(path)
+
+    files = definition_files()
+    organisation = organisation_file()
+    listed, problems = [], []
+    for code, path in sorted(files.items()):
         try:
             load_definition(code)
-            codes.append(code)
+            listed.append(f"{code} ({shown(path)})")
         except DefinitionError as exc:
-            problems.append(str(exc))
+            hint = ""
+            if is_sample(path) and organisation is not None and not is_sample(organisation):
+                hint = " (định nghĩa mẫu, viết cho tệp tổ chức mẫu: đặt REPORTFLOW_SAMPLES=false)"
+            problems.append(f"{exc} [{shown(path)}]{hint}")
+    if organisation is not None:
+        listed.append(f"tệp tổ chức: {shown(organisation)}")
     if problems:
         return Finding("Định nghĩa báo cáo", "lỗi", " | ".join(problems))
-    if not codes:
+    if not files:
         return Finding("Định nghĩa báo cáo", "lỗi", "không có định nghĩa nào")
-    return Finding("Định nghĩa báo cáo", "ok", ", ".join(codes))
+    if any(is_sample(path) for path in files.values()):
+        listed.append(
+            "định nghĩa mẫu chỉ để thử: đặt REPORTFLOW_DEFINITIONS_DIRS tới thư mục định nghĩa "
+            "và organisation.yaml của cơ quan"
+        )
+        return Finding("Định nghĩa báo cáo", "cảnh báo", "; ".join(listed))
+    return Finding("Định nghĩa báo cáo", "ok", "; ".join(listed))
 
 
 def _literal_secrets() -> Finding:
@@ -79,7 +102,10 @@ def _literal_secrets() -> Finding:
     from reportflow.definition_schema import DefinitionError
     from reportflow.notifications.redaction import url_secrets
 
-    owners = [(f"người '{p.code}'", p.apprise) for p in load_organisation().people]
+    try:
+        owners = [(f"người '{p.code}'", p.apprise) for p in load_organisation().people]
+    except DefinitionError:
+        owners = []  # reported by the definitions check
     for code in definition_files():
         try:
             definition = load_definition(code)

@@ -65,7 +65,11 @@ def indicator_table(
         value = values.get(item.code)
         reading = read_indicator(item, value.value_text) if value else None
         row = [str(index), item.name, item.unit, item.plan]
-        row.append(result_cell(item, reading, value.note) if reading else "")
+        row.append(
+            result_cell(item, reading, value.note, percent_sign=spec.percent_sign)
+            if reading
+            else ""
+        )
         if spec.rate_header is not None:
             row.append(rate_against_plan(item, reading))
         rows.append(row)

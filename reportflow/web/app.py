@@ -43,7 +43,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
 from reportflow.signing import signing_key
-from reportflow.tasks.cycles import cycle_definition, template_context
+from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.submit import (
@@ -232,7 +232,7 @@ def section_context(link: Link) -> dict[str, Any]:
         current = versions[-1] if versions else None
         return {
             "report_name": definition.name,
-            "period_label": cycle.period_label,
+            "period_label": period_with_year(cycle.period_label, cycle.year),
             "request_number": cycle.request_number,
             "cycle_id": cycle.id,
             "person": {"name": person.name, "title": person.title},
@@ -326,7 +326,7 @@ def my_work_context(link: Link) -> dict[str, Any]:
             items.append(
                 {
                     "report_name": cycle_definition(session, cycle).name,
-                    "period_label": cycle.period_label,
+                    "period_label": period_with_year(cycle.period_label, cycle.year),
                     "title": assignment.title,
                     "due": assignment.due,
                     "days_left": calendar.working_days_between(day, assignment.due),

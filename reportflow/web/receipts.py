@@ -8,7 +8,7 @@ from reportflow.clock import utcnow
 from reportflow.models import Cycle, Person, SectionAssignment, SectionVersion, session_scope
 from reportflow.notifications.channels import channels
 from reportflow.notifications.messages import render_message
-from reportflow.tasks.cycles import cycle_definition
+from reportflow.tasks.cycles import cycle_definition, period_with_year
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.outbox import Addressee, Drained, drain, enqueue, person_channels
 from reportflow.web.links import assignment_of
@@ -39,7 +39,7 @@ def send_receipt(
         title, body = render_message(
             "submission_receipt",
             report_name=cycle_definition(session, cycle).name,
-            period_label=cycle.period_label,
+            period_label=period_with_year(cycle.period_label, cycle.year),
             person=person,
             section_title=assignment.title,
             is_figures=is_figures_key(section_key),
