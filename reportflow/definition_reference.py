@@ -28,6 +28,7 @@ ROOTS: tuple[type[BaseModel], ...] = (ReportDefinition, OrganisationSpec)
 
 SAMPLE = "reportflow/samples/ktxh-6-thang.yaml"
 UPWARD = "tests/definitions/soc-trang/chuyen-doi-so-nam.yaml"
+APPENDICES = "tests/definitions/ben-tre/tai-nguyen-nuoc-6-thang.yaml"
 ORGANISATION = "reportflow/samples/organisation.yaml"
 EXAMPLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
@@ -52,7 +53,19 @@ EXAMPLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         SAMPLE,
         ("outline",),
     ),
+    ("The numbering scheme of the sample (1.1. at the third level)", SAMPLE, ("numbering",)),
+    (
+        "The default scheme (I., 1., a), -): a third level lettered without typing a marker",
+        UPWARD,
+        ("outline",),
+    ),
     ("The indicator table", SAMPLE, ("indicators",)),
+    (
+        "Two appendices after the signature, one holding the indicator table",
+        APPENDICES,
+        ("numbering", "outline", "appendices"),
+    ),
+    ("A TL. signer (the chief of office for the director)", APPENDICES, ("signer",)),
     ("The director signs in his own name", SAMPLE, ("signer",)),
     ("A deputy signs for the director (KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC)", UPWARD, ("signer",)),
     ("Recipients; the requester's mail quotes the request", SAMPLE, ("recipients", "archive_line")),

@@ -12,6 +12,7 @@ from reportflow.definition_reference import (
     CHECKOUT,
     EXAMPLES,
     REFERENCE_FILE,
+    UPWARD,
     models_in_order,
     render_reference,
     yaml_block,
@@ -51,7 +52,7 @@ def test_each_example_is_cut_from_its_file_and_is_a_valid_part_of_it():
         block = yaml.safe_load(yaml_block(path, keys))
         whole = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert block == {key: whole[key] for key in keys}
-    upward = yaml_block(CHECKOUT / EXAMPLES[4][1], ("signer",))
+    upward = yaml_block(CHECKOUT / UPWARD, ("signer",))
     assert upward.startswith("signer: {authority: KT., on_behalf_of: GIÁM ĐỐC")
     sample = yaml.safe_load((CHECKOUT / EXAMPLES[0][1]).read_text(encoding="utf-8"))
     parse_definition(sample, "ktxh-6-thang.yaml", organisation)

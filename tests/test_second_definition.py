@@ -36,7 +36,8 @@ def upward_cycle(database, smtp, tmp_path, restore_environment) -> int:
         tmp_path,
         [
             ("ha-tang", "tp-cds", "- 100% xã có cáp quang đến trung tâm xã."),
-            ("chinh-quyen-so", "tp-cds", "- Tỷ lệ hồ sơ trực tuyến toàn trình đạt 42,5%."),
+            ("dich-vu-cong", "tp-cds", "- Tỷ lệ hồ sơ trực tuyến toàn trình đạt 42,5%."),
+            ("du-lieu-so", "tp-cds", "1. Kho dữ liệu dùng chung.\n1. Cơ sở dữ liệu đất đai."),
             ("kien-nghi", "cvp", "Đề nghị Bộ hỗ trợ tỉnh triển khai nền tảng dữ liệu dùng chung."),
         ],
     )
@@ -52,6 +53,15 @@ def test_the_draft_names_its_addressees_and_the_deputy_signs_for_the_director(up
         "Kính gửi:",
         "- Bộ Thông tin và Truyền thông;",
         "- Cục Chuyển đổi số quốc gia.",
+    ]
+    # The default scheme, numbered from position; the author's own list kept as she wrote it.
+    headings = ["I. KẾT QUẢ ĐẠT ĐƯỢC", "1. Hạ tầng số", "2. Chính quyền số"]
+    headings += ["a) Dịch vụ công trực tuyến", "b) Dữ liệu số", "II. KIẾN NGHỊ, ĐỀ XUẤT"]
+    assert [line for line in lines if line in headings] == headings
+    listed = lines.index("b) Dữ liệu số")
+    assert lines[listed + 1 : listed + 3] == [
+        "1. Kho dữ liệu dùng chung.",
+        "2. Cơ sở dữ liệu đất đai.",
     ]
     # The signature table: "Nơi nhận:" and its lines beside the signer's authority, title, name.
     assert lines[-1] == (

@@ -84,6 +84,10 @@ def _check_document(lines: list[str], reference: str) -> None:
     ]
     signature = lines.index(SIGNATURE)
     body = lines[:signature]
+    headings = ["I. KẾT QUẢ THỰC HIỆN", "1. Công tác quản lý nhà nước"]
+    headings += ["1.1. Công tác cấp phép tài nguyên nước", "1.2. Công tác thanh tra, kiểm tra"]
+    headings += ["II. KIẾN NGHỊ, ĐỀ XUẤT"]
+    assert [line for line in body if line in headings] == headings
     assert not any(line.startswith("Phụ lục") for line in body)
     assert INDICATOR_HEADER not in body
     first, second = lines.index("Phụ lục I"), lines.index("Phụ lục II")
