@@ -49,8 +49,8 @@ from reportflow.tasks.notify import (
     deliver,
     directors,
     division_heads,
-    division_name,
 )
+from reportflow.tasks.organisation import division_name
 from reportflow.web.draft_page import make_draft_link
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from reportflow.config import get_settings
 from reportflow.models import (
     Cycle,
     CycleState,
-    Division,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -277,11 +276,6 @@ def division_heads(session: Session, division_code: str) -> list[Person]:
 
 def directors(session: Session) -> list[Person]:
     return list(session.exec(select(Person).where(Person.role == "director")))
-
-
-def division_name(session: Session, code: str) -> str:
-    division = session.get(Division, code)
-    return division.name if division else code
 
 
 def cycle_url(flow_run_id: str | None) -> str:
