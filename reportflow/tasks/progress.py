@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, func, select
 
-from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.calendar.working_days import default_calendar
 from reportflow.clock import VN_TZ, now, today
 from reportflow.models import (
     Cycle,
@@ -74,7 +74,7 @@ def progress_rows(session: Session, cycle_id: int) -> list[ProgressRow]:
             .group_by(ReminderRecord.assignment_id)
         ).all()
     )
-    calendar, current_day = WorkingCalendar(), today()
+    calendar, current_day = default_calendar(), today()
 
     def days_late(assignment: SectionAssignment) -> int:
         until = current_day
