@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 5
     """Sends of one message to one channel before the sweep stops retrying it (it is then
     reported by `reportflow check`)."""
+    send_concurrency: int = Field(default=8, ge=1, le=64)
+    """How many request mails a cycle sends at once (each its own SMTP session); a process
+    killed mid-send may send that many twice (with the same Message-ID)."""
     outbox_wait_s: float = 30.0
     """How long a dispatch waits for messages another process is sending."""
 
