@@ -14,6 +14,7 @@ from reportflow.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope
+from reportflow.prefect_api import api_client, read_run_state
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import SECTION_HEADS, open_sample_cycle, section_md
@@ -61,6 +62,11 @@ def test_the_completing_cli_submission_wakes_the_run_without_importing_prefect(
         assert not {m for m in modules if m == "prefect" or m.startswith("prefect.")}
         assert "apprise" not in modules
         assert "quy trình tổng hợp dự thảo đã được đánh thức" in " ".join(done.stdout.split())
+        with session_scope() as session:
+            run_id = get_cycle(session, cycle_id).flow_run_id
+        with api_client() as client:
+            state = read_run_state(client, run_id)
+        assert not state.is_paused, "resumed by the submission itself, not left to a sweep"
 
         wait_for_pause(cycle_id, "decision-", flow)
         with session_scope() as session:
