@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -37,12 +37,13 @@ class Settings(BaseSettings):
     home: Path = PACKAGE_DIR.parent
     """The checkout holding prefect.yaml (`REPORTFLOW_HOME`); workers run the flows from it."""
     prefect_ui_url: str = "http://127.0.0.1:4200"
-    worker_query_s: float = 2.0
+    worker_query_s: float = 1.0
     """How often a worker `reportflow serve` starts asks for runs (PREFECT_WORKER_QUERY_SECONDS):
-    a resumed cycle waits at most this long to be picked up."""
+    a resumed cycle waits at most this long to be picked up (one light query a second per
+    worker; Prefect's own default, 10 s, would add up to 10 s to every wake and decision)."""
     worker_ready_timeout_s: float = 120.0
     pause_timeout_s: int = 14 * 24 * 3600
-    pause_poll_s: int = 2
+    pause_poll_s: int = 1
     """How often a trial run (`cycle run`) paused for input asks whether it was resumed: the
     director's Submit is picked up within this many seconds. Served runs suspend instead."""
     resume_wait_s: float = 30.0
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 5
     """Sends of one message to one channel before the sweep stops retrying it (it is then
     reported by `reportflow check`)."""
+    send_concurrency: int = Field(default=8, ge=1, le=64)
+    """How many request mails a cycle sends at once (each its own SMTP session); a process
+    killed mid-send may send that many twice (with the same Message-ID)."""
     outbox_wait_s: float = 30.0
     """How long a dispatch waits for messages another process is sending."""
 

@@ -195,3 +195,38 @@ def test_datetimes_are_rejected(cal: WorkingCalendar) -> None:
         cal.is_working_day(datetime(2025, 3, 10, 9, 0))
     with pytest.raises(TypeError):
         WorkingCalendar(extra_days_off={datetime(2025, 3, 10, 9, 0)})
+
+
+def day_walk(cal: WorkingCalendar, a: date, b: date) -> int:
+    """The count as it was made before: one `is_working_day` per day from a to b."""
+    if b < a:
+        return -day_walk(cal, b, a)
+    return sum(cal.is_working_day(a + timedelta(i)) for i in range(1, (b - a).days + 1))
+
+
+ANNOUNCED = WorkingCalendar(
+    extra_days_off={date(2025, 3, 10): "Nghỉ bù", date(2019, 12, 31): None},
+    extra_working_days={date(2025, 3, 15), date(2025, 9, 1), date(2020, 1, 2)},
+)
+
+
+@pytest.mark.parametrize("cal", [WorkingCalendar(), ANNOUNCED], ids=["package", "announced"])
+def test_between_counts_as_the_day_walk_did(cal: WorkingCalendar) -> None:
+    import random
+
+    rng = random.Random(20200605)
+    pairs = [
+        (date(2025, 1, 24), date(2025, 2, 3)),  # across Tết 2025
+        (date(2026, 2, 13), date(2026, 2, 23)),  # across Tết 2026
+        (date(2025, 4, 29), date(2025, 5, 5)),  # 30/4, 1/5 and the swapped days
+        (date(2019, 12, 30), date(2020, 1, 3)),  # across a year, an extra day off and one worked
+        (date(2025, 3, 9), date(2025, 3, 16)),  # a Monday off, a Saturday worked
+        (date(2020, 6, 3), date(2020, 6, 3)),
+        (date(2024, 12, 31), date(2027, 1, 1)),  # three whole years
+    ]
+    start = date(2018, 1, 1)
+    for _ in range(1500):
+        a = start + timedelta(rng.randrange(9 * 365))
+        pairs.append((a, a + timedelta(rng.randrange(-400, 900))))
+    for a, b in pairs:
+        assert cal.working_days_between(a, b) == day_walk(cal, a, b), (a, b)

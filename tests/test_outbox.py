@@ -125,3 +125,53 @@ def test_a_person_without_any_channel_is_reported_then_reached_once_an_address_i
 def _ids() -> list[int]:
     with session_scope() as session:
         return list(session.exec(select(OutboxMessage.id)))
+
+
+class Overlap:
+    """An SMTP sink hook that holds each message a moment and records how many SMTP sessions
+    were inside their DATA at once."""
+
+    def __init__(self, hold_s: float = 0.3):
+        import threading
+
+        self.hold_s = hold_s
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def __call__(self, _path) -> None:
+        import time
+
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(self.hold_s)
+        with self.lock:
+            self.now -= 1
+
+
+def test_requests_go_out_several_at_once_within_the_bound_each_once(
+    database, tmp_path, restore_environment
+):
+    from reportflow.smtp_sink import SmtpSink
+    from reportflow.tasks.cycle_steps import request_sections
+
+    overlap = Overlap()
+    sink = SmtpSink(tmp_path / "outbox", on_message=overlap).start()
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)
+    os.environ["REPORTFLOW_SEND_CONCURRENCY"] = "3"
+    reload_settings()
+    try:
+        cycle_id = open_sample_cycle()
+        sent = request_sections(cycle_id)
+        again = request_sections(cycle_id)  # the step run again after a resume sends nothing
+    finally:
+        sink.stop()
+    with session_scope() as session:
+        heads = session.exec(
+            select(Person.email).where(Person.role == "head", Person.division_code.is_not(None))
+        ).all()
+    received = Counter(str(message["To"]) for message in sink.messages())
+    assert 1 < overlap.peak <= 3
+    assert (sent, again) == (len(received), 0)
+    assert set(received) == set(heads) and set(received.values()) == {1}, received

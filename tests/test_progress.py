@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -87,3 +88,134 @@ def test_a_cycle_not_under_prefect_publishes_nothing(prefect_server, database, t
     submit_section(cycle_id, "bcvt", section_md(tmp_path, "bcvt"), by="tp-bcvt")
     assert refresh_progress(cycle_id) is False
     assert latest_artifact(prefect_server, key) == before
+
+
+def add_divisions(cycle_id: int, count: int) -> None:
+    """`count` more divisions, each owing a section of the cycle: every other one handed in
+    (late for some), every third one reminded."""
+    from reportflow.models import Division, ReminderRecord, SectionAssignment, SectionVersion
+
+    with session_scope() as session:
+        for n in range(count):
+            code = f"k{cycle_id}-phong-{n}"
+            session.add(Division(code=code, name=f"Phòng số {n}"))
+            assignment = SectionAssignment(
+                cycle_id=cycle_id,
+                section_key=f"phan-{n}",
+                title=f"Phần {n}",
+                division_code=code,
+                due=dt.date(2020, 6, 3) - dt.timedelta(days=n % 40),
+                state="submitted" if n % 2 else "pending",
+            )
+            session.add(assignment)
+            session.flush()
+            if n % 2:
+                session.add(
+                    SectionVersion(
+                        assignment_id=assignment.id,
+                        version_no=1,
+                        blocks=[],
+                        source_name="x.md",
+                        source_format="markdown",
+                        source_bytes=b"",
+                        sha256="",
+                        submitted_by="chanhvp",
+                        submitted_at=dt.datetime(2020, 6, 1 + n % 4, 3, tzinfo=dt.UTC),
+                    )
+                )
+            if n % 3 == 0:
+                session.add(
+                    ReminderRecord(
+                        assignment_id=assignment.id,
+                        step_key=f"late-{n}",
+                        person_code="chanhvp",
+                        status="sent",
+                        sent_at=dt.datetime(2020, 6, 4, 2, tzinfo=dt.UTC),
+                    )
+                )
+
+
+def queries_for_table(cycle_id: int) -> tuple[int, list]:
+    from sqlalchemy import event
+
+    from reportflow.models import get_engine
+    from reportflow.tasks.progress import progress_rows
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = get_engine()
+    with session_scope() as session:
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            rows = progress_rows(session, cycle_id)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    return len(statements), rows
+
+
+def test_the_table_takes_the_same_few_queries_for_10_or_200_divisions(database, monkeypatch):
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    reload_settings()
+    small, large = open_sample_cycle(), open_sample_cycle()
+    add_divisions(small, 10)
+    add_divisions(large, 200)
+    small_queries, small_rows = queries_for_table(small)
+    large_queries, large_rows = queries_for_table(large)
+    assert (len(small_rows), len(large_rows)) == (22, 212)
+    assert large_queries == small_queries <= 5
+    rows = {r.section_key: r for r in large_rows}
+    assert rows["phan-7"].division == "Phòng số 7"
+    # Due Sunday 31/5 (3 days before 3/6), handed in Thursday 4/6 (VN time): Mon 1/6 to Thu 4/6.
+    assert (rows["phan-3"].due, rows["phan-3"].days_late) == (dt.date(2020, 5, 31), 4)
+    assert rows["phan-3"].last_reminder is not None and rows["phan-1"].last_reminder is None
+
+
+def api_count(api_url: str, what: str, body: dict) -> int:
+    response = httpx.post(f"{api_url}/{what}/count", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_submissions_leave_no_task_runs_and_one_progress_artifact(
+    prefect_server, database, smtp, tmp_path, monkeypatch
+):
+    from reportflow.demo.run import start_flow_process, wait_for_pause
+    from tests.factories import SECTION_HEADS, submit_everything
+
+    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    key = f"cycle-{cycle_id}-progress"
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        with session_scope() as session:
+            run_id = session.get(Cycle, cycle_id).flow_run_id
+        of_run = {"flow_runs": {"id": {"any_": [run_id]}}}
+        before = api_count(prefect_server, "task_runs", {})
+        run_before = api_count(prefect_server, "task_runs", of_run)
+        for key_, person in list(SECTION_HEADS.items())[:-1]:  # each of these twice
+            submit_section(cycle_id, key_, section_md(tmp_path, key_), person)
+        submissions = len(SECTION_HEADS) - 1
+        assert api_count(prefect_server, "task_runs", {}) == before, "none while collecting"
+        submit_everything(cycle_id, tmp_path)
+        submissions += len(ASSIGNMENT_HEADS)
+        wait_for_pause(cycle_id, "decision-", flow)
+
+        created = api_count(prefect_server, "task_runs", {}) - before
+        by_run = api_count(prefect_server, "task_runs", of_run) - run_before
+        assert created == by_run, "every task run belongs to the cycle's run"
+        assert by_run <= 8 < submissions, "the run's own steps after the wake, not one a submission"
+        assert api_count(prefect_server, "artifacts", {"artifacts": {"key": {"any_": [key]}}}) == 1
+        rows = by_section(latest_table(prefect_server, key))
+        assert {row["Trạng thái"] for row in rows.values()} == {"đã gửi"}
+        assert "đang tổng hợp dự thảo" in latest_artifact(prefect_server, key)["description"]
+    finally:
+        flow.kill()
+        flow.wait(timeout=30)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import holidays
 
 from reportflow.clock import VN_TZ
 
-__all__ = ["VN_TZ", "WorkingCalendar"]
+__all__ = ["VN_TZ", "WorkingCalendar", "default_calendar"]
 
 _ONE_DAY = timedelta(days=1)
 _WEEKEND = frozenset({5, 6})  # Saturday, Sunday
@@ -57,6 +59,7 @@ class WorkingCalendar:
             listed = ", ".join(d.isoformat() for d in sorted(both))
             raise ValueError(f"dates both in extra_days_off and extra_working_days: {listed}")
         self._years: dict[int, holidays.HolidayBase] = {}
+        self._exceptions: dict[int, tuple[list[date], list[date]]] = {}
 
     def _year(self, year: int) -> holidays.HolidayBase:
         table = self._years.get(year)
@@ -138,10 +141,48 @@ class WorkingCalendar:
             return 0
         if b < a:
             return -self.working_days_between(b, a)
-        count = 0
-        d = a
-        while d < b:
-            d += _ONE_DAY
-            if self.is_working_day(d):
-                count += 1
+        count = _weekdays_through(b) - _weekdays_through(a)
+        for year in range(a.year, b.year + 1):
+            off_weekdays, working_weekend_days = self._year_exceptions(year)
+            count -= _count_in(off_weekdays, a, b)
+            count += _count_in(working_weekend_days, a, b)
         return count
+
+    def _year_exceptions(self, year: int) -> tuple[list[date], list[date]]:
+        """The year's days that break the Monday-to-Friday rule, sorted: weekdays off and
+        weekend days worked. With them a count of working days is arithmetic, whatever the
+        distance (`working_days_between`)."""
+        found = self._exceptions.get(year)
+        if found is None:
+            table = self._year(year)
+            candidates = {
+                *table,
+                *table.weekend_workdays,
+                *self._extra_off,
+                *self._extra_work,
+            }
+            in_year = sorted(d for d in candidates if d.year == year)
+            found = (
+                [d for d in in_year if d.weekday() not in _WEEKEND and not self.is_working_day(d)],
+                [d for d in in_year if d.weekday() in _WEEKEND and self.is_working_day(d)],
+            )
+            self._exceptions[year] = found
+        return found
+
+
+def _weekdays_through(d: date) -> int:
+    """Mondays to Fridays from 1 January of year 1 (a Monday) through ``d``."""
+    weeks, rest = divmod(d.toordinal(), 7)
+    return 5 * weeks + min(rest, 5)
+
+
+def _count_in(sorted_days: list[date], a: date, b: date) -> int:
+    """How many of ``sorted_days`` fall in ``(a, b]``."""
+    return bisect_right(sorted_days, b) - bisect_right(sorted_days, a)
+
+
+@lru_cache(maxsize=1)
+def default_calendar() -> WorkingCalendar:
+    """The calendar with no announced changes, shared so that its holiday tables and yearly
+    exceptions are built once per process (the progress table asks it for every row)."""
+    return WorkingCalendar()

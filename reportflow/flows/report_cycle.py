@@ -43,13 +43,16 @@ def report_cycle(cycle_id: int) -> str:
 
 
 def wait_for_all_sections(cycle_id: int) -> None:
-    """One wait for the whole cycle; the submission that completes the set resumes it."""
-    steps.publish_progress(cycle_id)
+    """One wait for the whole cycle; the submission that completes the set resumes it.
+
+    Each submission updates the progress table itself (without a task run); the run shows it
+    before it waits and once the set is complete."""
     while not steps.sections_complete(cycle_id):
+        steps.publish_progress(cycle_id)
         key = cycle_steps.wait_key(cycle_id, "sections")
         wait_here(key)
         cycle_steps.wait_over(cycle_id, key)
-        steps.publish_progress(cycle_id)
+    steps.publish_progress(cycle_id)
 
 
 def wait_for_decision(cycle_id: int) -> None:

@@ -12,6 +12,7 @@ otherwise. apprise copies the caller's context into its worker threads, so this 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from email.utils import make_msgid, parseaddr
 from reportflow.config import get_settings
 
 _current: ContextVar[str | None] = ContextVar("reportflow_message_id", default=None)
+_installing = threading.Lock()
 
 
 def _make_msgid(idstring: str | None = None, domain: str | None = None) -> str:
@@ -29,11 +31,12 @@ def _make_msgid(idstring: str | None = None, domain: str | None = None) -> str:
 def _install() -> None:
     from apprise.plugins.email import base
 
-    if base.make_msgid is _make_msgid:
-        return
-    if base.make_msgid is not make_msgid:
-        raise RuntimeError("apprise's e-mail plugin no longer uses email.utils.make_msgid")
-    base.make_msgid = _make_msgid
+    with _installing:  # requests are sent from several threads at once
+        if base.make_msgid is _make_msgid:
+            return
+        if base.make_msgid is not make_msgid:
+            raise RuntimeError("apprise's e-mail plugin no longer uses email.utils.make_msgid")
+        base.make_msgid = _make_msgid
 
 
 @contextmanager

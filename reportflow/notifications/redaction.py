@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-import apprise
-
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
@@ -19,6 +17,8 @@ def redact_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.scheme in {"mailto", "mailtos"}:
         return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}/***"
+    import apprise  # lazy: 0.3 s, and most texts redacted (a submission's log line) hold no URL
+
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is not None:
         # apprise masks credentials in the host part but keeps paths, which hold the secret of a

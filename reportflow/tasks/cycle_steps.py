@@ -46,11 +46,11 @@ from reportflow.tasks.merge import render_draft
 from reportflow.tasks.notify import (
     Outgoing,
     cycle_url,
-    deliver,
+    deliver_all,
     directors,
     division_heads,
-    division_name,
 )
+from reportflow.tasks.organisation import division_name
 from reportflow.web.draft_page import make_draft_link
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def request_sections(cycle_id: int) -> int:
                     messages.append(
                         Outgoing(item.id, f"request-r{cycle.round}", person.code, title, body)
                     )
-    return sum(deliver(m) for m in messages)
+    return deliver_all(messages)
 
 
 def _request_text(

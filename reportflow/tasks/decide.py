@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from uuid import UUID
 
-from prefect.client.orchestration import get_client
-from prefect.flow_runs import resume_flow_run
+import httpx
 from sqlmodel import select
 
 from reportflow.models import ApprovalDecision, session_scope
+from reportflow.prefect_api import api_client, read_run_state, resume_run
 from reportflow.tasks.approval import (
     DECISION_VI,
     DecisionRefused,
@@ -56,8 +55,9 @@ def send_decision(
         flow_run_id, round_no = cycle.flow_run_id, cycle.round
     if not flow_run_id:
         raise Conflict(f"Kỳ báo cáo số {cycle_id} chưa có quy trình đang chạy.")
-    _wait_for_decision_pause(UUID(flow_run_id))
-    resume_flow_run(UUID(flow_run_id), run_input=run_input.model_dump(mode="json"), _sync=True)
+    with api_client() as client:
+        _wait_for_decision_pause(client, flow_run_id)
+        resume_run(client, flow_run_id, run_input=run_input.model_dump(mode="json"))
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         with session_scope() as session:
@@ -75,19 +75,12 @@ def send_decision(
     return "Đã gửi quyết định; quy trình sẽ ghi nhận khi tiếp tục chạy."
 
 
-def _wait_for_decision_pause(flow_run_id: UUID, wait_s: float = 30) -> None:
+def _wait_for_decision_pause(client: httpx.Client, flow_run_id: str, wait_s: float = 30) -> None:
     deadline = time.monotonic() + wait_s
-    with get_client(sync_client=True) as client:
-        while True:
-            state = client.read_flow_run(flow_run_id).state
-            if (
-                state
-                and state.is_paused()
-                and (state.state_details.pause_key or "").startswith("decision-")
-            ):
-                return
-            if time.monotonic() >= deadline:
-                raise Conflict(
-                    "Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút."
-                )
-            time.sleep(0.3)
+    while True:
+        state = read_run_state(client, flow_run_id)
+        if state and state.is_paused and state.pause_key.startswith("decision-"):
+            return
+        if time.monotonic() >= deadline:
+            raise Conflict("Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút.")
+        time.sleep(0.3)

@@ -12,7 +12,8 @@ from reportflow.tasks.approval import current_draft, last_refusal
 from reportflow.tasks.cycles import cycle_definition, get_cycle
 from reportflow.tasks.draft_view import artifact_url, escape, published_draft
 from reportflow.tasks.merge import latest_indicators, section_summary
-from reportflow.tasks.notify import directors, division_name
+from reportflow.tasks.notify import directors
+from reportflow.tasks.organisation import division_name
 from reportflow.tasks.progress import progress_rows
 from reportflow.web.draft_page import make_draft_link
 

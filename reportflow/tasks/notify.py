@@ -1,11 +1,12 @@
 """Messages to people: each (assignment, step, person) is planned once, in a ReminderRecord,
-and delivered per channel through the outbox, so a crash repeats at most the one message in
-flight and the next sweep finishes what it left."""
+and delivered per channel through the outbox, so a crash repeats at most the messages in flight
+(one, or `REPORTFLOW_SEND_CONCURRENCY` for a cycle's requests) and the next sweep finishes what
+it left."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from reportflow.config import get_settings
 from reportflow.models import (
     Cycle,
     CycleState,
-    Division,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -31,10 +31,10 @@ from reportflow.notifications.sender import send_message
 from reportflow.tasks.outbox import (
     DEFAULT,
     Addressee,
-    Drained,
     RowResult,
     Sender,
     attempt_limit,
+    bounded_map,
     cancel,
     drain,
     enqueue,
@@ -104,10 +104,24 @@ def deliver_message(
     message: Outgoing, sender: Sender = send_message, max_attempts: object = DEFAULT
 ) -> Delivered:
     """Plan and enqueue (one transaction), then send each channel that does not have it yet."""
+    planned = plan_message(message)
+    if planned is None:
+        return Delivered()
+    return send_planned(planned, sender, max_attempts)
+
+
+@dataclass(frozen=True)
+class Planned:
+    record_id: int
+    row_ids: list[int]
+
+
+def plan_message(message: Outgoing) -> Planned | None:
+    """The message's record and outbox rows, written in one transaction; None once it is sent."""
     with session_scope() as session:
         record = plan_once(session, message)
         if record is None:
-            return Delivered()
+            return None
         person = session.get(Person, message.person_code)
         assignment = session.get(SectionAssignment, message.assignment_id)
         ids = enqueue(
@@ -120,16 +134,40 @@ def deliver_message(
             cycle_id=assignment.cycle_id,
             reminder_id=record.id,
         )
-        record_id = record.id
+        return Planned(record.id, ids)
+
+
+def send_planned(
+    planned: Planned, sender: Sender = send_message, max_attempts: object = DEFAULT
+) -> Delivered:
     drained = drain(
-        ids, person_channels, compose=with_links, sender=sender, max_attempts=max_attempts
+        planned.row_ids,
+        person_channels,
+        compose=with_links,
+        sender=sender,
+        max_attempts=max_attempts,
     )
-    complete = refresh_record(record_id, drained.claimed_any)
+    complete = refresh_record(planned.record_id, drained.claimed_any)
     return Delivered(
         sent=complete and bool(drained.with_status("sent")),
         failed=drained.with_status("failed", "exhausted"),
         busy=drained.with_status("busy"),
     )
+
+
+def deliver_all(messages: Sequence[Outgoing], sender: Sender = send_message) -> int:
+    """Plans every message first, then sends them `REPORTFLOW_SEND_CONCURRENCY` at a time;
+    returns how many this call sent.
+
+    A kill loses nothing: every message is in the outbox before the first send, and the next
+    sweep (or this step run again) sends what is left; a message is claimed before it is sent,
+    so each goes out once, and only those in flight at the kill may go out twice.
+    """
+    planned = [p for p in map(plan_message, messages) if p is not None]
+    deliveries = bounded_map(
+        lambda p: send_planned(p, sender), planned, get_settings().send_concurrency
+    )
+    return sum(d.sent for d in deliveries)
 
 
 def with_links(row: OutboxMessage) -> tuple[str, str, list[Path]]:
@@ -228,15 +266,17 @@ def resume_requests(sender: Sender = send_message, max_attempts: object = DEFAUL
             )
     for record_id in stale:
         refresh_record(record_id, False)
+    planned = [Planned(record_id, ids) for record_id, ids in wanted.items()]
+    deliveries = bounded_map(
+        lambda p: send_planned(p, sender, max_attempts), planned, get_settings().send_concurrency
+    )
     sent, failed, busy = [], [], []
-    for record_id, ids in wanted.items():
-        drained: Drained = drain(
-            ids, person_channels, compose=with_links, sender=sender, max_attempts=max_attempts
-        )
-        if refresh_record(record_id, drained.claimed_any) and drained.with_status("sent"):
-            sent.append(labels[record_id])
-        failed += [(labels[record_id], r) for r in drained.with_status("failed", "exhausted")]
-        busy += [(labels[record_id], r) for r in drained.with_status("busy")]
+    for p, delivered in zip(planned, deliveries, strict=True):
+        label = labels[p.record_id]
+        if delivered.sent:
+            sent.append(label)
+        failed += [(label, r) for r in delivered.failed]
+        busy += [(label, r) for r in delivered.busy]
     return Resumed(sent, failed, busy, cancelled)
 
 
@@ -277,11 +317,6 @@ def division_heads(session: Session, division_code: str) -> list[Person]:
 
 def directors(session: Session) -> list[Person]:
     return list(session.exec(select(Person).where(Person.role == "director")))
-
-
-def division_name(session: Session, code: str) -> str:
-    division = session.get(Division, code)
-    return division.name if division else code
 
 
 def cycle_url(flow_run_id: str | None) -> str:

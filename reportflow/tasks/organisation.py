@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Iterable
+
+from sqlmodel import Session, select
 
 from reportflow.definition_schema import OrganisationSpec
 from reportflow.models import Division, Person
@@ -43,3 +45,17 @@ def require_director(session: Session, code: str) -> Person:
             "chỉ Giám đốc được phê duyệt."
         )
     return person
+
+
+def division_name(session: Session, code: str) -> str:
+    division = session.get(Division, code)
+    return division.name if division else code
+
+
+def division_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """The names of many divisions in one query; a code with no division names itself."""
+    wanted = set(codes)
+    found = dict(
+        session.exec(select(Division.code, Division.name).where(Division.code.in_(wanted))).all()
+    )
+    return {code: found.get(code, code) for code in wanted}

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +60,8 @@ MEND_COMMANDS = {
 ChannelsFor = Callable[[OutboxMessage], list[Channel]]
 Compose = Callable[[OutboxMessage], tuple[str, str, Sequence[Path]]]
 Sender = Callable[..., Delivery]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def wall_now() -> dt.datetime:
@@ -284,6 +288,15 @@ def drain(
             _settled(row_id) if row is None else _send(row, channels_for, compose, sender)
         )
     return Drained(results)
+
+
+def bounded_map(work: Callable[[T], R], items: Sequence[T], limit: int) -> list[R]:
+    """``work`` on each item, at most ``limit`` at a time in threads (each send holds its own
+    claim and transactions, so they need no other coordination); results in order."""
+    if limit <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
+        return list(pool.map(work, items))
 
 
 def _send(row: OutboxMessage, channels_for: ChannelsFor, compose: Compose | None, sender: Sender):

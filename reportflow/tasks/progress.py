@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 
 from sqlmodel import Session, func, select
 
-from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.calendar.working_days import default_calendar
 from reportflow.clock import VN_TZ, now, today
 from reportflow.models import (
     Cycle,
@@ -20,8 +21,9 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.notifications.redaction import redact_text
+from reportflow.prefect_api import api_client, put_artifact
 from reportflow.tasks.cycles import assignments, cycle_definition, get_cycle
-from reportflow.tasks.notify import division_name
+from reportflow.tasks.organisation import division_names
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def progress_rows(session: Session, cycle_id: int) -> list[ProgressRow]:
             .group_by(ReminderRecord.assignment_id)
         ).all()
     )
-    calendar, current_day = WorkingCalendar(), today()
+    calendar, current_day = default_calendar(), today()
 
     def days_late(assignment: SectionAssignment) -> int:
         until = current_day
@@ -80,18 +82,20 @@ def progress_rows(session: Session, cycle_id: int) -> list[ProgressRow]:
             until = _local_date(versions[assignment.id][1])
         return max(0, calendar.working_days_between(assignment.due, until))
 
+    rows = assignments(session, cycle_id)
+    names = division_names(session, (a.division_code for a in rows))
     return [
         ProgressRow(
             section_key=a.section_key,
             title=a.title,
-            division=division_name(session, a.division_code),
+            division=names[a.division_code],
             state=a.state,
             versions=versions.get(a.id, (0, None))[0],
             due=a.due,
             last_reminder=reminders.get(a.id),
             days_late=days_late(a),
         )
-        for a in assignments(session, cycle_id)
+        for a in rows
     ]
 
 
@@ -138,7 +142,7 @@ def cycle_headline(cycle: Cycle) -> str:
 
 
 def refresh_progress(cycle_id: int) -> bool:
-    """Publishes the table after a submission, outside any flow run.
+    """Publishes the table after a submission, outside any flow run and without a task run.
 
     Only for a cycle that runs under Prefect (it has a run, so an API is configured). The
     submission is committed before this runs, so a failure here is logged, never raised.
@@ -146,15 +150,8 @@ def refresh_progress(cycle_id: int) -> bool:
     with session_scope() as session:
         if not get_cycle(session, cycle_id).flow_run_id:
             return False
-    from prefect.logging import disable_run_logger
-
-    from reportflow.tasks.prefect_tasks import publish_progress as publish_task
-
     try:
-        # A task run of its own (Prefect wants artifacts inside a run), kept quiet: this runs
-        # in the division head's `reportflow submit`, whose output is for people.
-        with disable_run_logger():
-            publish_task(cycle_id)
+        publish_progress(cycle_id)
     except Exception as exc:  # noqa: BLE001 - a view refresh must not fail a stored submission
         log.warning(
             "Kỳ %s: chưa cập nhật được bảng tiến độ trên Prefect (%s).",
@@ -166,19 +163,23 @@ def refresh_progress(cycle_id: int) -> bool:
 
 
 def publish_progress(cycle_id: int) -> None:
-    from prefect.artifacts import create_table_artifact
-
+    """The cycle's one progress artifact (`cycle-ID-progress`) on its run, updated in place."""
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
         name = cycle_definition(session, cycle).name
         rows = [artifact_cells(r) for r in progress_rows(session, cycle_id)]
     state = CycleState(cycle.state).label_vi
-    create_table_artifact(
-        key=f"cycle-{cycle_id}-progress",
-        table=rows,
-        description=(
-            f"**Tiến độ: {name}** (kỳ {cycle.id}, vòng {cycle.round}; {state}). Hạn các phòng "
-            f"{vn_date(cycle.internal_deadline)}, hạn gửi {cycle.request_sender} "
-            f"{vn_date(cycle.deadline)}. Cập nhật {vn_datetime(now())}."
-        ),
+    description = (
+        f"**Tiến độ: {name}** (kỳ {cycle.id}, vòng {cycle.round}; {state}). Hạn các phòng "
+        f"{vn_date(cycle.internal_deadline)}, hạn gửi {cycle.request_sender} "
+        f"{vn_date(cycle.deadline)}. Cập nhật {vn_datetime(now())}."
     )
+    with api_client() as client:
+        put_artifact(
+            client,
+            key=f"cycle-{cycle_id}-progress",
+            kind="table",
+            data=json.dumps(rows, ensure_ascii=False),
+            description=description,
+            flow_run_id=cycle.flow_run_id,
+        )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 from sqlmodel import select
 
 from reportflow.models import Cycle, CycleState, session_scope
+from reportflow.prefect_api import api_client, read_run_state
 
 ENDED = {CycleState.DONE, CycleState.REJECTED}
 RUN_ENDED_VI = {
@@ -39,20 +39,19 @@ def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> 
     if cycle_ids is not None:
         rows = [r for r in rows if r[0] in cycle_ids]
     found = []
-    with _api(timeout_s) as api:
+    with api_client(timeout_s) as api:
         for cycle_id, _state, run_id in rows:
             start = f"reportflow cycle start {cycle_id}"
             if not run_id:
                 found.append(StalledCycle(cycle_id, "chưa có quy trình chạy", start, had_run=False))
                 continue
-            response = api.get(f"/flow_runs/{run_id}")
-            if response.status_code == 404:
+            run_state = read_run_state(api, run_id)
+            if run_state is None:
                 found.append(
                     StalledCycle(cycle_id, "quy trình không còn trên máy chủ Prefect", start)
                 )
                 continue
-            response.raise_for_status()
-            state = (response.json().get("state") or {}).get("type", "")
+            state = run_state.type
             if state in RUN_ENDED_VI:
                 found.append(
                     StalledCycle(
@@ -62,11 +61,3 @@ def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> 
                     )
                 )
     return found
-
-
-def _api(timeout_s: float) -> httpx.Client:
-    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL
-
-    auth_string = PREFECT_API_AUTH_STRING.value()
-    auth = tuple(str(auth_string).split(":", 1)) if auth_string else None
-    return httpx.Client(base_url=PREFECT_API_URL.value() or "", timeout=timeout_s, auth=auth)

@@ -24,7 +24,6 @@ from reportflow.indicators import (
 from reportflow.models import (
     Cycle,
     CycleState,
-    Division,
     IndicatorValue,
     Person,
     SectionAssignment,
@@ -36,7 +35,7 @@ from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
 from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.tasks.figures import is_figures_key, mark_figures_in
-from reportflow.tasks.organisation import get_person
+from reportflow.tasks.organisation import division_name, get_person
 from reportflow.tasks.progress import refresh_progress
 from reportflow.tasks.wake import wake_after_commit
 
@@ -143,11 +142,28 @@ def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> Su
 
 
 def submit_section_bytes(
-    cycle_id: int, section_key: str, data: bytes, name: str, by: str
+    cycle_id: int, section_key: str, data: bytes, name: str, by: str, settle: bool = True
 ) -> SubmissionResult:
-    """`submit_section` for a file received over the web (``by`` is proven by the link)."""
+    """`submit_section` for a file received over the web (``by`` is proven by the link).
+
+    ``settle=False`` leaves `settle_submission` to the caller (the web app runs it after the
+    response is sent)."""
     _refuse_figures_key(cycle_id, section_key, by)
-    return store_section(cycle_id, section_key, read_section_bytes(data, name), name, by)
+    return store_section(
+        cycle_id, section_key, read_section_bytes(data, name), name, by, settle=settle
+    )
+
+
+def settle_submission(cycle_id: int, complete: bool | None = None) -> bool:
+    """What follows a stored submission: the progress table refreshed, and the cycle's run woken
+    when the set is complete (``None``: read from the database). Never raises: the submission
+    is committed already, and the sweep wakes a run whose wake was lost. Returns whether the
+    run was woken."""
+    refresh_progress(cycle_id)
+    if complete is None:
+        with session_scope() as session:
+            complete = all_sections_in(session, cycle_id)
+    return wake_after_commit(cycle_id) if complete else False
 
 
 def _refuse_figures_key(cycle_id: int, section_key: str, by: str) -> None:
@@ -164,13 +180,14 @@ def store_section(
     parsed: tuple[SectionContent, bytes, str],
     source_name: str,
     by: str,
+    settle: bool = True,
 ) -> SubmissionResult:
     content, data, fmt = parsed
     with session_scope(write_lock=True) as session:
         assignment, _definition = _open_assignment(session, cycle_id, section_key)
         person = get_person(session, by)
         division = assignment.division_code
-        _check_owner(person, assignment, _division_name(session, division))
+        _check_owner(person, assignment, division_name(session, division))
         last = session.exec(
             select(func.max(SectionVersion.version_no)).where(
                 SectionVersion.assignment_id == assignment.id
@@ -202,14 +219,8 @@ def store_section(
         )
         session.flush()
         complete = all_sections_in(session, cycle_id)
-    refresh_progress(cycle_id)
-    woke = wake_after_commit(cycle_id) if complete else False
+    woke = settle_submission(cycle_id, complete) if settle else False
     return SubmissionResult(cycle_id, section_key, version_no, complete, woke)
-
-
-def _division_name(session: Session, code: str) -> str:
-    division = session.get(Division, code)
-    return division.name if division else code
 
 
 def read_indicator_file(path: Path) -> dict[str, object]:
@@ -246,7 +257,7 @@ def submit_indicators(cycle_id: int, source: Path, by: str) -> list[str]:
 
 
 def submit_indicator_values(
-    cycle_id: int, values: dict[str, object], by: str, source_name: str
+    cycle_id: int, values: dict[str, object], by: str, source_name: str, settle: bool = True
 ) -> list[str]:
     """The figures of a file (CLI) or of the web form, checked by the same rules."""
     with session_scope(write_lock=True) as session:
@@ -254,7 +265,7 @@ def submit_indicator_values(
         refuse_unless_collecting(cycle)
         definition = cycle_definition(session, cycle)
         person = get_person(session, by)
-        division_name = _division_name(session, person.division_code or "")
+        own_division = division_name(session, person.division_code or "")
         rows, problems, by_code = [], [], {}
         for code, raw in values.items():
             spec = definition.indicator(str(code))
@@ -265,8 +276,8 @@ def submit_indicator_values(
                 )
             if spec.owner != person.division_code:
                 raise Forbidden(
-                    f"Chỉ tiêu '{spec.name.strip('- ')}' do {_division_name(session, spec.owner)} "
-                    f"phụ trách; {person.name} ({division_name}) không thể gửi."
+                    f"Chỉ tiêu '{spec.name.strip('- ')}' do {division_name(session, spec.owner)} "
+                    f"phụ trách; {person.name} ({own_division}) không thể gửi."
                 )
             note = ""
             if isinstance(raw, dict):
@@ -276,7 +287,7 @@ def submit_indicator_values(
             except IndicatorValueError as exc:
                 by_code[spec.code] = str(exc)
                 problems.append(
-                    f"- chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {division_name}: {exc}"
+                    f"- chỉ tiêu '{spec.name.strip('- ')}' ({spec.code}) của {own_division}: {exc}"
                 )
                 continue
             rows.append((spec, reading.text, reading.number, note))
@@ -310,7 +321,6 @@ def submit_indicator_values(
         session.flush()
         mark_figures_in(session, definition, cycle_id, person.division_code or "")
         complete = all_sections_in(session, cycle_id)
-    refresh_progress(cycle_id)
-    if complete:
-        wake_after_commit(cycle_id)
+    if settle:
+        settle_submission(cycle_id, complete)
     return [r[0].code for r in rows]

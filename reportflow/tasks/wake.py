@@ -1,18 +1,18 @@
-"""Wakes a cycle's flow run that is paused waiting for sections."""
+"""Wakes a cycle's flow run that is paused waiting for sections.
+
+Through Prefect's REST API (`reportflow.prefect_api`), not its client: this runs in every
+completing `reportflow submit` and in the web app's request, where importing Prefect would be
+most of the time spent."""
 
 from __future__ import annotations
 
 import logging
 import time
-from uuid import UUID
-
-from prefect.client.orchestration import get_client
-from prefect.exceptions import ObjectNotFound
-from prefect.flow_runs import resume_flow_run
 
 from reportflow.config import get_settings
 from reportflow.models import CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
+from reportflow.prefect_api import api_client, read_run_state, resume_run
 from reportflow.tasks.cycles import all_sections_in, get_cycle
 
 log = logging.getLogger(__name__)
@@ -31,22 +31,15 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
     if not flow_run_id:
         return False
     deadline = time.monotonic() + (get_settings().resume_wait_s if wait_s is None else wait_s)
-    with get_client(sync_client=True) as client:
+    with api_client() as client:
         while True:
-            try:
-                run = client.read_flow_run(UUID(flow_run_id))
-            except ObjectNotFound:
+            state = read_run_state(client, flow_run_id)
+            if state is None or not state.type or state.is_final:
                 return False
-            state = run.state
-            if state is None or state.is_final():
-                return False
-            if state.is_paused():
-                key = state.state_details.pause_key or ""
-                if not key.startswith(SECTIONS_PAUSE_PREFIX):
+            if state.is_paused:
+                if not state.pause_key.startswith(SECTIONS_PAUSE_PREFIX):
                     return False
-                # `_sync`: with an event loop running in this thread (a browser driver, a web
-                # app), Prefect would return a coroutine nobody awaits and the resume is lost.
-                resume_flow_run(UUID(flow_run_id), _sync=True)
+                resume_run(client, flow_run_id)
                 return True
             if not _still_collecting(cycle_id) or time.monotonic() >= deadline:
                 log.warning(
@@ -105,16 +98,9 @@ def release_decision_wait(cycle_id: int) -> bool:
         flow_run_id = get_cycle(session, cycle_id).flow_run_id
     if not flow_run_id:
         return False
-    with get_client(sync_client=True) as client:
-        try:
-            state = client.read_flow_run(UUID(flow_run_id)).state
-        except ObjectNotFound:
+    with api_client() as client:
+        state = read_run_state(client, flow_run_id)
+        if not (state and state.is_paused and state.pause_key.startswith("decision-")):
             return False
-    if not (
-        state
-        and state.is_paused()
-        and (state.state_details.pause_key or "").startswith("decision-")
-    ):
-        return False
-    resume_flow_run(UUID(flow_run_id), run_input=WITHDRAWN_FORM, _sync=True)
+        resume_run(client, flow_run_id, run_input=WITHDRAWN_FORM)
     return True

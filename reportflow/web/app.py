@@ -50,6 +50,7 @@ from reportflow.tasks.submit import (
     FigureProblems,
     check_upload_size,
     read_section_bytes,
+    settle_submission,
     submit_indicator_values,
     submit_section_bytes,
 )
@@ -533,6 +534,7 @@ def create_app() -> FastAPI:
                 data,
                 name,
                 link.person_code,
+                settle=False,
             )
         except UserError as exc:
             return page(
@@ -547,6 +549,8 @@ def create_app() -> FastAPI:
                 data_b64="",
                 **context,
             )
+        # After the response: the division head waits only for the stored version.
+        background.add_task(settle_submission, link.cycle_id, result.complete)
         background.add_task(
             mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
         )
@@ -570,7 +574,12 @@ def create_app() -> FastAPI:
             if not values:
                 raise UserError("Chưa nhập số liệu nào. Hãy nhập ít nhất một chỉ tiêu rồi gửi.")
             codes = await run_in_threadpool(
-                submit_indicator_values, link.cycle_id, values, link.person_code, FIGURES_SOURCE
+                submit_indicator_values,
+                link.cycle_id,
+                values,
+                link.person_code,
+                FIGURES_SOURCE,
+                settle=False,
             )
         except FigureProblems as exc:
             errors = exc.problems
@@ -591,6 +600,7 @@ def create_app() -> FastAPI:
                 problem=problem,
                 **context,
             )
+        background.add_task(settle_submission, link.cycle_id)
         background.add_task(
             mail_figures_receipt,
             link.cycle_id,

@@ -1,0 +1,151 @@
+"""A few calls to the Prefect REST API over httpx, without importing Prefect.
+
+Importing Prefect takes about 1.4 s, most of a `reportflow submit`; the submission needs only
+to read a run's state, resume it and refresh an artifact. The calls are the ones Prefect's own
+client makes (`resume_flow_run` is `POST /flow_runs/{id}/resume`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+
+
+class PrefectApiError(httpx.HTTPError):
+    """The Prefect server refused a call, or no server is configured."""
+
+
+@dataclass(frozen=True)
+class RunState:
+    type: str
+    name: str
+    pause_key: str
+
+    @property
+    def is_paused(self) -> bool:
+        """Paused or suspended: Prefect gives a suspended run the PAUSED type too."""
+        return self.type == "PAUSED"
+
+    @property
+    def is_final(self) -> bool:
+        return self.type in FINAL_STATES
+
+
+def api_target() -> tuple[str, str, str]:
+    """The API address, auth string and API key, as Prefect itself would resolve them.
+
+    When Prefect is already imported in this process (a flow run, a test's temporary settings)
+    its settings answer. Otherwise the environment does when it names the API (it takes
+    precedence over profiles and files in Prefect's own order); only then are Prefect's settings
+    loaded, to read a profile.
+    """
+    if "prefect.settings" not in sys.modules and os.environ.get("PREFECT_API_URL"):
+        return (
+            os.environ["PREFECT_API_URL"],
+            os.environ.get("PREFECT_API_AUTH_STRING", ""),
+            os.environ.get("PREFECT_API_KEY", ""),
+        )
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY, PREFECT_API_URL
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        secret = getattr(value, "get_secret_value", None)
+        return str(secret() if secret else value)
+
+    return (
+        text(PREFECT_API_URL.value()),
+        text(PREFECT_API_AUTH_STRING.value()),
+        text(PREFECT_API_KEY.value()),
+    )
+
+
+@contextmanager
+def api_client(timeout_s: float = 10) -> Iterator[httpx.Client]:
+    """An httpx client on the Prefect API, with the same Authorization header Prefect sends."""
+    url, auth_string, api_key = api_target()
+    if not url:
+        raise PrefectApiError("Chưa đặt địa chỉ máy chủ Prefect (PREFECT_API_URL).")
+    headers = {}
+    if auth_string:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth_string.encode()).decode()
+    elif api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    with httpx.Client(base_url=url.rstrip("/") + "/", headers=headers, timeout=timeout_s) as client:
+        yield client
+
+
+def read_run_state(client: httpx.Client, flow_run_id: str) -> RunState | None:
+    """The run's state; None when the server does not know the run."""
+    response = client.get(f"flow_runs/{flow_run_id}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    state = response.json().get("state") or {}
+    details = state.get("state_details") or {}
+    return RunState(
+        type=state.get("type") or "",
+        name=state.get("name") or "",
+        pause_key=details.get("pause_key") or "",
+    )
+
+
+def resume_run(client: httpx.Client, flow_run_id: str, run_input: dict | None = None) -> None:
+    """`prefect.flow_runs.resume_flow_run` in one call; raises when the server refuses."""
+    response = client.post(f"flow_runs/{flow_run_id}/resume", json={"run_input": run_input})
+    response.raise_for_status()
+    result = response.json()
+    if result.get("status") == "REJECT":
+        reason = (result.get("details") or {}).get("reason") or ""
+        raise PrefectApiError(f"Máy chủ Prefect không cho chạy tiếp quy trình: {reason}")
+
+
+def latest_artifact(client: httpx.Client, key: str) -> dict[str, Any] | None:
+    """The key's collection entry, whose `latest_id` is the newest version's id
+    (`GET /artifacts/{key}/latest` answers without it)."""
+    response = client.post(
+        "artifacts/latest/filter", json={"artifacts": {"key": {"any_": [key]}}, "limit": 1}
+    )
+    response.raise_for_status()
+    found = response.json()
+    return found[0] if found else None
+
+
+def put_artifact(
+    client: httpx.Client,
+    key: str,
+    kind: str,
+    data: Any,
+    description: str,
+    flow_run_id: str | None = None,
+) -> str:
+    """One artifact per key, updated in place: the key's latest version when it belongs to the
+    same run, else a new version (the first, or a new run of the cycle). Returns its id."""
+    latest = latest_artifact(client, key)
+    if latest and latest.get("type") == kind and latest.get("flow_run_id") == flow_run_id:
+        response = client.patch(
+            f"artifacts/{latest['latest_id']}", json={"data": data, "description": description}
+        )
+        response.raise_for_status()
+        return latest["latest_id"]
+    response = client.post(
+        "artifacts/",
+        json={
+            "key": key,
+            "type": kind,
+            "data": data,
+            "description": description,
+            "flow_run_id": flow_run_id,
+        },
+    )
+    response.raise_for_status()
+    return response.json()["id"]
