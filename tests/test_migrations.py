@@ -216,6 +216,26 @@ def test_an_empty_database_is_upgraded_to_head_and_matches_the_models(empty_data
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+def test_init_db_reads_the_newest_revision_without_alembic_as_alembic_does(empty_database):
+    from reportflow.models.db import init_db, newest_revision
+
+    assert newest_revision() == head_revision()
+    init_db()  # an empty database: upgraded
+    assert current_revision() == head_revision()
+    probe = (
+        "import sys; from reportflow.models.db import init_db; init_db(); "
+        "print(any(m.split('.')[0] == 'alembic' for m in sys.modules))"
+    )
+    at_head = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ, check=True
+    )
+    assert at_head.stdout.strip() == "False"
+    with get_engine().begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(MigrationError):  # not the newest: Alembic reads it, and refuses
+        init_db()
+
+
 def test_the_drift_check_names_a_column_the_database_lacks(database):
     assert schema_drift() == []
     with get_engine().begin() as connection:

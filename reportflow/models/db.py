@@ -7,11 +7,14 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-from reportflow.config import get_settings
+from reportflow.config import PACKAGE_DIR, get_settings
+
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
 
 @lru_cache
@@ -45,12 +48,32 @@ def shown_database_url() -> str:
     return make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
 
 
+@lru_cache
+def newest_revision() -> str:
+    """The newest revision's id, from the file names (`make migration` numbers them 0001, 0002, …)
+    without loading Alembic; `tests/test_migrations.py` checks it equals Alembic's head."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
+def _is_at_newest_revision(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return False
+    return found == newest_revision()
+
+
 def init_db() -> Engine:
-    """The engine, on a database upgraded to the newest schema (see `models.migrate`)."""
+    """The engine, on a database upgraded to the newest schema (see `models.migrate`). A database
+    already there costs one SELECT and no Alembic import: every command and submission opens it."""
+    engine = get_engine()
+    if _is_at_newest_revision(engine):
+        return engine
     from reportflow.models.migrate import upgrade_db
 
     upgrade_db()
-    return get_engine()
+    return engine
 
 
 def lock_for_write(session: Session) -> None:

@@ -27,10 +27,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from reportflow.config import PACKAGE_DIR
-from reportflow.models.db import get_engine
+from reportflow.models.db import MIGRATIONS_DIR, get_engine
 
-MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 BASELINE = "0001"
 """The revision that describes the schema of databases made before migrations existed."""
 
