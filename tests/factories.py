@@ -12,10 +12,13 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from reportflow.config import PACKAGE_DIR, reload_settings
+from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import CycleRequest, open_cycle
+from reportflow.tasks.decide import send_decision
+from reportflow.tasks.documents import document_file, find_document
 from reportflow.tasks.submit import submit_indicators, submit_section
 
 AGENCY_DEFINITIONS = Path(__file__).parent / "definitions"
@@ -138,3 +141,24 @@ def pdf_pages(docx_path: Path) -> tuple[Path, list[str]]:
     pdf = convert_to_pdf(docx_path, docx_path.parent / "pdf")
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
     return pdf, pages
+
+
+def run_whole_cycle(cycle_id: int, tmp_path: Path, smtp, submit, approver: str) -> Path:
+    """The cycle's real flow in its own process: it mails the requests and waits; ``submit()``
+    hands every section in; the director approves with the mailed code; the flow numbers and
+    dispatches. Returns the draft the director approved."""
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        submit()
+        wait_for_pause(cycle_id, "decision-", flow)
+        code = wait_until(lambda: approval_codes(smtp), 30, "approval mail")[0]
+        with session_scope() as session:
+            draft = document_file(find_document(session, cycle_id, "draft", 1))
+        approved = send_decision(cycle_id, code, [], False, "Đồng ý")
+        assert approved == f"Đã ghi quyết định của {approver} (vòng 1): phê duyệt.", approved
+        assert flow.wait(timeout=120) == 0
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+    return draft

@@ -4,18 +4,25 @@ by a deputy for the director (KT.), its addressees "Như trên" under "Nơi nh�
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from reportflow.document.textdump import docx_text_lines
+from reportflow.document.vi_format import long_date
 from reportflow.models import CycleState, RegisterEntry, session_scope
 from reportflow.tasks.cycle_plan import CycleRequest
 from reportflow.tasks.cycles import get_cycle, open_cycle
-from reportflow.tasks.dispatch import dispatch_report
-from reportflow.tasks.documents import document_file
-from reportflow.tasks.merge import render_draft, render_final
-from reportflow.tasks.numbering import assign_number
-from tests.factories import greetings, pdf_pages, submit_texts, use_agency_definitions
+from reportflow.tasks.documents import document_file, find_document
+from reportflow.tasks.merge import render_draft
+from tests.factories import (
+    greetings,
+    pdf_pages,
+    run_whole_cycle,
+    submit_texts,
+    use_agency_definitions,
+)
 
 REQUEST = CycleRequest(
     number="4102/BTTTT-CĐSQG",
@@ -27,10 +34,13 @@ REQUEST = CycleRequest(
 
 
 @pytest.fixture
-def upward_cycle(database, smtp, tmp_path, restore_environment) -> int:
+def upward_cycle(database, smtp, restore_environment) -> int:
     use_agency_definitions("soc-trang", "2021-12-15T09:00:00+07:00")
     with session_scope() as session:
-        cycle_id = open_cycle(session, "chuyen-doi-so-nam", REQUEST, "cvp").id
+        return open_cycle(session, "chuyen-doi-so-nam", REQUEST, "cvp").id
+
+
+def _submit_all(cycle_id: int, tmp_path: Path) -> None:
     submit_texts(
         cycle_id,
         tmp_path,
@@ -41,10 +51,12 @@ def upward_cycle(database, smtp, tmp_path, restore_environment) -> int:
             ("kien-nghi", "cvp", "Đề nghị Bộ hỗ trợ tỉnh triển khai nền tảng dữ liệu dùng chung."),
         ],
     )
-    return cycle_id
 
 
-def test_the_draft_names_its_addressees_and_the_deputy_signs_for_the_director(upward_cycle):
+def test_the_draft_names_its_addressees_and_the_deputy_signs_for_the_director(
+    upward_cycle, tmp_path
+):
+    _submit_all(upward_cycle, tmp_path)
     with session_scope() as session:
         draft = render_draft(session, get_cycle(session, upward_cycle))
     lines = docx_text_lines(document_file(draft))
@@ -74,22 +86,32 @@ def test_the_draft_names_its_addressees_and_the_deputy_signs_for_the_director(up
     assert "Kính gửi:" in text and "KT. GIÁM ĐỐC" in text and "Như trên;" in text
 
 
-def test_the_addressees_get_the_report_by_name_and_the_register_lists_real_recipients(
-    upward_cycle, smtp
+@pytest.mark.e2e
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_whole_cycle_greets_the_addressees_and_registers_the_real_recipients(
+    prefect_server, upward_cycle, smtp, tmp_path
 ):
+    run_whole_cycle(
+        upward_cycle, tmp_path, smtp, lambda: _submit_all(upward_cycle, tmp_path), "Lâm Văn Mẫn"
+    )
     with session_scope() as session:
-        # Straight to the state under test; the flow tests take the director's path.
-        get_cycle(session, upward_cycle, for_update=True).state = CycleState.APPROVED
-    entry = assign_number(upward_cycle)
-    with session_scope() as session:
-        render_final(session, get_cycle(session, upward_cycle))
-    outcome = dispatch_report(upward_cycle)
-    assert sorted(outcome.sent) == ["bgd", "bo-tttt", "cuc-cds", "ubnd"]
+        assert get_cycle(session, upward_cycle).state == CycleState.DONE
+        entry = session.exec(select(RegisterEntry)).one()
+        final = find_document(session, upward_cycle, "final", None)
+    assert entry.signer == "Trần Thị Kim Thoa"
+    lines = docx_text_lines(document_file(final))
+    assert lines[1] == f"Số: {entry.number_text}\tSóc Trăng, {long_date(entry.issued_on)}"
+    assert lines[-1].endswith("\tKT. GIÁM ĐỐC PHÓ GIÁM ĐỐC Trần Thị Kim Thoa")
+    dispatched = {str(m["To"]) for m in smtp.messages() if entry.number_text in str(m["Subject"])}
+    assert dispatched == {
+        "vanthu@mic.example",
+        "cucdcs@mic.example",
+        "ubnd@soctrang.example",
+        "bgd@stttt.soctrang.example",
+    }
     first_lines = greetings(smtp)
     assert first_lines["vanthu@mic.example"] == "Kính gửi: Bộ Thông tin và Truyền thông"
     assert first_lines["cucdcs@mic.example"] == "Kính gửi: Cục Chuyển đổi số quốc gia"
     assert not any("Như trên" in g for g in first_lines.values())
-    with session_scope() as session:
-        register = session.get(RegisterEntry, entry.id)
-    assert "Như trên" not in " ".join(register.recipients)
-    assert register.recipients[:2] == ["Bộ Thông tin và Truyền thông", "Cục Chuyển đổi số quốc gia"]
+    assert "Như trên" not in " ".join(entry.recipients)
+    assert entry.recipients[:2] == ["Bộ Thông tin và Truyền thông", "Cục Chuyển đổi số quốc gia"]

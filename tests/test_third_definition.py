@@ -13,20 +13,18 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.textdump import docx_text_lines
 from reportflow.document.vi_format import long_date
 from reportflow.models import CycleState, RegisterEntry, RenderedDocument, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest
 from reportflow.tasks.cycles import get_cycle, open_cycle
-from reportflow.tasks.decide import send_decision
 from reportflow.tasks.documents import document_file, find_document
 from reportflow.tasks.submit import submit_indicators
 from tests.factories import (
-    approval_codes,
     greetings,
     pdf_pages,
+    run_whole_cycle,
     submit_texts,
     use_agency_definitions,
 )
@@ -117,21 +115,10 @@ def test_a_report_with_two_appendices_goes_through_a_whole_cycle(
     use_agency_definitions("ben-tre", "2023-06-05T09:00:00+07:00")
     with session_scope() as session:
         cycle_id = open_cycle(session, DEFINITION, REQUEST, "cvp").id
-    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
-    try:
-        wait_for_pause(cycle_id, "sections-", flow)
-        _submit_all(cycle_id, tmp_path)
-        wait_for_pause(cycle_id, "decision-", flow)
-        code = wait_until(lambda: approval_codes(smtp), 30, "approval mail")[0]
-        with session_scope() as session:
-            draft = find_document(session, cycle_id, "draft", 1)
-        draft_lines = docx_text_lines(document_file(draft))
-        approved = send_decision(cycle_id, code, [], False, "Đồng ý")
-        assert approved == "Đã ghi quyết định của Huỳnh Quang Đức (vòng 1): phê duyệt.", approved
-        assert flow.wait(timeout=120) == 0
-    finally:
-        if flow.poll() is None:
-            flow.kill()
+    draft = run_whole_cycle(
+        cycle_id, tmp_path, smtp, lambda: _submit_all(cycle_id, tmp_path), "Huỳnh Quang Đức"
+    )
+    draft_lines = docx_text_lines(draft)
 
     with session_scope() as session:
         assert get_cycle(session, cycle_id).state == CycleState.DONE
