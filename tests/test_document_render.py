@@ -558,6 +558,55 @@ def test_two_line_signer_title(tmp_path):
     assert [p.text for p in right.paragraphs][:2] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
 
 
+@pytest.mark.parametrize(
+    ("signer", "lines"),
+    [
+        ({"title": "GIÁM ĐỐC"}, ["GIÁM ĐỐC"]),
+        (
+            {"authority": "TM.", "on_behalf_of": "ỦY BAN NHÂN DÂN", "title": "CHỦ TỊCH"},
+            ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"],
+        ),
+        (
+            {"authority": "KT.", "on_behalf_of": "GIÁM ĐỐC", "title": "PHÓ GIÁM ĐỐC"},
+            ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"],
+        ),
+        (
+            {"authority": "TL.", "on_behalf_of": "GIÁM ĐỐC", "title": "CHÁNH VĂN PHÒNG"},
+            ["TL. GIÁM ĐỐC", "CHÁNH VĂN PHÒNG"],
+        ),
+        (
+            {"authority": "TUQ.", "on_behalf_of": "CHỦ TỊCH", "title": "GIÁM ĐỐC SỞ NỘI VỤ"},
+            ["TUQ. CHỦ TỊCH", "GIÁM ĐỐC SỞ NỘI VỤ"],
+        ),
+        (
+            {"authority": "Q.", "on_behalf_of": "GIÁM ĐỐC", "title": "PHÓ GIÁM ĐỐC"},
+            ["Q. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"],
+        ),
+    ],
+    ids=["own-name", "TM", "KT", "TL", "TUQ", "Q"],
+)
+def test_each_signing_authority_prints_its_lines_over_the_name(tmp_path, signer, lines):
+    from reportflow.definition_schema import SignerSpec
+
+    spec = SignerSpec(person="x", **signer)
+    path = render_report(_report(signer_title=spec.title_lines), tmp_path / "signer.docx")
+    right = docx.Document(str(path)).tables[-1].rows[0].cells[1]
+    texts = [p.text for p in right.paragraphs]
+    assert texts[: len(lines)] == lines
+    assert texts[len(lines) :] == ["", "", "", "", "Trần Văn Khoản"]
+
+
+def test_an_authority_without_whose_place_is_refused():
+    from pydantic import ValidationError
+
+    from reportflow.definition_schema import SignerSpec
+
+    with pytest.raises(ValidationError, match="'authority'.*'on_behalf_of'"):
+        SignerSpec(person="x", title="PHÓ GIÁM ĐỐC", authority="KT.")
+    with pytest.raises(ValidationError):
+        SignerSpec(person="x", title="PHÓ GIÁM ĐỐC", authority="K.T.", on_behalf_of="GIÁM ĐỐC")
+
+
 # --------------------------------------------------------------------------- appendices
 
 APPENDICES = [
