@@ -26,7 +26,7 @@ demo: $(STAMP) ## run one whole report cycle of the sample report
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## print benchmark figures beside their baselines
+bench: $(STAMP) ## benchmark figures beside their baselines → out/bench/results.md, .json
 	$(BIN)/python -m reportflow.bench
 
 lint: $(STAMP) ## ruff format check and lint
