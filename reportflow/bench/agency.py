@@ -75,8 +75,22 @@ def write_agency(folder: Path, divisions: int, mail_domain: str = MAIL_DOMAIN) -
             for i in range(1, divisions + 1)
         ],
     }
+    _dump(folder / "organisation.yaml", organisation)
+    write_definition(folder, divisions, DEFINITION, mail_domain)
+    return folder
+
+
+def definition_code(divisions: int) -> str:
+    return f"{DEFINITION}-{divisions}"
+
+
+def write_definition(
+    folder: Path, divisions: int, code: str | None = None, mail_domain: str = MAIL_DOMAIN
+) -> str:
+    """A report with one section for each of the first `divisions` divisions; its code."""
+    code = code or definition_code(divisions)
     definition = {
-        "code": DEFINITION,
+        "code": code,
         "name": "Báo cáo tình hình thực hiện nhiệm vụ 6 tháng (thử tải)",
         "doc_type": "BC",
         "doc_type_name": "BÁO CÁO",
@@ -115,9 +129,8 @@ def write_agency(folder: Path, divisions: int, mail_domain: str = MAIL_DOMAIN) -
         ],
         "archive_line": "Lưu: VT.",
     }
-    _dump(folder / "organisation.yaml", organisation)
-    _dump(folder / f"{DEFINITION}.yaml", definition)
-    return folder
+    _dump(folder / f"{code}.yaml", definition)
+    return code
 
 
 def _person(code: str, name: str, title: str, role: str, division: str, domain: str) -> dict:
@@ -190,14 +203,14 @@ def agency_environment(folder: Path, divisions: int, **extra: str) -> dict[str, 
     }
 
 
-def open_bench_cycle() -> int:
-    """Opens a cycle of the generated definition on the configured database."""
+def open_bench_cycle(definition: str = DEFINITION) -> int:
+    """Opens a cycle of a generated definition on the configured database."""
     from reportflow.models import session_scope
     from reportflow.tasks.cycle_plan import CycleRequest
     from reportflow.tasks.cycles import open_cycle
 
     with session_scope() as session:
-        return open_cycle(session, DEFINITION, CycleRequest(**REQUEST), OFFICE_HEAD).id
+        return open_cycle(session, definition, CycleRequest(**REQUEST), OFFICE_HEAD).id
 
 
 def section_links(cycle_id: int, divisions: range) -> dict[int, str]:
