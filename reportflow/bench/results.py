@@ -68,12 +68,13 @@ def record(rows: list[Row], folder: Path | None = None) -> Path:
 
 
 def _natural(row_id: str) -> tuple:
-    """D, R, S… then the number; rows of one figure (S8.near, S8.past) keep the order they
+    """D, R, S… then the number (ids without one, such as SX.*, after the numbered ones); rows
+    of one figure (S8.near, S8.past) keep the order they
     were recorded in (the sort is stable)."""
     head, digits, rest = row_id[:1], "", row_id[1:]
     while rest[:1].isdigit():
         digits, rest = digits + rest[0], rest[1:]
-    return (head, int(digits or 0))
+    return (head, not digits, int(digits or 0))
 
 
 def _number(value: float | None, unit: str) -> str:
