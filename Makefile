@@ -7,10 +7,10 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_API_URL ?= http://127.0.0.1:4200/api
 
-.PHONY: help venv demo test bench lint format docs migration clean
+.PHONY: help venv demo test bench bench-scale lint format docs migration clean
 
 help: ## show the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,12 @@ demo: $(STAMP) ## run one whole report cycle of the sample report
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## print benchmark figures beside their baselines
+bench: $(STAMP) ## benchmark figures beside their baselines → out/bench/results.md, .json
 	$(BIN)/python -m reportflow.bench
+
+# Not part of `make test`; takes many minutes. A subset: make bench-scale ARGS="--sizes 10,100 --parallel 0x0"
+bench-scale: $(STAMP) ## whole cycles of 10/100/1,000 divisions and 10×100 at once on PostgreSQL → out/bench/
+	$(BIN)/python -m reportflow.bench.scale $(ARGS)
 
 lint: $(STAMP) ## ruff format check and lint
 	$(BIN)/ruff format --check reportflow tests

@@ -198,7 +198,23 @@ def start_or_reuse_server(options: ServeOptions, served: Served, say: Say) -> No
     if process is None:
         say(f"Dùng máy chủ Prefect đang chạy tại {api_url}.")
     else:
-        say(f"Máy chủ Prefect đã chạy sau {time.monotonic() - began:.1f} giây.")
+        say(
+            f"Máy chủ Prefect đã chạy sau {time.monotonic() - began:.1f} giây "
+            f"(cơ sở dữ liệu của Prefect: {prefect_database()})."
+        )
+
+
+def prefect_database() -> str:
+    """The database the Prefect server started here uses (PREFECT_API_DATABASE_CONNECTION_URL,
+    else SQLite in PREFECT_HOME), its password masked."""
+    from prefect.settings import get_current_settings
+    from sqlalchemy import make_url
+
+    settings = get_current_settings()
+    configured = settings.server.database.connection_url
+    if configured is None or not configured.get_secret_value():
+        return f"SQLite trong {settings.home}"
+    return make_url(configured.get_secret_value()).render_as_string(hide_password=True)
 
 
 def upgrade_database(served: Served, say: Say) -> None:

@@ -1,11 +1,28 @@
-"""`make bench`: every benchmark prints its figure beside a baseline measured in the same run."""
+"""`make bench`: every benchmark prints its figure beside a baseline measured in the same run,
+and adds its rows to the one table, out/bench/results.md and results.json."""
 
-from reportflow.bench import documents, reminders
+import sys
+
+from reportflow.bench import documents, progress_table, reminders, results, submit_path
+
+BENCHES = {
+    "documents": documents.main,
+    "reminders": reminders.main,
+    "progress": progress_table.run,
+    "submit": submit_path.run,
+}
 
 
-def main() -> None:
-    documents.main()
-    reminders.main()
+def main(argv: list[str] | None = None) -> None:
+    """Runs the named benches (all by default): `python -m reportflow.bench progress submit`."""
+    names = (argv if argv is not None else sys.argv[1:]) or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    for name in names:
+        print(f"\n== {name} ==", flush=True)
+        table = results.record(BENCHES[name]())
+        print(f"  → {table}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,724 @@
+"""`make bench-scale`: whole cycles of 10, 100 and 1,000 divisions on the production topology,
+and 10 cycles of 100 at once.
+
+The topology is `reportflow serve --workers 2` as a process of its own: the Prefect server on
+PostgreSQL (a database of the bench's own), the project database on PostgreSQL, two process
+workers in the `reportflow` pool and the web app (uvicorn). Mail goes to a local SMTP server in
+this process. Every division head submits a realistic section through the web route (open the
+link, paste, preview, "Gửi"), 10 clients at a time; one cycle submits through `reportflow
+submit` instead. The director approves with the code from his mail, through the same resume
+call as the Prefect UI. Every process runs on the frozen clock of `agency.CLOCK` (the internal
+deadline two days away), as a cycle in progress would. The floor of S3/S4 (a suspended no-op flow resumed on the same
+workers) is measured in the same run.
+
+    python -m reportflow.bench.scale [--sizes 10,100,1000] [--parallel 10x100] [--cli 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+
+from reportflow.bench.agency import (
+    DIRECTOR,
+    MAIL_DOMAIN,
+    agency_environment,
+    definition_code,
+    head_code,
+    open_bench_cycle,
+    section_key,
+    section_links,
+    section_markdown,
+    write_definition,
+)
+from reportflow.bench.harness import (
+    free_port,
+    patched_environment,
+    percentile,
+    prefect_settings_for,
+    submit_through_web,
+)
+from reportflow.bench.results import Row
+from reportflow.prefect_processes import descendants, kill_tree
+
+POSTGRES = os.environ.get("REPORTFLOW_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+CLIENTS = 10
+CODE = re.compile(r"Mã phê duyệt một lần của vòng này: ([0-9A-Z]{4}-[0-9A-Z]{4})")
+DRAFT_LINK = re.compile(r"/d/([A-Za-z0-9_.-]+)")
+S5_S = 30.0
+S6_S = 300.0
+S3_SLACK_S = 1.0
+S4_RATIO = 1.5
+S7_RATIO = 2.0
+FLOOR_RUNS = 3
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+# --- the topology ------------------------------------------------------------------------
+
+
+def _database_names(tag: str) -> tuple[str, str]:
+    return f"reportflow_bench_{tag}_prefect", f"reportflow_bench_{tag}"
+
+
+def fresh_databases(tag: str) -> tuple[str, str]:
+    """Two new PostgreSQL databases (Prefect's, the project's); their URLs."""
+    import psycopg
+
+    names = _database_names(tag)
+    drop_databases(tag)
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"CREATE DATABASE {name}")
+    prefect_url = POSTGRES.replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{prefect_url}/{names[0]}", f"{POSTGRES}/{names[1]}"
+
+
+def drop_databases(tag: str) -> None:
+    import psycopg
+
+    from reportflow.models.db import _engine_for
+
+    _engine_for.cache_clear()
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        for name in _database_names(tag):
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class Topology:
+    process: subprocess.Popen
+    api_url: str
+    web_url: str
+    output: list[str] = field(default_factory=list)
+
+    def roles(self) -> dict[str, list[int]]:
+        """The processes of the Prefect server, the workers (with the flow runs they started)
+        and the web app."""
+        found: dict[str, list[int]] = {"server": [], "workers": [], "web": []}
+        for pid in descendants(self.process.pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "prefect server start" in command:
+                found["server"] += [pid, *descendants(pid)]
+            elif "prefect worker start" in command:
+                found["workers"] += [pid, *descendants(pid)]
+            elif "reportflow.cli web" in command:
+                found["web"].append(pid)
+        return found
+
+
+@contextmanager
+def served(env: dict[str, str], folder: Path, workers: int) -> Iterator[Topology]:
+    """`reportflow serve --workers N` on the environment; stopped with SIGINT afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reportflow.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    topology = Topology(process, f"http://127.0.0.1:{port}/api", env["REPORTFLOW_WEB_URL"])
+    reader = threading.Thread(
+        target=lambda: [topology.output.append(line.rstrip()) for line in process.stdout],
+        daemon=True,
+    )
+    reader.start()
+    try:
+        deadline = time.monotonic() + 600
+        while not any("Sẵn sàng" in line for line in topology.output):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("serve did not start:\n" + "\n".join(topology.output))
+            time.sleep(0.5)
+        yield topology
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                kill_tree(process)
+
+
+class PeakMemory:
+    """Samples the resident memory of each role every `every_s` seconds; keeps the peak sum."""
+
+    def __init__(self, topology: Topology, every_s: float = 1.0):
+        self.topology, self.every_s = topology, every_s
+        self.peak: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for role, pids in self.topology.roles().items():
+                mb = sum(_rss_mb(pid) for pid in set(pids))
+                self.peak[role] = max(self.peak.get(role, 0.0), mb)
+            self._stop.wait(self.every_s)
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+# --- mail ---------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """What the local SMTP server received: the director's approval codes, by cycle, with the
+    moment each arrived."""
+
+    def __init__(self) -> None:
+        self.codes: dict[int, tuple[str, float]] = {}
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def on_message(self, path: Path) -> None:
+        from reportflow.smtp_sink import message_text, read_eml
+        from reportflow.web.links import verify
+
+        arrived = time.monotonic()
+        message = read_eml(path)
+        with self._lock:
+            self.count += 1
+        if f"{DIRECTOR}@{MAIL_DOMAIN}" not in str(message["To"]):
+            return
+        text = message_text(message)
+        code, draft = CODE.search(text), DRAFT_LINK.search(text)
+        if code and draft:
+            with self._lock:
+                self.codes[verify(draft[1]).cycle_id] = (code[1], arrived)
+
+
+# --- one cycle ----------------------------------------------------------------------------
+
+
+@dataclass
+class CycleRun:
+    size: int
+    cycle_id: int = 0
+    via: str = "web"
+    opened: float = 0.0
+    requests_sent: float = 0.0
+    first_submit: float = 0.0
+    last_submit: float = 0.0
+    draft_mailed: float = 0.0
+    decided: float = 0.0
+    acting: float = 0.0
+    dispatched: float = 0.0
+    submit_s: list[float] = field(default_factory=list)
+
+    def phases(self) -> dict[str, float]:
+        return {
+            "open → requests sent": self.requests_sent - self.opened,
+            "submissions": self.last_submit - self.first_submit,
+            "last submission → draft mailed (S3)": self.draft_mailed - self.last_submit,
+            "decision → run acting on it (S4)": self.acting - self.decided,
+            "decision → dispatched": self.dispatched - self.decided,
+            "open → dispatched": self.dispatched - self.opened,
+        }
+
+
+def wait_until(check: Callable[[], object], timeout_s: float, what: str, every_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(every_s)
+    raise TimeoutError(f"no {what} after {timeout_s:.0f} s")
+
+
+def run_state(flow_run_id: str):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(flow_run_id)).state
+
+
+def cycle_field(cycle_id: int, name: str):
+    from reportflow.models import session_scope
+    from reportflow.tasks.cycles import get_cycle
+
+    with session_scope() as session:
+        return getattr(get_cycle(session, cycle_id), name)
+
+
+def suspended_for_sections(cycle_id: int) -> bool:
+    run_id = cycle_field(cycle_id, "flow_run_id")
+    state = run_id and run_state(run_id)
+    return bool(
+        state
+        and state.name == "Suspended"
+        and (state.state_details.pause_key or "").startswith("sections-")
+    )
+
+
+def open_and_start(run: CycleRun, definition: str) -> None:
+    from reportflow.tasks.start_run import start_cycle_run
+
+    run.opened = time.monotonic()
+    run.cycle_id = open_bench_cycle(definition)
+    start_cycle_run(run.cycle_id)
+
+
+def submit_web(runs: list[CycleRun]) -> None:
+    """Every division of every run through the web route, `CLIENTS` at a time."""
+    jobs = []
+    for run in runs:
+        links = section_links(run.cycle_id, range(1, run.size + 1))
+        jobs += [(run, i, link) for i, link in links.items()]
+    # Interleave the cycles, as divisions of several cycles would arrive.
+    jobs.sort(key=lambda job: job[1])
+    local = threading.local()
+
+    def one(job) -> None:
+        run, index, link = job
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=300)
+        began = time.monotonic()
+        run.first_submit = run.first_submit or began
+        sent = submit_through_web(local.client, link, section_markdown(index))
+        run.submit_s.append(sent.confirm_s)
+        run.last_submit = max(run.last_submit, time.monotonic())
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for done, _ in enumerate(pool.map(one, jobs), 1):
+            if done % max(1, len(jobs) // 10) == 0:
+                say(f"    {done}/{len(jobs)} sections submitted")
+
+
+def submit_cli(run: CycleRun, folder: Path) -> None:
+    """Every division through `reportflow submit`, `CLIENTS` shells at a time."""
+    script = Path(sys.executable).with_name("reportflow")
+
+    def one(index: int) -> None:
+        source = folder / f"cli-{run.cycle_id}-{index}.md"
+        source.write_text(section_markdown(index), encoding="utf-8")
+        began = time.monotonic()
+        run.first_submit = run.first_submit or began
+        done = subprocess.run(
+            [
+                str(script),
+                "submit",
+                str(run.cycle_id),
+                section_key(index),
+                str(source),
+                "--by",
+                head_code(index),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"reportflow submit failed:\n{done.stdout}{done.stderr}")
+        run.submit_s.append(time.monotonic() - began)
+        run.last_submit = max(run.last_submit, time.monotonic())
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(one, range(1, run.size + 1)))
+
+
+def decide_and_finish(run: CycleRun, mailbox: Mailbox, timeout_s: float) -> None:
+    from reportflow.models import CycleState
+    from reportflow.tasks.decide import send_decision
+
+    code, arrived = wait_until(
+        lambda: mailbox.codes.get(run.cycle_id), timeout_s, f"draft of cycle {run.cycle_id}"
+    )
+    run.draft_mailed = arrived
+    run.decided = time.monotonic()
+    outcome = send_decision(run.cycle_id, code, [], False, "Đồng ý ban hành.", wait_s=timeout_s)
+    if not outcome.startswith("Đã ghi quyết định"):
+        raise RuntimeError(f"cycle {run.cycle_id}: {outcome}")
+    run.acting = time.monotonic()
+    wait_until(
+        lambda: cycle_field(run.cycle_id, "state") == CycleState.DONE,
+        timeout_s,
+        f"dispatch of cycle {run.cycle_id}",
+    )
+    run.dispatched = time.monotonic()
+
+
+def prefect_counts() -> tuple[int, int]:
+    """Flow runs and task runs on the server (the REST count endpoints)."""
+    api = os.environ["PREFECT_API_URL"]
+    flows = httpx.post(f"{api}/flow_runs/count", json={}, timeout=60).json()
+    tasks = httpx.post(f"{api}/task_runs/count", json={}, timeout=60).json()
+    return int(flows), int(tasks)
+
+
+def run_cycles(
+    runs: list[CycleRun], mailbox: Mailbox, folder: Path, timeout_s: float
+) -> tuple[int, int]:
+    """Opens, fills, approves and dispatches the cycles together; the Prefect flow and task runs
+    they added."""
+    before = prefect_counts()
+    for run in runs:
+        open_and_start(run, definition_code(run.size))
+    for run in runs:
+        wait_until(lambda r=run: suspended_for_sections(r.cycle_id), timeout_s, "requests sent")
+        run.requests_sent = time.monotonic()
+    say(f"  requests sent ({max(r.requests_sent - r.opened for r in runs):.1f} s); submitting…")
+    web = [r for r in runs if r.via == "web"]
+    if web:
+        submit_web(web)
+    for run in runs:
+        if run.via == "cli":
+            submit_cli(run, folder)
+    say("  all submitted; waiting for the drafts, approving…")
+    with ThreadPoolExecutor(len(runs)) as pool:
+        list(pool.map(lambda r: decide_and_finish(r, mailbox, timeout_s), runs))
+    after = prefect_counts()
+    return after[0] - before[0], after[1] - before[1]
+
+
+def measure_floor(home: Path, runs: int = FLOOR_RUNS) -> float:
+    """Median seconds from resuming the suspended no-op flow to its completion."""
+    from prefect import flow
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+
+    from reportflow.serve import POOL
+
+    source = flow.from_source(
+        source=str(home), entrypoint="reportflow/bench/floor.py:suspended_noop"
+    )
+    source.deploy(
+        name="bench-floor", work_pool_name=POOL, print_next_steps=False, ignore_warnings=True
+    )
+    times = []
+    for _ in range(runs):
+        flow_run = run_deployment("bench-floor/bench-floor", timeout=0, as_subflow=False)
+        run_id = str(flow_run.id)
+        wait_until(lambda r=run_id: run_state(r).name == "Suspended", 300, "the floor suspended")
+        began = time.monotonic()
+        resume_flow_run(UUID(run_id), run_input={"go": True}, _sync=True)
+        wait_until(lambda r=run_id: run_state(r).is_completed(), 300, "the floor completed", 0.05)
+        times.append(time.monotonic() - began)
+    return statistics.median(times)
+
+
+# --- the whole bench ----------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    sizes: list[int]
+    parallel: tuple[int, int]
+    cli_size: int
+    workers: int
+    timeout_s: float
+    keep_databases: bool
+
+
+def parse_args(argv: list[str] | None) -> Plan:
+    parser = argparse.ArgumentParser(prog="python -m reportflow.bench.scale", description=__doc__)
+    parser.add_argument("--sizes", default="10,100,1000", help="cycles of these sizes, one by one")
+    parser.add_argument(
+        "--parallel", default="10x100", help="COUNTxSIZE cycles at once (0x0: none)"
+    )
+    parser.add_argument(
+        "--cli", type=int, default=10, help="one cycle of this size through the CLI (0: none)"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds any one wait may take")
+    parser.add_argument(
+        "--keep-databases", action="store_true", help="leave the PostgreSQL databases to inspect"
+    )
+    args = parser.parse_args(argv)
+    count, size = (int(x) for x in args.parallel.lower().split("x"))
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    return Plan(sizes, (count, size), args.cli, args.workers, args.timeout, args.keep_databases)
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    from reportflow.models import init_db
+    from reportflow.smtp_sink import SmtpSink
+
+    plan = parse_args(argv)
+    all_sizes = sorted({*plan.sizes, plan.parallel[1], plan.cli_size} - {0})
+    mailbox = Mailbox()
+    report: dict = {"plan": plan.__dict__, "cycles": []}
+    with tempfile.TemporaryDirectory(prefix="reportflow-bench-scale-") as tmp:
+        folder = Path(tmp)
+        sink = SmtpSink(folder / "outbox", on_message=mailbox.on_message).start()
+        tag = str(os.getpid())
+        prefect_db, project_db = fresh_databases(tag)
+        web_port = free_port()
+        env = agency_environment(
+            folder,
+            max(all_sizes),
+            REPORTFLOW_DATABASE_URL=project_db,
+            REPORTFLOW_SMTP_PORT=str(sink.port),
+            REPORTFLOW_WEB_PORT=str(web_port),
+            REPORTFLOW_WEB_URL=f"http://127.0.0.1:{web_port}",
+            REPORTFLOW_WORKER_QUERY_S="1",
+            PREFECT_API_DATABASE_CONNECTION_URL=prefect_db,
+            PREFECT_HOME=str(folder / "prefect"),
+            PREFECT_API_URL="",
+            PYTHONUNBUFFERED="1",
+        )
+        for size in all_sizes:
+            write_definition(Path(json.loads(env["REPORTFLOW_DEFINITIONS_DIRS"])[0]), size)
+        try:
+            with patched_environment(**env):
+                say(f"starting reportflow serve --workers {plan.workers} on PostgreSQL…")
+                init_db()
+                with served(dict(os.environ), folder, plan.workers) as topology:
+                    os.environ["PREFECT_API_URL"] = topology.api_url
+                    with prefect_settings_for(topology.api_url), PeakMemory(topology) as memory:
+                        rows = _run_plan(plan, mailbox, folder, memory, report)
+        finally:
+            sink.stop()
+            if not plan.keep_databases:
+                drop_databases(tag)
+    out = Path("out/bench")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scale.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+    return rows
+
+
+def _run_plan(plan: Plan, mailbox: Mailbox, folder: Path, memory: PeakMemory, report: dict):
+    from reportflow.config import get_settings
+
+    say(f"floor: a suspended no-op flow resumed on the same workers ({FLOOR_RUNS} runs)…")
+    floor = measure_floor(get_settings().home.resolve())
+    say(f"  floor {floor:.2f} s")
+    report["floor_s"] = floor
+    done: dict[str, list[CycleRun]] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    peaks: dict[str, dict[str, float]] = {}
+    batches = [(f"{n}", [CycleRun(n)]) for n in plan.sizes]
+    if plan.cli_size:
+        batches.append((f"cli-{plan.cli_size}", [CycleRun(plan.cli_size, via="cli")]))
+    if plan.parallel[0]:
+        count, size = plan.parallel
+        batches.append((f"{count}x{size}", [CycleRun(size) for _ in range(count)]))
+    for name, runs in batches:
+        say(f"cycle(s) {name}: {len(runs)} × {runs[0].size} divisions via {runs[0].via}")
+        memory.peak.clear()
+        counts[name] = run_cycles(runs, mailbox, folder, plan.timeout_s)
+        peaks[name] = dict(memory.peak)
+        done[name] = runs
+        for run in runs:
+            phases = run.phases()
+            report["cycles"].append(
+                {
+                    "batch": name,
+                    "size": run.size,
+                    "via": run.via,
+                    "cycle_id": run.cycle_id,
+                    "phases_s": phases,
+                    "submit_p50_s": statistics.median(run.submit_s),
+                    "submit_p95_s": percentile(run.submit_s, 95),
+                    "flow_runs": counts[name][0] / len(runs),
+                    "task_runs": counts[name][1] / len(runs),
+                    "peak_rss_mb": peaks[name],
+                }
+            )
+        _print_batch(name, runs, counts[name], peaks[name])
+    return _rows(floor, done, counts, peaks, plan)
+
+
+def _print_batch(name: str, runs: list[CycleRun], counts, peaks) -> None:
+    for run in runs[:1] if len(runs) == 1 else runs:
+        line = ", ".join(f"{k} {v:.1f} s" for k, v in run.phases().items())
+        say(f"  cycle {run.cycle_id} ({run.size}, {run.via}): {line}")
+    submits = [s for r in runs for s in r.submit_s]
+    say(
+        f"  submit p50 {statistics.median(submits):.3f} s, p95 {percentile(submits, 95):.3f} s; "
+        f"Prefect runs: {counts[0]} flow, {counts[1]} task; peak RSS "
+        + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items())
+    )
+
+
+def _rows(floor, done, counts, peaks, plan: Plan) -> list[Row]:
+    rows: list[Row] = []
+    stamp = f"PG topology, {plan.workers} workers"
+    first, first_rss, first_runs = None, 0.0, 0
+    for size in plan.sizes:
+        run = done[str(size)][0]
+        phases = run.phases()
+        total = phases["open → dispatched"]
+        where = f"{size} divisions via web, {CLIENTS} clients, {stamp}"
+        flows, tasks = counts[str(size)]
+        rows += [
+            Row(
+                id=f"S3.{size}",
+                figure=f"last submission → draft mailed to the director ({where})",
+                goal=f"≤ floor + {S3_SLACK_S:g} s",
+                measured=phases["last submission → draft mailed (S3)"],
+                unit="s",
+                baseline=floor,
+                baseline_label="suspended no-op resumed → completed",
+                meets_goal=phases["last submission → draft mailed (S3)"] <= floor + S3_SLACK_S,
+            ),
+            Row(
+                id=f"S4.{size}",
+                figure=f"director's decision → run resumed and recording it ({where})",
+                goal=f"≤ {S4_RATIO:g}× floor",
+                measured=phases["decision → run acting on it (S4)"],
+                unit="s",
+                baseline=floor,
+                baseline_label="suspended no-op resumed → completed",
+                meets_goal=phases["decision → run acting on it (S4)"] <= S4_RATIO * floor,
+            ),
+            Row(
+                id=f"SX.{size}.submit-p95",
+                figure=f"one web submission p95 under load, p50 {statistics.median(run.submit_s) * 1000:.0f} ms ({where})",
+                goal="≤ 0.3 s (S1's goal, here under load)",
+                measured=percentile(run.submit_s, 95),
+                unit="s",
+                meets_goal=percentile(run.submit_s, 95) <= 0.3,
+            ),
+        ]
+        rss = sum(peaks[str(size)].values())
+        if first is None:
+            first = (size, total)
+            first_rss, first_runs = rss, flows + tasks
+        else:
+            rows.append(
+                Row(
+                    id=f"S9.{size}",
+                    figure=(
+                        f"Prefect flow + task runs for one cycle of {size} ({flows} + {tasks}) "
+                        f"vs one of {first[0]} ({stamp})"
+                    ),
+                    goal="bounded: no more runs than the smaller cycle (+2), not one per submission",
+                    measured=flows + tasks,
+                    unit="runs",
+                    baseline=first_runs,
+                    baseline_label=f"{first[0]} divisions",
+                    meets_goal=flows + tasks <= first_runs + 2,
+                )
+            )
+            rows.append(
+                Row(
+                    id=f"SX.{size}.rss",
+                    figure=(
+                        f"peak RSS of server + workers + web at {size} divisions ("
+                        + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks[str(size)].items())
+                        + f") vs {first[0]}"
+                    ),
+                    goal="grows at most linearly",
+                    measured=rss,
+                    unit="MB",
+                    baseline=first_rss * size / first[0],
+                    baseline_label=f"{first[0]} divisions × {size // first[0]}",
+                    meets_goal=rss <= first_rss * size / first[0],
+                )
+            )
+        if size == 100:
+            rows.append(
+                Row(
+                    id="S5",
+                    figure=f"open → dispatched ({where})",
+                    goal=f"≤ {S5_S:g} s",
+                    measured=total,
+                    unit="s",
+                    meets_goal=total <= S5_S,
+                )
+            )
+        if size == 1000:
+            small, small_total = first
+            linear = small_total * size / small
+            rows.append(
+                Row(
+                    id="S6",
+                    figure=f"open → dispatched ({where})",
+                    goal=f"≤ {S6_S / 60:g} min, at most linear growth from {small}",
+                    measured=total,
+                    unit="s",
+                    baseline=linear,
+                    baseline_label=f"{small} divisions × {size // small}",
+                    meets_goal=total <= S6_S and total <= linear,
+                )
+            )
+        elif size != first[0]:
+            small, small_total = first
+            rows.append(
+                Row(
+                    id=f"SX.{size}.growth",
+                    figure=f"open → dispatched at {size} vs {small} divisions ({stamp})",
+                    goal="at most linear growth",
+                    measured=total,
+                    unit="s",
+                    baseline=small_total * size / small,
+                    baseline_label=f"{small} divisions × {size // small}",
+                    meets_goal=total <= small_total * size / small,
+                )
+            )
+    if plan.parallel[0]:
+        count, size = plan.parallel
+        runs = done[f"{count}x{size}"]
+        worst = max(r.phases()["open → dispatched"] for r in runs)
+        s5 = next((r.measured for r in rows if r.id == "S5"), S5_S)
+        rows.append(
+            Row(
+                id="S7",
+                figure=f"{count} cycles of {size} at once, slowest open → dispatched (no error; {stamp})",
+                goal=f"no error, each ≤ {S7_RATIO:g}× S5",
+                measured=worst,
+                unit="s",
+                baseline=s5,
+                baseline_label="S5" if any(r.id == "S5" for r in rows) else "S5's goal",
+                meets_goal=worst <= S7_RATIO * s5,
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    from reportflow.bench import results
+
+    print(f"→ {results.record(main())}")
