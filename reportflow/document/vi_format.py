@@ -112,8 +112,12 @@ def parse_number(text: str) -> Decimal:
     )
     if not _NUMBER_RE.fullmatch(candidate):
         raise refusal
+    digits = sum(c.isdigit() for c in candidate)
     try:
-        return parse_decimal(candidate, locale=LOCALE, strict=True)
+        # Babel's strict check formats the number again with 3 decimals: exact at any length.
+        with localcontext() as context:
+            context.prec = max(context.prec, digits + 4)
+            return parse_decimal(candidate, locale=LOCALE, strict=True)
     except NumberFormatError:  # pragma: no cover - the pattern already guarantees it
         raise refusal from None
 
