@@ -12,7 +12,6 @@ from sqlmodel import Session, func, select
 from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
 from reportflow.document.blocks import SectionContent
-from reportflow.document.docx_input import parse_docx
 from reportflow.document.errors import SectionInputError
 from reportflow.document.markdown_input import parse_markdown
 from reportflow.indicators import (
@@ -76,6 +75,8 @@ def read_section_bytes(data: bytes, name: str) -> tuple[SectionContent, bytes, s
     suffix = Path(name).suffix.lower()
     try:
         if suffix == ".docx" or suffix == ".docm":
+            from reportflow.document.docx_input import parse_docx  # python-docx: ~0.1 s to load
+
             content, fmt = parse_docx(data, name, max_bytes=limit), "docx"
         elif suffix in MARKDOWN_SUFFIXES:
             try:
