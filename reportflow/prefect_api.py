@@ -80,7 +80,12 @@ def api_client(timeout_s: float = 10) -> Iterator[httpx.Client]:
         headers["Authorization"] = "Basic " + base64.b64encode(auth_string.encode()).decode()
     elif api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    with httpx.Client(base_url=url.rstrip("/") + "/", headers=headers, timeout=timeout_s) as client:
+    # A plain-HTTP API has no certificate to verify; not loading the CA bundle saves 0.1 s of
+    # every submission. An https:// API is verified as usual.
+    verify = not url.startswith("http://")
+    with httpx.Client(
+        base_url=url.rstrip("/") + "/", headers=headers, timeout=timeout_s, verify=verify
+    ) as client:
         yield client
 
 

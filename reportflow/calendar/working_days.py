@@ -6,10 +6,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-
-import holidays
+from typing import TYPE_CHECKING
 
 from reportflow.clock import VN_TZ
+
+if TYPE_CHECKING:
+    import holidays
 
 __all__ = ["VN_TZ", "WorkingCalendar", "default_calendar"]
 
@@ -64,6 +66,8 @@ class WorkingCalendar:
     def _year(self, year: int) -> holidays.HolidayBase:
         table = self._years.get(year)
         if table is None:
+            import holidays  # 60 ms to load: only when a date is asked about, not per command
+
             table = holidays.country_holidays("VN", years=year, language="vi")
             self._years[year] = table
         return table

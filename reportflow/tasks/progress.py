@@ -80,7 +80,9 @@ def progress_rows(session: Session, cycle_id: int) -> list[ProgressRow]:
         until = current_day
         if assignment.state == "submitted" and assignment.id in versions:
             until = _local_date(versions[assignment.id][1])
-        return max(0, calendar.working_days_between(assignment.due, until))
+        if until <= assignment.due:  # on time: no need to build the year's holiday tables
+            return 0
+        return calendar.working_days_between(assignment.due, until)
 
     rows = assignments(session, cycle_id)
     names = division_names(session, (a.division_code for a in rows))
