@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     outbox_wait_s: float = 30.0
     """How long a dispatch waits for messages another process is sending."""
 
+    progress_refresh_s: float = 2.0
+    """The web app publishes a cycle's progress table at most this often, always after the last
+    submission: one refresh costs O(divisions), so one per submission would cost O(N²)."""
+
     max_upload_bytes: int = 10_000_000
     approval_code_ttl_h: int = 72
     secret_key: SecretStr = SecretStr("")

@@ -221,3 +221,36 @@ def test_submissions_leave_no_task_runs_and_one_progress_artifact(
     finally:
         flow.kill()
         flow.wait(timeout=30)
+
+
+def test_the_web_refresher_publishes_a_burst_once_and_always_after_the_last_mark():
+    """The coalescing alone: the refresh it calls is a recorder here (the publish itself is
+    tested above against a real Prefect server)."""
+    import threading
+    import time
+
+    from reportflow.tasks.progress import ProgressRefresher
+
+    calls: list[tuple[int, float]] = []
+    refreshed = threading.Event()
+
+    def record(cycle_id: int) -> None:
+        calls.append((cycle_id, time.monotonic()))
+        refreshed.set()
+
+    refresher = ProgressRefresher(0.3, record)
+    began = time.monotonic()
+    for _ in range(50):
+        refresher.mark(7)
+    refresher.mark(8)
+    assert refreshed.wait(5)
+    time.sleep(0.5)
+    assert sorted(c for c, _ in calls) == [7, 8], "a burst of 50 marks: one refresh a cycle"
+    assert all(at - began >= 0.3 for _, at in calls)
+    calls.clear()
+    last_mark = time.monotonic()
+    refresher.mark(7)  # after the window: refreshed again, not lost
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [c for c, _ in calls] == [7] and calls[0][1] >= last_mark

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session, func, select
@@ -162,6 +165,46 @@ def refresh_progress(cycle_id: int) -> bool:
         )
         return False
     return True
+
+
+class ProgressRefresher:
+    """Coalesces the progress refreshes of a long-lived process (the web app).
+
+    Publishing the table costs O(N) (every row, and the whole table sent to Prefect); doing it on
+    each of N submissions costs O(N²) for a cycle. Here a submission only marks its cycle; one
+    thread publishes each marked cycle at most once per ``interval_s``, and always after the last
+    mark, so the table shown is never left behind the database for longer than that.
+    """
+
+    def __init__(
+        self, interval_s: float, refresh: Callable[[int], object] = refresh_progress
+    ) -> None:
+        self.interval_s = interval_s
+        self._refresh = refresh
+        self._marked: set[int] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, cycle_id: int) -> None:
+        with self._lock:
+            self._marked.add(cycle_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="progress-refresher", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.interval_s)  # the window in which further marks are coalesced
+            with self._lock:
+                self._wake.clear()
+                cycles, self._marked = self._marked, set()
+            for cycle_id in sorted(cycles):
+                self._refresh(cycle_id)
 
 
 def publish_progress(cycle_id: int) -> None:

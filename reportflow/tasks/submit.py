@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,12 +156,16 @@ def submit_section_bytes(
     )
 
 
-def settle_submission(cycle_id: int, complete: bool | None = None) -> bool:
-    """What follows a stored submission: the progress table refreshed, and the cycle's run woken
-    when the set is complete (``None``: read from the database). Never raises: the submission
-    is committed already, and the sweep wakes a run whose wake was lost. Returns whether the
-    run was woken."""
-    refresh_progress(cycle_id)
+def settle_submission(
+    cycle_id: int,
+    complete: bool | None = None,
+    refresh: Callable[[int], object] = refresh_progress,
+) -> bool:
+    """What follows a stored submission: the progress table refreshed (the web app passes its
+    `ProgressRefresher`'s mark), and the cycle's run woken when the set is complete (``None``:
+    read from the database). Never raises: the submission is committed already, and the sweep
+    wakes a run whose wake was lost. Returns whether the run was woken."""
+    refresh(cycle_id)
     if complete is None:
         with session_scope() as session:
             complete = all_sections_in(session, cycle_id)

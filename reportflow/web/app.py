@@ -46,6 +46,7 @@ from reportflow.signing import signing_key
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
+from reportflow.tasks.progress import ProgressRefresher
 from reportflow.tasks.submit import (
     FigureProblems,
     check_upload_size,
@@ -383,6 +384,7 @@ def mail_figures_receipt(cycle_id: int, key: str, person_code: str, codes: str) 
 
 def create_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    progress_refresher = ProgressRefresher(get_settings().progress_refresh_s)
     env = _environment()
     limiter = RateLimit()
 
@@ -550,7 +552,9 @@ def create_app() -> FastAPI:
                 **context,
             )
         # After the response: the division head waits only for the stored version.
-        background.add_task(settle_submission, link.cycle_id, result.complete)
+        background.add_task(
+            settle_submission, link.cycle_id, result.complete, progress_refresher.mark
+        )
         background.add_task(
             mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
         )
@@ -600,7 +604,7 @@ def create_app() -> FastAPI:
                 problem=problem,
                 **context,
             )
-        background.add_task(settle_submission, link.cycle_id)
+        background.add_task(settle_submission, link.cycle_id, None, progress_refresher.mark)
         background.add_task(
             mail_figures_receipt,
             link.cycle_id,
