@@ -14,7 +14,7 @@ from prefect.input import RunInput
 from pydantic import BaseModel, BeforeValidator, Field, create_model, field_validator
 from sqlmodel import Session, select
 
-from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.calendar.working_days import default_calendar
 from reportflow.clock import today, utcnow
 from reportflow.config import get_settings
 from reportflow.models import (
@@ -356,7 +356,7 @@ def record_decision(
 
 def reopen_sections(session: Session, cycle: Cycle, comments: dict[str, str]) -> None:
     """A new round that waits for the named sections, each due again shortly."""
-    new_due = WorkingCalendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
+    new_due = default_calendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
     for assignment in assignments(session, cycle.id):
         if assignment.section_key in comments:
             assignment.state = "returned"

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.calendar.working_days import default_calendar
 from reportflow.clock import today
 from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.definition_schema import OutlineItem, ReportDefinition
@@ -228,8 +228,11 @@ def section_context(link: Link) -> dict[str, Any]:
                 .order_by(SectionVersion.version_no)
             )
         )
-        names = {p.code: p.name for p in session.exec(select(Person))}
-        days_left = WorkingCalendar().working_days_between(today(), assignment.due)
+        authors = {v.submitted_by for v in versions}
+        names = {
+            p.code: p.name for p in session.exec(select(Person).where(Person.code.in_(authors)))
+        }
+        days_left = default_calendar().working_days_between(today(), assignment.due)
         closed = _closed_text(CycleState(cycle.state), cycle.round)
         current = versions[-1] if versions else None
         return {
@@ -322,7 +325,7 @@ def my_work_context(link: Link) -> dict[str, Any]:
             )
             .order_by(SectionAssignment.due, Cycle.id, SectionAssignment.id)
         ).all()
-        calendar, day = WorkingCalendar(), today()
+        calendar, day = default_calendar(), today()
         items = []
         for assignment, cycle in rows:
             items.append(
