@@ -25,15 +25,16 @@ from reportflow.tasks.decide import send_decision
 from reportflow.tasks.start_run import start_cycle_run
 from reportflow.tasks.submit import submit_section
 from tests.conftest import POSTGRES_URL
-from tests.factories import approval_codes
-from tests.test_second_definition import FOLDER, REQUEST
+from tests.factories import AGENCY_DEFINITIONS, approval_codes
+from tests.test_second_definition import REQUEST
 from tests.test_serve import READY, Serve, field, free_port, serve_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 SECTIONS = [
     ("ha-tang", "tp-cds", "- 100% xã có cáp quang đến trung tâm xã."),
-    ("chinh-quyen-so", "tp-cds", "- Tỷ lệ hồ sơ trực tuyến toàn trình đạt 42,5%."),
+    ("dich-vu-cong", "tp-cds", "- Tỷ lệ hồ sơ trực tuyến toàn trình đạt 42,5%."),
+    ("du-lieu-so", "tp-cds", "1. Kho dữ liệu dùng chung."),
     ("kien-nghi", "cvp", "Đề nghị Bộ hỗ trợ tỉnh triển khai nền tảng dữ liệu dùng chung."),
 ]
 
@@ -75,7 +76,7 @@ def test_serve_on_postgresql_with_two_workers_runs_a_cycle_to_the_dispatch(
     prefect_url, project_url = postgres_databases
     settings = {
         "REPORTFLOW_DATABASE_URL": project_url,
-        "REPORTFLOW_DEFINITIONS_DIRS": f'["{FOLDER}"]',
+        "REPORTFLOW_DEFINITIONS_DIRS": f'["{AGENCY_DEFINITIONS / "soc-trang"}"]',
         "REPORTFLOW_FROZEN_NOW": "2021-12-15T09:00:00+07:00",
         "REPORTFLOW_SECRET_KEY": "khoa-thu-chung-cua-moi-may-trong-bai-thu-nay",
         "REPORTFLOW_WORKER_QUERY_S": "1",
