@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +70,38 @@ def api_target() -> tuple[str, str, str]:
     )
 
 
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+_TRANSIENT = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.PoolTimeout)
+
+
+class _RetryingClient(httpx.Client):
+    """Retries what Prefect's own client retries: a busy server's 429/502/503/504 (a SQLite
+    server answers 503 while its database is locked) and a dropped connection, waiting longer
+    each time (or as Retry-After says). A server that refuses the connection fails at once."""
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        for delay in RETRY_DELAYS_S:
+            try:
+                response = super().send(request, **kwargs)
+            except _TRANSIENT:
+                time.sleep(delay)
+                continue
+            if response.status_code not in RETRY_STATUSES:
+                return response
+            wait = _retry_after(response) or delay
+            response.close()
+            time.sleep(wait)
+        return super().send(request, **kwargs)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return min(float(response.headers.get("Retry-After", "")), 30.0)
+    except ValueError:
+        return None
+
+
 @contextmanager
 def api_client(timeout_s: float = 10) -> Iterator[httpx.Client]:
     """An httpx client on the Prefect API, with the same Authorization header Prefect sends."""
@@ -83,7 +116,7 @@ def api_client(timeout_s: float = 10) -> Iterator[httpx.Client]:
     # A plain-HTTP API has no certificate to verify; not loading the CA bundle saves 0.1 s of
     # every submission. An https:// API is verified as usual.
     verify = not url.startswith("http://")
-    with httpx.Client(
+    with _RetryingClient(
         base_url=url.rstrip("/") + "/", headers=headers, timeout=timeout_s, verify=verify
     ) as client:
         yield client

@@ -178,9 +178,15 @@ def _submit_and_time(form: ResumeForm, ui: str, fill: Callable[[], None]) -> Non
     seen = _decisions_seen()
     started = time.monotonic()
     calls = len(form.calls)
+
+    def resumed_or_handled() -> bool:
+        # A refused form pauses the run again within one poll of the paused run (1 s): that
+        # short Running may fall between two looks, the recorded refusal does not.
+        return not _state(form.run_id).is_paused() or _decisions_seen() > seen
+
     form.submit()
     try:
-        wait_until(lambda: not _state(form.run_id).is_paused(), 15, "run resumed")
+        wait_until(resumed_or_handled, 15, "run resumed")
     except TimeoutError:
         if len(form.calls) != calls:
             form.shot("submit-not-taken")
@@ -190,7 +196,7 @@ def _submit_and_time(form: ResumeForm, ui: str, fill: Callable[[], None]) -> Non
         fill()
         form.submit()
         try:
-            wait_until(lambda: not _state(form.run_id).is_paused(), 60, "run resumed")
+            wait_until(resumed_or_handled, 60, "run resumed")
         except TimeoutError:
             form.shot("submit-not-taken")
             raise AssertionError(
