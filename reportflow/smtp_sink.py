@@ -49,7 +49,7 @@ class SmtpSink:
     def start(self) -> SmtpSink:
         self.outbox.mkdir(parents=True, exist_ok=True)
         if not self.port:
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         self._controller = Controller(
             _Handler(self.outbox, self.on_message), hostname=self.host, port=self.port
         )
@@ -63,7 +63,8 @@ class SmtpSink:
         return [read_eml(p) for p in sorted(self.outbox.glob("*.eml"))]
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (for a server this process is about to start)."""
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]

@@ -12,23 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from reportflow.smtp_sink import free_port  # stdlib and aiosmtpd only: nothing reads settings yet
+
 POSTGRES_URL = os.environ.get("REPORTFLOW_TEST_POSTGRES_URL", "")
 SESSION: dict[str, str] = {}
 """This session's own PREFECT_HOME and PREFECT_API_URL: every process it starts carries them
 (or, for a test's own Prefect home, a folder below that PREFECT_HOME)."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """Point Prefect at this session's own server before anything imports it."""
     home = Path(tempfile.mkdtemp(prefix="reportflow-prefect-"))
     os.environ["PREFECT_HOME"] = str(home)
-    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{_free_port()}/api"
+    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{free_port()}/api"
     SESSION.update(PREFECT_HOME=str(home), PREFECT_API_URL=os.environ["PREFECT_API_URL"])
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
@@ -174,7 +170,6 @@ def smtp(tmp_path: Path, restore_environment):
 def refused_port() -> Iterator[int]:
     """A port that refuses connections for the whole test: bound here, never listening, so no
     other process can take it in the meantime."""
-    import socket
 
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from aiosmtpd.controller import Controller
 
-from reportflow.smtp_sink import SmtpSink, _free_port, _Handler
+from reportflow.smtp_sink import SmtpSink, _Handler, free_port
 
 
 class _HoldingHandler(_Handler):
@@ -45,7 +45,7 @@ class HoldingSink(SmtpSink):
     def start(self) -> HoldingSink:
         self.outbox.mkdir(parents=True, exist_ok=True)
         if not self.port:
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         self.should_hold = lambda content: False
         self.holding, self.released = threading.Event(), threading.Event()
         self._controller = Controller(

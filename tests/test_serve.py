@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,18 +20,13 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 
 from reportflow.prefect_processes import kill_pids, kill_tree, processes_with_environment
 from reportflow.prefect_server import is_healthy
+from reportflow.smtp_sink import free_port
 from tests.hold_flow import ROOT, deploy_hold, wait_for_flow_run_process, wait_until_running
 
 READY = "Sẵn sàng"
 PREFECT_YAML_DEPLOYMENTS = {
     d["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_environment(tmp_path: Path, **extra: str) -> dict[str, str]:

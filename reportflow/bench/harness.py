@@ -7,7 +7,6 @@ import html
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,9 @@ import httpx
 from reportflow.config import reload_settings
 from reportflow.prefect_processes import start_in_own_group, stop_tree
 from reportflow.prefect_server import ensure_server, stop_server
+from reportflow.smtp_sink import free_port
 
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def percentile(values: list[float], p: float) -> float:

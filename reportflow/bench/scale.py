@@ -49,7 +49,6 @@ from reportflow.bench.agency import (
     write_definition,
 )
 from reportflow.bench.harness import (
-    free_port,
     patched_environment,
     percentile,
     prefect_settings_for,
@@ -57,6 +56,7 @@ from reportflow.bench.harness import (
 )
 from reportflow.bench.results import Row
 from reportflow.prefect_processes import descendants, kill_tree
+from reportflow.smtp_sink import free_port
 
 POSTGRES = os.environ.get("REPORTFLOW_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 CLIENTS = 10

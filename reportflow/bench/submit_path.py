@@ -29,7 +29,6 @@ from reportflow.bench.agency import (
     section_markdown,
 )
 from reportflow.bench.harness import (
-    free_port,
     patched_environment,
     percentile,
     prefect_server,
@@ -38,6 +37,7 @@ from reportflow.bench.harness import (
     web_process,
 )
 from reportflow.bench.results import Row
+from reportflow.smtp_sink import free_port
 
 DIVISIONS = 100
 S1_P50_S = 0.1
