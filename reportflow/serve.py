@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from reportflow.config import get_settings
+from reportflow.office import start_warm_office, stop_warm_office
 from reportflow.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.tasks.errors import UserError
@@ -60,6 +61,8 @@ class Served:
     web: subprocess.Popen | None = None
     """`reportflow web`, the division heads' pages."""
     web_address: str = ""
+    office: subprocess.Popen | None = None
+    """The warm LibreOffice (`reportflow.office`), None when switched off or not installed."""
     worker_names: list[str] = field(default_factory=list)
     deployments: list[str] = field(default_factory=list)
     pool_created: bool = False
@@ -81,6 +84,10 @@ class Served:
                 say(f"Đang dừng máy thực thi {name}…")
             stop_tree(worker)
         self.workers.clear()
+        if self.office is not None:
+            say("Đang dừng LibreOffice chạy sẵn…")
+            stop_warm_office(self.office)
+            self.office = None
         if self.server is not None:
             say("Đang dừng máy chủ Prefect…")
             stop_server(self.server)
@@ -351,10 +358,22 @@ def start(options: ServeOptions, served: Served, say: Say) -> None:
     except Exception as exc:  # noqa: BLE001 - serving goes on; `check` reports stalled cycles
         say(f"Cảnh báo: chưa tạo được quy tắc phát hiện quy trình mất nhịp tim ({exc}).")
     deploy(env, served, say)
+    start_office(served, say)
     start_workers(options.workers, env, served, say)
     start_web(env, served, say)
     served.started_s = time.monotonic() - began
     served.env = env
+
+
+def start_office(served: Served, say: Say) -> None:
+    """The warm LibreOffice for the drafts' PDFs; without it, each conversion starts its own."""
+    if not get_settings().warm_office:
+        return
+    say("Đang khởi động LibreOffice chạy sẵn (chuyển dự thảo sang PDF)…")
+    try:
+        served.office = start_warm_office(served.log_dir / "office.log")
+    except UserError as exc:
+        say(f"Cảnh báo: {exc} Mỗi lần chuyển PDF sẽ tự khởi động LibreOffice (chậm hơn).")
 
 
 def start_web(env: dict[str, str], served: Served, say: Say, timeout_s: float = 60) -> None:
@@ -433,6 +452,11 @@ def _watch(served: Served, poll_s: float, say: Say) -> None:
                 f"Trang web đã dừng bất ngờ (mã {served.web.returncode}); "
                 f"xem {served.log_dir / 'web.log'}"
             )
+        if served.office is not None and served.office.poll() is not None:
+            say(f"LibreOffice chạy sẵn đã dừng (mã {served.office.returncode}); khởi động lại.")
+            stop_warm_office(served.office)
+            served.office = None
+            start_office(served, say)
         for index, (name, worker) in enumerate(
             zip(served.worker_names, served.workers, strict=True)
         ):

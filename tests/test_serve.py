@@ -140,6 +140,8 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
         started = " | ".join(serve.processes().values())
         for command in ("prefect server start", "prefect worker start", "prefect.engine"):
             assert command in started, started
+        office_profile = (tmp_path / "data" / "office" / "profile").resolve().as_uri()
+        assert f"soffice.bin -env:UserInstallation={office_profile} --headless" in started
 
         stop_s = serve.stop_with(signal.SIGINT)
         print(f"reportflow serve: stopped {stop_s:.1f} s after SIGINT")
@@ -148,8 +150,9 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{web}/healthz", timeout=2)
         lines = serve.output.splitlines()
-        assert lines[-3:] == [
+        assert lines[-4:] == [
             f"Đang dừng máy thực thi {workers[0]['name']}…",
+            "Đang dừng LibreOffice chạy sẵn…",
             "Đang dừng máy chủ Prefect…",
             "Đã dừng mọi thứ reportflow serve đã khởi động.",
         ]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 from sqlmodel import select
 
+from reportflow import office
 from reportflow.models import RenderedDocument, session_scope
 from reportflow.tasks.documents import document_file
-from reportflow.tasks.errors import NotFound, UserError
+from reportflow.tasks.errors import NotFound
 
 
 def latest_document(cycle_id: int) -> Path:
@@ -36,37 +34,8 @@ def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
 def convert_with_libreoffice(
     document: Path, out_dir: Path, target: str, suffix: str, timeout_s: int = 180
 ) -> Path:
-    """`soffice --headless --convert-to <target>`, with a throw-away profile so runs never share
-    (or lock) one; returns the converted file."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        raise UserError(
-            "Không tìm thấy LibreOffice (soffice). Cài: apt install libreoffice-writer-nogui "
-            "fonts-liberation2 (phông có đủ chữ tiếng Việt), rồi chạy lại."
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="reportflow-soffice-") as profile:
-        result = subprocess.run(
-            [
-                soffice,
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                target,
-                "--outdir",
-                str(out_dir),
-                str(document),
-            ],
-            capture_output=True,
-            timeout=timeout_s,
-        )
-    converted = out_dir / f"{document.stem}{suffix}"
-    if result.returncode != 0 or not converted.exists():
-        raise UserError(
-            f"LibreOffice không chuyển được '{document.name}' sang {suffix.lstrip('.').upper()}: "
-            f"{result.stderr.decode(errors='replace').strip()[:300]}"
-        )
-    return converted
+    """`soffice --headless --convert-to <target>` (`reportflow.office`); the converted file."""
+    return office.convert(document, out_dir, target, suffix, timeout_s).path
 
 
 def pdf_page_count(pdf: Path) -> int:
