@@ -217,7 +217,8 @@ def test_submissions_leave_no_task_runs_and_one_progress_artifact(
         assert api_count(prefect_server, "artifacts", {"artifacts": of_this_run}) == 1
         rows = by_section(latest_table(prefect_server, key))
         assert {row["Trạng thái"] for row in rows.values()} == {"đã gửi"}
-        assert "đang tổng hợp dự thảo" in latest_artifact(prefect_server, key)["description"]
+        # Published again with the draft: the cycle now waits for the director.
+        assert "chờ Giám đốc quyết định" in latest_artifact(prefect_server, key)["description"]
     finally:
         flow.kill()
         flow.wait(timeout=30)

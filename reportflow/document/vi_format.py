@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import cache
 
 from babel.numbers import (
     NumberFormatError,
@@ -27,13 +28,18 @@ from babel.numbers import (
 Number = int | float | Decimal
 
 LOCALE = "vi"
-THOUSANDS_SEP = get_group_symbol(LOCALE)
-DECIMAL_SEP = get_decimal_symbol(LOCALE)
 
-_NUMBER_RE = re.compile(
-    rf"[+-]?(?:[0-9]{{1,3}}(?:{re.escape(THOUSANDS_SEP)}[0-9]{{3}})+|[0-9]+)"
-    rf"(?:{re.escape(DECIMAL_SEP)}[0-9]+)?"
-)
+
+@cache
+def _number_form() -> re.Pattern[str]:
+    """The plain written form of a number; built at first use, as Babel's locale data takes a
+    tenth of a second to load (every flow run imports this module, not every one formats)."""
+    thousands, decimal = get_group_symbol(LOCALE), get_decimal_symbol(LOCALE)
+    return re.compile(
+        rf"[+-]?(?:[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+)"
+        rf"(?:{re.escape(decimal)}[0-9]+)?"
+    )
+
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 _BLANK = "\u2026"  # "…", the blank a draft leaves for the signing date
 
@@ -110,7 +116,7 @@ def parse_number(text: str) -> Decimal:
         f"Không đọc được số {text!r}: số phải viết theo kiểu Việt Nam, dấu chấm "
         "phân cách hàng nghìn và dấu phẩy trước phần thập phân, ví dụ 74.019 hoặc 547,5."
     )
-    if not _NUMBER_RE.fullmatch(candidate):
+    if not _number_form().fullmatch(candidate):
         raise refusal
     digits = sum(c.isdigit() for c in candidate)
     try:

@@ -24,7 +24,8 @@ def report_cycle(cycle_id: int) -> str:
     init_db()
     cycle_steps.attach_run(cycle_id, str(get_run_context().flow_run.id))
     while cycle_steps.cycle_state(cycle_id) in UNDECIDED:
-        steps.request_sections(cycle_id)
+        if cycle_steps.sections_open(cycle_id):
+            steps.request_sections(cycle_id)
         wait_for_all_sections(cycle_id)
         steps.prepare_draft(cycle_id)
         if cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
@@ -46,13 +47,13 @@ def wait_for_all_sections(cycle_id: int) -> None:
     """One wait for the whole cycle; the submission that completes the set resumes it.
 
     Each submission updates the progress table itself (without a task run); the run shows it
-    before it waits and once the set is complete."""
+    before it waits, and again with the draft (nothing stands between the completing submission
+    and the director's mail)."""
     while not steps.sections_complete(cycle_id):
         steps.publish_progress(cycle_id)
         key = cycle_steps.wait_key(cycle_id, "sections")
         wait_here(key)
         cycle_steps.wait_over(cycle_id, key)
-    steps.publish_progress(cycle_id)
 
 
 def wait_for_decision(cycle_id: int) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import apprise
+from apprise.manager_plugins import NotificationManager
 
 from reportflow.notifications.channels import channel_key, known_secrets
 from reportflow.notifications.redaction import redact_text, redact_url, url_secrets
@@ -21,6 +22,12 @@ class Delivery:
     """Redacted."""
     ok: bool
     error: str = ""
+
+
+def load_channel_plugins() -> None:
+    """Apprise imports all its plugins when it parses its first URL (about 0.1 s); a caller with
+    other work in flight (a PDF being converted) can spend that time beside it."""
+    NotificationManager().load_modules()
 
 
 def send_message(

@@ -6,6 +6,7 @@ import logging
 import re
 import subprocess
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlmodel import select
@@ -16,7 +17,7 @@ from reportflow.definition_schema import ReportDefinition
 from reportflow.models import ApprovalCode, AuditEvent, CycleState, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
-from reportflow.notifications.sender import send_to_channels
+from reportflow.notifications.sender import load_channel_plugins, send_to_channels
 from reportflow.tasks import decision_view
 from reportflow.tasks.approval import (
     DECISION_VI,
@@ -111,6 +112,12 @@ def wait_over(cycle_id: int, key: str) -> None:
             round=int(round_part.removeprefix("r")),
             key=key,
         )
+
+
+def sections_open(cycle_id: int) -> bool:
+    """Whether any section is still to be handed in (so there may be a request to send)."""
+    with session_scope() as session:
+        return not all_sections_in(session, cycle_id)
 
 
 def request_sections(cycle_id: int) -> int:
@@ -244,7 +251,12 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
             )
             for d in directors(session)
         )
-        attachments, pdf_missing = draft_attachments(attachment) if needed else ([], "")
+        attachments, pdf_missing = ([], "")
+        if needed:
+            with ThreadPoolExecutor(1) as converter:
+                pdf = converter.submit(draft_attachments, attachment)
+                load_channel_plugins()
+                attachments, pdf_missing = pdf.result()
         outgoing = []
         for director in directors(session):
             held = [c for c in codes if c.person_code == director.code and is_open(c)]

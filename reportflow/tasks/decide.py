@@ -71,7 +71,7 @@ def send_decision(
                 f"Đã ghi quyết định của {recorded.approver_name} (vòng {round_no}): "
                 f"{DECISION_VI[recorded.decision]}."
             )
-        time.sleep(0.3)
+        time.sleep(0.1)
     return "Đã gửi quyết định; quy trình sẽ ghi nhận khi tiếp tục chạy."
 
 

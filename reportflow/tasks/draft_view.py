@@ -22,6 +22,7 @@ from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.documents import find_document
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import build_document, rows_by_key
+from reportflow.tasks.progress import publish_progress
 
 _ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~&=:"})
 
@@ -146,7 +147,8 @@ def artifact_url(artifact_id: str) -> str:
 
 def publish_draft(cycle_id: int) -> dict[str, str]:
     """Publishes the round's draft (and from round 2 its changes) as Markdown artifacts of the
-    current run, once per round; records their ids so the director's form can link them."""
+    current run, once per round; records their ids so the director's form can link them. The
+    progress table is published again with it, showing the cycle awaiting the decision."""
     from prefect.artifacts import create_markdown_artifact
 
     with session_scope() as session:
@@ -178,6 +180,7 @@ def publish_draft(cycle_id: int) -> dict[str, str]:
         record_event(
             session, "reportflow", "draft.published", cycle_id, round=round_no, **published
         )
+    publish_progress(cycle_id)
     return published
 
 
