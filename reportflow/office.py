@@ -74,30 +74,35 @@ def warm_profile() -> Path | None:
 
 def convert(document: Path, out_dir: Path, target: str, suffix: str, timeout_s: int = 180):
     """`soffice --headless --convert-to <target>`: through the warm instance when there is one,
-    else (or when that fails) with a throw-away profile, so runs never share or lock one."""
+    else (or when that fails) with a throw-away profile, so runs never share or lock one. The
+    file is converted beside its place and renamed into it: a reader (a director's download, a
+    mail being attached) never sees half a file, nor an earlier one taken for this one."""
     soffice = soffice_path()
     out_dir.mkdir(parents=True, exist_ok=True)
     converted = out_dir / f"{document.stem}{suffix}"
-    converted.unlink(missing_ok=True)
-    profile = warm_profile()
-    if profile is not None:
-        try:
-            result = _run(
-                soffice, profile, document, out_dir, target, min(timeout_s, WARM_TIMEOUT_S)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".soffice-") as staging:
+        produced = Path(staging) / converted.name
+        profile = warm_profile()
+        if profile is not None:
+            try:
+                warm_s = min(timeout_s, WARM_TIMEOUT_S)
+                result = _run(soffice, profile, document, Path(staging), target, warm_s)
+            except subprocess.TimeoutExpired:
+                result = None
+            if result is not None and result.returncode == 0 and produced.exists():
+                os.replace(produced, converted)
+                return Converted(converted, warm=True)
+            log.warning("LibreOffice chạy sẵn không chuyển được %s; chạy riêng.", document.name)
+            produced.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix="reportflow-soffice-") as throwaway:
+            result = _run(soffice, Path(throwaway), document, Path(staging), target, timeout_s)
+        if result.returncode != 0 or not produced.exists():
+            raise UserError(
+                f"LibreOffice không chuyển được '{document.name}' sang "
+                f"{suffix.lstrip('.').upper()}: "
+                f"{result.stderr.decode(errors='replace').strip()[:300]}"
             )
-        except subprocess.TimeoutExpired:
-            result = None
-        if result is not None and result.returncode == 0 and converted.exists():
-            return Converted(converted, warm=True)
-        log.warning("LibreOffice đang chạy sẵn không chuyển được %s; chạy riêng.", document.name)
-        converted.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="reportflow-soffice-") as throwaway:
-        result = _run(soffice, Path(throwaway), document, out_dir, target, timeout_s)
-    if result.returncode != 0 or not converted.exists():
-        raise UserError(
-            f"LibreOffice không chuyển được '{document.name}' sang {suffix.lstrip('.').upper()}: "
-            f"{result.stderr.decode(errors='replace').strip()[:300]}"
-        )
+        os.replace(produced, converted)
     return Converted(converted, warm=False)
 
 

@@ -122,12 +122,14 @@ def test_a_pid_file_naming_another_process_is_no_warm_office(data_dir, tmp_path)
     assert not converted.warm and TEXT in pdf_text(converted.path)
 
 
-def test_a_stale_pdf_is_never_taken_for_a_conversion(data_dir, tmp_path):
+def test_a_failed_conversion_is_never_taken_for_the_earlier_one(warm, tmp_path):
+    """The earlier PDF stays as it was (a reader may hold it) and is not returned as new."""
     source = tmp_path / "hong.docx"
     source.write_bytes(b"PK\x03\x04 not a document")
-    stale = tmp_path / "pdf" / "hong.pdf"
-    stale.parent.mkdir()
-    stale.write_bytes(b"%PDF-1.4 from an earlier conversion")
+    earlier = tmp_path / "pdf" / "hong.pdf"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"%PDF-1.4 from an earlier conversion")
     with pytest.raises(office.UserError, match="LibreOffice không chuyển được 'hong.docx'"):
         office.convert(source, tmp_path / "pdf", "pdf", ".pdf")
-    assert not stale.exists()
+    assert earlier.read_bytes() == b"%PDF-1.4 from an earlier conversion"
+    assert [p.name for p in earlier.parent.iterdir()] == ["hong.pdf"]
