@@ -40,6 +40,7 @@ def _number_form() -> re.Pattern[str]:
         rf"(?:{re.escape(decimal)}[0-9]+)?"
     )
 
+
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 _BLANK = "\u2026"  # "…", the blank a draft leaves for the signing date
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
+from reportflow.notifications.sender import preload_channel_plugins
 from reportflow.tasks import cycle_steps
 from reportflow.tasks import prefect_tasks as steps
 
@@ -21,6 +22,7 @@ UNDECIDED = {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DEC
 
 @flow(name="report_cycle", flow_run_name="cycle-{cycle_id}")
 def report_cycle(cycle_id: int) -> str:
+    preload_channel_plugins()
     init_db()
     cycle_steps.attach_run(cycle_id, str(get_run_context().flow_run.id))
     while cycle_steps.cycle_state(cycle_id) in UNDECIDED:
