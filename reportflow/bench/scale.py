@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -67,7 +68,7 @@ S6_S = 300.0
 S3_SLACK_S = 1.0
 S4_RATIO = 1.5
 S7_RATIO = 2.0
-FLOOR_RUNS = 3
+FLOOR_RUNS = 5
 
 
 def say(text: str) -> None:
@@ -127,7 +128,26 @@ class Topology:
                 found["workers"] += [pid, *descendants(pid)]
             elif "reportflow.cli web" in command:
                 found["web"].append(pid)
+            elif "soffice" in command or "oosplash" in command:
+                found["office"] = [*found.get("office", []), pid]
         return found
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds each role has used so far: its processes' own, and that of the children
+        its top processes have reaped (the workers' finished flow runs)."""
+        tops = {self.process.pid}
+        for pid in descendants(self.process.pid):
+            if _stat_fields(pid)[1:2] == [self.process.pid]:
+                tops.add(pid)
+        used: dict[str, float] = {}
+        for role, pids in self.roles().items():
+            total = 0
+            for pid in set(pids):
+                fields = _stat_fields(pid)
+                if len(fields) > 15:
+                    total += sum(fields[11:13]) + (sum(fields[13:15]) if pid in tops else 0)
+            used[role] = total / os.sysconf("SC_CLK_TCK")
+        return used
 
 
 @contextmanager
@@ -200,6 +220,17 @@ class PeakMemory:
             self._stop.wait(self.every_s)
 
 
+def _stat_fields(pid: int) -> list[int]:
+    """The numeric fields of /proc/PID/stat after the command: [state→0, ppid, …]; fields[11:15]
+    are utime, stime, cutime, cstime in clock ticks. Empty when the process is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    values = raw[raw.rindex(")") + 2 :].split()
+    return [0, *(int(v) for v in values[1:20])]
+
+
 def _rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -208,6 +239,11 @@ def _rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def busy_cpu_s() -> float:
@@ -567,9 +603,16 @@ def _run_plan(plan: Plan, mailbox: Mailbox, folder: Path, memory: PeakMemory, re
     for name, runs in batches:
         say(f"cycle(s) {name}: {len(runs)} × {runs[0].size} divisions via {runs[0].via}")
         memory.peak.clear()
-        began_cpu = busy_cpu_s()
+        began_cpu, began_roles, began_self = busy_cpu_s(), memory.topology.cpu_s(), own_cpu_s()
         batch_counts = run_cycles(runs, mailbox, folder, plan.timeout_s)
-        cpu.setdefault(name, busy_cpu_s() - began_cpu)
+        if name not in cpu:
+            cpu[name] = busy_cpu_s() - began_cpu
+            ended = memory.topology.cpu_s()
+            roles = {k: v - began_roles.get(k, 0.0) for k, v in ended.items()}
+            roles["bench clients and mail sink"] = own_cpu_s() - began_self
+            roles["PostgreSQL and the rest"] = cpu[name] - sum(roles.values())
+            report.setdefault("cpu_s_by_role", {})[name] = roles
+            say("  busy CPU-s: " + ", ".join(f"{k} {v:.1f}" for k, v in roles.items()))
         counts.setdefault(name, batch_counts)
         peaks[name] = {k: max(v, peaks.get(name, {}).get(k, 0.0)) for k, v in memory.peak.items()}
         done.setdefault(name, []).extend(runs)
