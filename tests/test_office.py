@@ -133,3 +133,16 @@ def test_a_failed_conversion_is_never_taken_for_the_earlier_one(warm, tmp_path):
         office.convert(source, tmp_path / "pdf", "pdf", ".pdf")
     assert earlier.read_bytes() == b"%PDF-1.4 from an earlier conversion"
     assert [p.name for p in earlier.parent.iterdir()] == ["hong.pdf"]
+
+
+def test_check_tells_whether_the_warm_office_runs(data_dir, tmp_path):
+    from reportflow.tasks.health import _libreoffice
+
+    assert "không chạy sẵn" in _libreoffice().detail
+    process = office.start_warm_office(data_dir / "office.log")
+    try:
+        finding = _libreoffice()
+        assert finding.severity == "ok" and "một bản đang chạy sẵn" in finding.detail
+    finally:
+        office.stop_warm_office(process)
+    assert "không chạy sẵn" in _libreoffice().detail

@@ -12,6 +12,7 @@ from typing import Literal
 
 from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.notifications.redaction import redact_text
+from reportflow.office import warm_profile
 
 Severity = Literal["ok", "cảnh báo", "lỗi"]
 
@@ -189,7 +190,12 @@ def _libreoffice() -> Finding:
     except (OSError, subprocess.TimeoutExpired):
         families = ""
     if "Liberation Serif" in families or "Times New Roman" in families:
-        return Finding("LibreOffice (xuất PDF)", "ok", "có phông Times/Liberation Serif tiếng Việt")
+        warm = (
+            "một bản đang chạy sẵn"
+            if warm_profile()
+            else "không chạy sẵn (reportflow serve giữ một bản), mỗi PDF chậm thêm ~1 giây"
+        )
+        return Finding("LibreOffice (xuất PDF)", "ok", f"có phông Times tiếng Việt; {warm}")
     return Finding(
         "LibreOffice (xuất PDF)",
         "cảnh báo",
