@@ -14,6 +14,7 @@ whenever a conversion through it fails.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -31,7 +32,7 @@ from reportflow.tasks.errors import UserError
 
 log = logging.getLogger(__name__)
 
-WARM_TIMEOUT_S = 120
+WARM_TIMEOUT_S = 60
 """A conversion handed to the warm instance that takes longer falls back to a cold one."""
 
 
@@ -60,16 +61,29 @@ def _profile_url(profile: Path) -> str:
     return f"-env:UserInstallation={profile.resolve().as_uri()}"
 
 
-def warm_profile() -> Path | None:
-    """The warm instance's profile while that instance runs; None otherwise."""
+def warm_pid() -> int | None:
+    """The warm instance's process while it runs with its profile; None otherwise."""
     folder = office_dir()
     try:
         pid = int((folder / "warm.pid").read_text().strip())
         cmdline = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return None
-    profile = folder / "profile"
-    return profile if _profile_url(profile).encode() in cmdline else None
+    return pid if _profile_url(folder / "profile").encode() in cmdline else None
+
+
+def warm_profile() -> Path | None:
+    """The warm instance's profile while that instance runs; None otherwise."""
+    return office_dir() / "profile" if warm_pid() is not None else None
+
+
+def retire_warm_office(pid: int) -> None:
+    """Takes a warm instance that failed a conversion out of use (its pid file, if it still
+    names it): conversions start their own LibreOffice until `serve` starts a fresh one."""
+    pid_file = office_dir() / "warm.pid"
+    with contextlib.suppress(OSError, ValueError):
+        if int(pid_file.read_text().strip()) == pid:
+            pid_file.unlink()
 
 
 def convert(document: Path, out_dir: Path, target: str, suffix: str, timeout_s: int = 180):
@@ -82,8 +96,9 @@ def convert(document: Path, out_dir: Path, target: str, suffix: str, timeout_s: 
     converted = out_dir / f"{document.stem}{suffix}"
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".soffice-") as staging:
         produced = Path(staging) / converted.name
-        profile = warm_profile()
-        if profile is not None:
+        pid = warm_pid()
+        if pid is not None:
+            profile = office_dir() / "profile"
             try:
                 warm_s = min(timeout_s, WARM_TIMEOUT_S)
                 result = _run(soffice, profile, document, Path(staging), target, warm_s)
@@ -93,6 +108,7 @@ def convert(document: Path, out_dir: Path, target: str, suffix: str, timeout_s: 
                 os.replace(produced, converted)
                 return Converted(converted, warm=True)
             log.warning("LibreOffice chạy sẵn không chuyển được %s; chạy riêng.", document.name)
+            retire_warm_office(pid)
             produced.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory(prefix="reportflow-soffice-") as throwaway:
             result = _run(soffice, Path(throwaway), document, Path(staging), target, timeout_s)

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from reportflow.config import get_settings
-from reportflow.office import start_warm_office, stop_warm_office
+from reportflow.office import start_warm_office, stop_warm_office, warm_pid
 from reportflow.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.tasks.errors import UserError
@@ -452,8 +452,11 @@ def _watch(served: Served, poll_s: float, say: Say) -> None:
                 f"Trang web đã dừng bất ngờ (mã {served.web.returncode}); "
                 f"xem {served.log_dir / 'web.log'}"
             )
-        if served.office is not None and served.office.poll() is not None:
-            say(f"LibreOffice chạy sẵn đã dừng (mã {served.office.returncode}); khởi động lại.")
+        if served.office is not None and warm_pid() != served.office.pid:
+            if served.office.poll() is not None:
+                say(f"LibreOffice chạy sẵn đã dừng (mã {served.office.returncode}); khởi động lại.")
+            else:
+                say("LibreOffice chạy sẵn không chuyển được một tệp; khởi động lại.")
             stop_warm_office(served.office)
             served.office = None
             start_office(served, say)

@@ -131,6 +131,8 @@ def test_a_failed_conversion_is_never_taken_for_the_earlier_one(warm, tmp_path):
     earlier.write_bytes(b"%PDF-1.4 from an earlier conversion")
     with pytest.raises(office.UserError, match="LibreOffice không chuyển được 'hong.docx'"):
         office.convert(source, tmp_path / "pdf", "pdf", ".pdf")
+    # The warm instance that failed is taken out of use (serve starts a fresh one).
+    assert warm.poll() is None and office.warm_profile() is None
     assert earlier.read_bytes() == b"%PDF-1.4 from an earlier conversion"
     assert [p.name for p in earlier.parent.iterdir()] == ["hong.pdf"]
 

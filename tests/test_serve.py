@@ -143,6 +143,18 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
         office_profile = (tmp_path / "data" / "office" / "profile").resolve().as_uri()
         assert f"soffice.bin -env:UserInstallation={office_profile} --headless" in started
 
+        # A conversion that failed through the warm LibreOffice retires it (its pid file goes):
+        # serve starts a fresh one.
+        pid_file = tmp_path / "data" / "office" / "warm.pid"
+        retired = pid_file.read_text()
+        pid_file.unlink()
+        serve.wait_for("LibreOffice chạy sẵn không chuyển được một tệp; khởi động lại.", 60)
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text() not in ("", retired)):
+            assert time.monotonic() < deadline, serve.output
+            time.sleep(0.2)
+        assert int(retired) not in serve.processes()
+
         stop_s = serve.stop_with(signal.SIGINT)
         print(f"reportflow serve: stopped {stop_s:.1f} s after SIGINT")
         assert not serve.processes(), serve.processes()
