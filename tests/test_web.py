@@ -92,6 +92,20 @@ def test_the_request_mail_link_opens_the_section_and_a_docx_goes_through_preview
     assert page.status_code == 200
     assert "Bưu chính – Viễn thông" in page.text and "Hạn gửi" in page.text
     assert "Võ Thanh Hải" in page.text, "the page knows who opened it: the link says who"
+    # The report's headings numbered as the document numbers them (I., 1., 2.1., "*" marked).
+    outline = re.findall(r'<li class="(current)?" style="[^"]*">([^<]*)</li>', page.text)
+    assert outline[:6] == [
+        (
+            "",
+            "I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN NHIỆM VỤ PHÁT TRIỂN KINH TẾ - XÃ HỘI 6 THÁNG ĐẦU NĂM",
+        ),
+        ("", "1. Công tác tham mưu và ban hành các văn bản chỉ đạo, điều hành"),
+        ("", "2. Công tác thực hiện nhiệm vụ chuyên môn"),
+        ("", "2.1. Về Thông tin - Báo chí - Xuất bản"),
+        ("", "2.2. Về Bưu chính - Viễn thông, Công nghệ thông tin"),
+        ("current", "* Bưu chính – Viễn thông"),
+    ]
+    assert ("", "2.3. Về công tác thanh tra, kiểm tra, giải quyết khiếu nại, tố cáo") in outline
     assert "Chưa gửi phiên bản nào" in page.text
 
     shown = preview(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -93,18 +94,6 @@ def build_document(
         indicators = latest_indicators(session, cycle.id)
     table = indicator_table(definition, indicators, context)
 
-    def node(item: OutlineItem, level: int) -> OutlineNode:
-        version = versions.get(item.key) if item.key else None
-        return OutlineNode(
-            title=render_string(item.title, **context),
-            level=level,
-            numbered=not item.marker,
-            marker=item.marker,
-            content=SectionContent.from_json(version.blocks) if version else SectionContent(),
-            table=table if item.indicators else None,
-            children=[node(child, level + 1) for child in item.children],
-        )
-
     addressees = [r for r in definition.recipients if r.addressee]
     recipients = ["- Như trên;"] if addressees else []
     recipients += [f"- {r.label};" for r in definition.recipients if not r.addressee]
@@ -120,7 +109,7 @@ def build_document(
         doc_type_name=definition.doc_type_name,
         summary=render_string(definition.summary, **context),
         intro=[render_string(p, **context) for p in definition.intro],
-        outline=[node(item, 1) for item in definition.outline],
+        outline=outline_nodes(definition.outline, context, versions, table),
         closing=[render_string(p, **context) for p in definition.closing],
         recipients=recipients,
         signer_title=definition.signer.title_lines,
@@ -130,7 +119,7 @@ def build_document(
         appendices=[
             Appendix(
                 title=render_string(appendix.title, **context),
-                outline=[node(item, 1) for item in appendix.outline],
+                outline=outline_nodes(appendix.outline, context, versions, table),
                 table=table if appendix.indicators else None,
             )
             for appendix in definition.appendices
@@ -171,6 +160,34 @@ def render_final(session: Session, cycle: Cycle) -> RenderedDocument:
         versions or latest_versions(session, cycle.id),
         indicators or latest_indicators(session, cycle.id),
     )
+
+
+def outline_nodes(
+    items: Sequence[OutlineItem],
+    context: dict,
+    versions: Mapping[str, SectionVersion] | None = None,
+    table: Table | None = None,
+    level: int = 1,
+) -> list[OutlineNode]:
+    """The definition's headings as the document's outline, each with what is filed under it
+    (nothing without `versions`: the bare headings, as a division head's page lists them)."""
+    versions = versions or {}
+    return [
+        OutlineNode(
+            title=render_string(item.title, **context),
+            level=level,
+            numbered=not item.marker,
+            marker=item.marker,
+            content=(
+                SectionContent.from_json(versions[item.key].blocks)
+                if item.key in versions
+                else SectionContent()
+            ),
+            table=table if item.indicators else None,
+            children=outline_nodes(item.children, context, versions, table, level + 1),
+        )
+        for item in items
+    ]
 
 
 def approved_draft(session: Session, cycle_id: int) -> RenderedDocument | None:

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.definition_schema import OutlineItem, ReportDefinition
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
+from reportflow.document.numbering import number_outline
 from reportflow.models import (
     Cycle,
     CycleState,
@@ -46,6 +48,7 @@ from reportflow.signing import signing_key
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
+from reportflow.tasks.merge import outline_nodes
 from reportflow.tasks.progress import ProgressRefresher
 from reportflow.tasks.submit import (
     FigureProblems,
@@ -178,28 +181,46 @@ def _body_cap() -> int:
     return get_settings().max_upload_bytes * 4 // 3 + 64_000
 
 
-def _outline(
-    items: list[OutlineItem], key: str, context: dict[str, Any], depth: int = 0
-) -> list[dict[str, Any]]:
-    """The report's headings (the definition's own, trusted text), the section's own marked."""
-    rows = []
+def _headings(items: list[OutlineItem]) -> Iterator[OutlineItem]:
     for item in items:
-        title = render_string(item.title, **context)
-        current = item.key == key or (is_figures_key(key) and item.indicators)
-        rows.append({"title": title, "depth": depth, "current": current})
-        rows += _outline(item.children, key, context, depth + 1)
+        yield item
+        yield from _headings(item.children)
+
+
+def _outline(
+    items: list[OutlineItem],
+    key: str,
+    context: dict[str, Any],
+    scheme: Sequence[str],
+    depth: int = 0,
+) -> list[dict[str, Any]]:
+    """The report's headings (the definition's own, trusted text) numbered as the document
+    numbers them, the section's own marked."""
+    numbered = number_outline(outline_nodes(items, context), scheme)
+    rows = []
+    for item, heading in zip(_headings(items), numbered, strict=True):
+        rows.append(
+            {
+                "label": heading.label if heading.label is not None else heading.node.marker,
+                "title": heading.node.title,
+                "depth": heading.depth + depth,
+                "current": item.key == key or (is_figures_key(key) and item.indicators),
+            }
+        )
     return rows
 
 
 def _parts(definition: ReportDefinition, key: str, context: dict[str, Any]) -> list[dict[str, Any]]:
     """The body's headings, then each appendix and its headings."""
-    rows = _outline(definition.outline, key, context)
+    scheme = definition.numbering
+    rows = _outline(definition.outline, key, context, scheme)
     count = len(definition.appendices)
     for position, appendix in enumerate(definition.appendices, start=1):
-        title = f"{appendix_label(position, count)}: {render_string(appendix.title, **context)}"
+        title = render_string(appendix.title, **context)
         current = is_figures_key(key) and appendix.indicators
-        rows.append({"title": title, "depth": 0, "current": current})
-        rows += _outline(appendix.outline, key, context, 1)
+        label = appendix_label(position, count) + ":"
+        rows.append({"label": label, "title": title, "depth": 0, "current": current})
+        rows += _outline(appendix.outline, key, context, scheme, 1)
     return rows
 
 
