@@ -69,6 +69,8 @@ S3_SLACK_S = 1.0
 S4_RATIO = 1.5
 S7_RATIO = 2.0
 FLOOR_RUNS = 5
+REPEAT_UP_TO = 100
+"""Cycles bigger than this run once (each takes minutes)."""
 
 
 def say(text: str) -> None:
@@ -515,7 +517,10 @@ def parse_args(argv: list[str] | None) -> Plan:
         "--cli", type=int, default=10, help="one cycle of this size through the CLI (0: none)"
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="cycles of each size, one after another (medians)"
+        "--repeat",
+        type=int,
+        default=3,
+        help=f"cycles of each size up to {REPEAT_UP_TO}, one after another (medians)",
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds any one wait may take")
@@ -594,7 +599,11 @@ def _run_plan(plan: Plan, mailbox: Mailbox, folder: Path, memory: PeakMemory, re
     counts: dict[str, tuple[int, int]] = {}
     peaks: dict[str, dict[str, float]] = {}
     cpu: dict[str, float] = {}
-    batches = [(f"{n}", [CycleRun(n)]) for n in plan.sizes for _ in range(plan.repeat)]
+    batches = [
+        (f"{n}", [CycleRun(n)])
+        for n in plan.sizes
+        for _ in range(plan.repeat if n <= REPEAT_UP_TO else 1)
+    ]
     if plan.cli_size:
         batches.append((f"cli-{plan.cli_size}", [CycleRun(plan.cli_size, via="cli")]))
     if plan.parallel[0]:
