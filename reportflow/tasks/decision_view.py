@@ -13,7 +13,7 @@ from reportflow.tasks.cycles import cycle_definition, get_cycle
 from reportflow.tasks.draft_view import artifact_url, escape, published_draft
 from reportflow.tasks.merge import latest_indicators, section_summary
 from reportflow.tasks.notify import directors
-from reportflow.tasks.organisation import division_name
+from reportflow.tasks.organisation import division_names
 from reportflow.tasks.progress import progress_rows
 from reportflow.web.draft_page import make_draft_link
 
@@ -96,10 +96,12 @@ def decision_description(cycle_id: int) -> str:
             ]
         lines += _summary(session, cycle)
         lines += ["", "| Phần | Đơn vị | Số từ |", "|---|---|---|"]
-        for row in section_summary(session, cycle):
+        rows = section_summary(session, cycle)
+        names = division_names(session, (row["division"] for row in rows))
+        for row in rows:
             lines.append(
                 f"| {escape(row['key'])} · {escape(row['title'])} "
-                f"| {escape(division_name(session, row['division']))} | {row['words']} |"
+                f"| {escape(names[row['division']])} | {row['words']} |"
             )
         indicators = latest_indicators(session, cycle_id)
         lines += ["", "| Chỉ tiêu | Kết quả |", "|---|---|"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlalchemy.orm import defer
+from sqlmodel import Session, func, select
 
 from reportflow.config import get_settings
 from reportflow.definition_loader import load_organisation
@@ -28,13 +29,29 @@ from reportflow.tasks.cycles import assignments, cycle_definition, template_cont
 from reportflow.tasks.documents import find_document, store_document
 from reportflow.tasks.figures import is_figures_key
 
+WITHOUT_SOURCE = defer(SectionVersion.source_bytes)
+"""The file a version was uploaded as (up to 10 MB each) is kept as evidence and never read to
+build a document: reads of versions leave it out."""
+
 
 def latest_versions(session: Session, cycle_id: int) -> dict[str, SectionVersion]:
+    """Each section's newest version (one row a section, whatever was sent before it)."""
+    newest = (
+        select(SectionVersion.assignment_id, func.max(SectionVersion.version_no).label("no"))
+        .join(SectionAssignment, SectionVersion.assignment_id == SectionAssignment.id)
+        .where(SectionAssignment.cycle_id == cycle_id)
+        .group_by(SectionVersion.assignment_id)
+        .subquery()
+    )
     rows = session.exec(
         select(SectionAssignment.section_key, SectionVersion)
         .join(SectionVersion, SectionVersion.assignment_id == SectionAssignment.id)
-        .where(SectionAssignment.cycle_id == cycle_id)
-        .order_by(SectionVersion.version_no)
+        .join(
+            newest,
+            (newest.c.assignment_id == SectionVersion.assignment_id)
+            & (newest.c.no == SectionVersion.version_no),
+        )
+        .options(WITHOUT_SOURCE)
     )
     return {key: version for key, version in rows}
 
@@ -205,7 +222,10 @@ def approved_draft(session: Session, cycle_id: int) -> RenderedDocument | None:
 
 def rows_by_key(session: Session, model, ids: dict[str, int]) -> dict:
     """The rows a rendered document recorded (key -> row id), by the same keys."""
-    rows = session.exec(select(model).where(model.id.in_(list(ids.values())))).all()
+    query = select(model).where(model.id.in_(list(ids.values())))
+    if model is SectionVersion:
+        query = query.options(WITHOUT_SOURCE)
+    rows = session.exec(query).all()
     by_id = {row.id: row for row in rows}
     return {key: by_id[row_id] for key, row_id in ids.items()}
 
