@@ -152,10 +152,10 @@ def refresh_progress(cycle_id: int) -> bool:
     Only for a cycle that runs under Prefect (it has a run, so an API is configured). The
     submission is committed before this runs, so a failure here is logged, never raised.
     """
-    with session_scope() as session:
-        if not get_cycle(session, cycle_id).flow_run_id:
-            return False
     try:
+        with session_scope() as session:
+            if not get_cycle(session, cycle_id).flow_run_id:
+                return False
         publish_progress(cycle_id)
     except Exception as exc:  # noqa: BLE001 - a view refresh must not fail a stored submission
         log.warning(

@@ -48,7 +48,7 @@ from reportflow.signing import signing_key
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
-from reportflow.tasks.merge import outline_nodes
+from reportflow.tasks.merge import WITHOUT_SOURCE, outline_nodes
 from reportflow.tasks.progress import ProgressRefresher
 from reportflow.tasks.submit import (
     FigureProblems,
@@ -247,6 +247,7 @@ def section_context(link: Link) -> dict[str, Any]:
                 select(SectionVersion)
                 .where(SectionVersion.assignment_id == assignment.id)
                 .order_by(SectionVersion.version_no)
+                .options(WITHOUT_SOURCE)
             )
         )
         authors = {v.submitted_by for v in versions}
@@ -371,11 +372,13 @@ def receipt_context(link: Link, version_no: int) -> dict[str, Any]:
     with session_scope() as session:
         cycle, assignment, person = check_live(session, link)
         version = session.exec(
-            select(SectionVersion).where(
+            select(SectionVersion)
+            .where(
                 SectionVersion.assignment_id == assignment.id,
                 SectionVersion.version_no == version_no,
                 SectionVersion.submitted_by == person.code,
             )
+            .options(WITHOUT_SOURCE)
         ).first()
         if version is None:
             raise Refused("not_found")
