@@ -202,3 +202,45 @@ def test_a_numbering_pattern_outside_the_scheme_is_refused_with_the_allowed_ones
     (problem,) = refused.value.problems
     assert problem.startswith("numbering: kiểu đánh số không hợp lệ: '(a)'; chỉ dùng được ")
     assert '"I.", "1.", "1.1.", "a)", "-"' in problem
+
+
+def test_an_edited_organisation_file_is_read_again(tmp_path, restore_environment):
+    """The organisation is parsed once per version of its file, so an edit shows at once."""
+    from reportflow.config import SAMPLES_DIR
+    from reportflow.definition_loader import load_organisation
+    from tests.factories import use_definitions
+
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    text = (SAMPLES_DIR / "organisation.yaml").read_text(encoding="utf-8")
+    (folder / "organisation.yaml").write_text(text, encoding="utf-8")
+    use_definitions(folder, samples=False)
+    first = load_organisation()
+    assert load_organisation() is first, "read once while the file is unchanged"
+    renamed = text.replace(first.issuing_body, "SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH MỚI", 1)
+    (folder / "organisation.yaml").write_text(renamed, encoding="utf-8")
+    assert load_organisation().issuing_body == "SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH MỚI"
+
+
+def test_the_libyaml_loader_reads_and_refuses_as_the_pure_python_one():
+    """The bounded loader runs on libyaml's parser when PyYAML has it; same data, same limits."""
+    import yaml
+
+    from reportflow import safe_yaml
+    from reportflow.config import SAMPLES_DIR
+    from reportflow.definition_loader import DEFINITION_FILE_LIMITS
+
+    assert yaml.__with_libyaml__ and safe_yaml._BoundedLoader is not safe_yaml._PureBoundedLoader
+    text = (SAMPLES_DIR / "ktxh-6-thang.yaml").read_text(encoding="utf-8")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n"
+        for p, n in zip("abcdef", "bcdefg", strict=True)
+    )
+    outcomes = []
+    for loader in (safe_yaml._PureBoundedLoader, safe_yaml._BoundedLoader):
+        data = loader(text, DEFINITION_FILE_LIMITS, "ktxh-6-thang.yaml").get_single_data()
+        with pytest.raises(safe_yaml.YamlRefused) as refused:
+            loader(bomb, DEFINITION_FILE_LIMITS, "bom.yaml").get_single_data()
+        outcomes.append((data, str(refused.value)))
+    assert outcomes[0] == outcomes[1]
+    assert "vượt giới hạn" in outcomes[0][1]
