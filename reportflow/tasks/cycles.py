@@ -148,7 +148,13 @@ def assignments(session: Session, cycle_id: int) -> list[SectionAssignment]:
 
 
 def all_sections_in(session: Session, cycle_id: int) -> bool:
-    return all(a.state == "submitted" for a in assignments(session, cycle_id))
+    """Asked after every submission: one row at most, not the cycle's every assignment."""
+    still_open = (
+        select(SectionAssignment.id)
+        .where(SectionAssignment.cycle_id == cycle_id, SectionAssignment.state != "submitted")
+        .limit(1)
+    )
+    return session.exec(still_open).first() is None
 
 
 def period_with_year(period_label: str, year: int) -> str:
