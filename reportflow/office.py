@@ -138,11 +138,12 @@ def start_warm_office(log_path: Path, timeout_s: float = 60) -> subprocess.Popen
     keep_open = folder / "keep-open.txt"
     keep_open.write_text("", encoding="utf-8")
     keep_open.with_name(f".~lock.{keep_open.name}#").unlink(missing_ok=True)
-    command = [soffice_path(), _profile_url(profile), "--headless", "--norestore", "--nologo"]
+    soffice = soffice_path()
+    command = [soffice, _profile_url(profile), "--headless", "--norestore", "--nologo"]
     process = start_in_own_group([*command, "--nolockcheck", str(keep_open)], log_path, os.environ)
     try:
         _wait_until_open(process, keep_open, timeout_s)
-        _probe(folder, profile, process, timeout_s)
+        _probe(soffice, folder, profile, process, timeout_s)
     except BaseException:
         stop_tree(process, grace_s=2)
         raise
@@ -156,33 +157,34 @@ def _wait_until_open(process: subprocess.Popen, keep_open: Path, timeout_s: floa
     lock = keep_open.with_name(f".~lock.{keep_open.name}#")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise UserError(
-                f"LibreOffice chạy sẵn đã dừng khi khởi động (mã {process.returncode})."
-            )
+        _refuse_if_stopped(process)
         if lock.exists():
             return
         time.sleep(0.05)
     raise UserError(f"LibreOffice chạy sẵn chưa sẵn sàng sau {timeout_s:.0f} giây.")
 
 
-def _probe(folder: Path, profile: Path, process: subprocess.Popen, timeout_s: float) -> None:
+def _probe(
+    soffice: str, folder: Path, profile: Path, process: subprocess.Popen, timeout_s: float
+) -> None:
     probe = folder / "probe" / "probe.docx"
     probe.parent.mkdir(exist_ok=True)
     Document().save(probe)
     deadline = time.monotonic() + timeout_s
     pdf = probe.with_suffix(".pdf")
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise UserError(
-                f"LibreOffice chạy sẵn đã dừng khi khởi động (mã {process.returncode})."
-            )
+        _refuse_if_stopped(process)
         pdf.unlink(missing_ok=True)
-        result = _run(soffice_path(), profile, probe, probe.parent, "pdf", timeout_s)
+        result = _run(soffice, profile, probe, probe.parent, "pdf", timeout_s)
         if result.returncode == 0 and pdf.exists() and process.poll() is None:
             return
         time.sleep(0.2)
     raise UserError(f"LibreOffice chạy sẵn không chuyển được tệp thử sau {timeout_s:.0f} giây.")
+
+
+def _refuse_if_stopped(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        raise UserError(f"LibreOffice chạy sẵn đã dừng khi khởi động (mã {process.returncode}).")
 
 
 def stop_warm_office(process: subprocess.Popen) -> None:
