@@ -21,6 +21,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -71,6 +72,8 @@ S7_RATIO = 2.0
 FLOOR_RUNS = 5
 REPEAT_UP_TO = 100
 """Cycles bigger than this run once (each takes minutes)."""
+SERVE_LOGS = Path("out/bench/serve-logs")
+"""The last scale run's `reportflow serve` output and its processes' logs (flow runs, timed)."""
 
 
 def say(text: str) -> None:
@@ -195,6 +198,10 @@ def served(env: dict[str, str], folder: Path, workers: int) -> Iterator[Topology
                 process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 kill_tree(process)
+        reader.join(timeout=5)
+        shutil.rmtree(SERVE_LOGS, ignore_errors=True)
+        shutil.copytree(Path(env["REPORTFLOW_DATA_DIR"]) / "logs", SERVE_LOGS)
+        (SERVE_LOGS / "serve.log").write_text("\n".join(topology.output) + "\n", "utf-8")
 
 
 class PeakMemory:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import subprocess
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +10,6 @@ from pathlib import Path
 from sqlmodel import select
 
 from reportflow.clock import utcnow
-from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import ApprovalCode, AuditEvent, CycleState, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
@@ -39,9 +36,9 @@ from reportflow.tasks.cycles import (
     period_with_year,
     template_context,
 )
-from reportflow.tasks.documents import document_file, named_copy
+from reportflow.tasks.documents import document_file
+from reportflow.tasks.drafting import draft_attachments, draft_copy
 from reportflow.tasks.errors import Conflict, UserError
-from reportflow.tasks.export import convert_to_pdf
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import render_draft
 from reportflow.tasks.notify import (
@@ -188,24 +185,13 @@ def _request_text(
     )
 
 
-def mark_drafting_if_complete(cycle_id: int) -> bool:
-    with session_scope() as session:
-        cycle = get_cycle(session, cycle_id, for_update=True)
-        if cycle.state != CycleState.COLLECTING or not all_sections_in(session, cycle_id):
-            return cycle.state != CycleState.COLLECTING
-        cycle.state = CycleState.DRAFTING
-        session.add(cycle)
-        record_event(session, "reportflow", "cycle.all_sections_in", cycle_id, round=cycle.round)
-        return True
-
-
 def prepare_draft(cycle_id: int) -> Path:
     """Renders the round's draft once, then makes sure every director holds a code for it.
 
     Raises ApprovalRequestUndelivered when a director could not be reached at all, so the task
     is retried instead of the run waiting for a decision nobody can make.
     """
-    with session_scope() as session:
+    with session_scope(write_lock=True) as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         draft = render_draft(session, cycle)
         if cycle.state == CycleState.DRAFTING:
@@ -242,7 +228,7 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
         codes = round_codes(session, cycle)
         definition = cycle_definition(session, cycle)
         summary = render_string(definition.summary, **template_context(cycle))
-        attachment = named_copy(draft, draft_folder(cycle_id), f"du-thao-vong-{cycle.round}.docx")
+        attachment = draft_copy(draft)
         needed = renew or any(
             not any(
                 c.person_code == d.code and is_open(c) and c.delivery == "sent"
@@ -315,26 +301,6 @@ REVOKED_BECAUSE = {
     "failed": "thư gửi mã không đến được",
 }
 """Why a code is replaced when its own mail did not certainly arrive; otherwise it was renewed."""
-
-
-def draft_attachments(docx: Path) -> tuple[list[Path], str]:
-    """The draft as DOCX and as PDF (reads on a phone); when LibreOffice fails, the DOCX alone
-    and why, for the mail to say so."""
-    pdf = docx.with_suffix(".pdf")
-    if pdf.is_file() and pdf.stat().st_mtime >= docx.stat().st_mtime:
-        return [docx, pdf], ""
-    try:
-        return [docx, convert_to_pdf(docx, docx.parent)], ""
-    except (UserError, OSError, subprocess.SubprocessError) as exc:
-        log.warning("Không tạo được bản PDF của dự thảo %s: %s", docx.name, exc)
-        reason = (
-            re.split(r"[.:] ", str(exc))[0] if isinstance(exc, UserError) else "lỗi LibreOffice"
-        )
-        return [docx], reason
-
-
-def draft_folder(cycle_id: int) -> Path:
-    return get_settings().documents_dir / f"cycle-{cycle_id}"
 
 
 class ApprovalRequestUndelivered(RuntimeError):

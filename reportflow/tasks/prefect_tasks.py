@@ -18,7 +18,15 @@ from prefect import task as prefect_task
 from prefect.cache_policies import NO_CACHE
 
 from reportflow.models import session_scope
-from reportflow.tasks import audit_trail, cycle_steps, dispatch, draft_view, numbering, progress
+from reportflow.tasks import (
+    audit_trail,
+    cycle_steps,
+    dispatch,
+    draft_view,
+    drafting,
+    numbering,
+    progress,
+)
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import document_file
 from reportflow.tasks.merge import render_final as render_final_document
@@ -54,7 +62,7 @@ def request_sections(cycle_id: int) -> int:
 
 @task(name="kiem-tra-du-phan", label="Kiểm tra đủ các phần")
 def sections_complete(cycle_id: int) -> bool:
-    return cycle_steps.mark_drafting_if_complete(cycle_id)
+    return drafting.mark_drafting_if_complete(cycle_id)
 
 
 @task(name="tong-hop-du-thao", label="Tổng hợp dự thảo", retries=3, retry_delay_seconds=60)

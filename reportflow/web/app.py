@@ -46,6 +46,7 @@ from reportflow.models import (
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
 from reportflow.signing import signing_key
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
+from reportflow.tasks.drafting import draft_ahead
 from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import WITHOUT_SOURCE, outline_nodes
@@ -585,6 +586,8 @@ def create_app() -> FastAPI:
         background.add_task(
             mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
         )
+        if result.complete:
+            background.add_task(draft_ahead, link.cycle_id)
         return RedirectResponse(f"/l/{token}/receipt/{result.version_no}", status_code=303)
 
     @app.post("/l/{token}/figures", response_class=HTMLResponse)
@@ -639,6 +642,7 @@ def create_app() -> FastAPI:
             link.person_code,
             ", ".join(codes),
         )
+        background.add_task(draft_ahead, link.cycle_id)
         return RedirectResponse(f"/l/{token}/figures/received", status_code=303)
 
     @app.get("/l/{token}/figures/received", response_class=HTMLResponse)
