@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from reportflow.config import get_settings
 from reportflow.definition_loader import expand_env
@@ -24,6 +24,15 @@ def email_url(address: str) -> str:
         f"mailto://{auth}{settings.smtp_host}:{settings.smtp_port}"
         f"?from={quote(settings.mail_from, safe='@')}&to={quote(address, safe='@')}&mode={mode}"
     )
+
+
+def own_email_address(url: str) -> str | None:
+    """The address, when the URL is exactly one `email_url` makes (the installation's own mail
+    server); None for any other URL, an agency's own mailto:// included."""
+    if not url.startswith("mailto://"):
+        return None
+    address = unquote(parse_qs(urlsplit(url).query).get("to", [""])[0])
+    return address if address and email_url(address) == url else None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ _current: ContextVar[str | None] = ContextVar("reportflow_message_id", default=N
 _installing = threading.Lock()
 
 
+def current_message_id() -> str | None:
+    """The Message-ID chosen for the message being sent in this context, if any."""
+    return _current.get()
+
+
 def _make_msgid(idstring: str | None = None, domain: str | None = None) -> str:
     return _current.get() or make_msgid(idstring, domain)
 

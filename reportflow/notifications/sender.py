@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import apprise
 from apprise.manager_plugins import NotificationManager
 
-from reportflow.notifications.channels import channel_key, known_secrets
+from reportflow.notifications.channels import channel_key, known_secrets, own_email_address
 from reportflow.notifications.redaction import redact_text, redact_url, url_secrets
+from reportflow.notifications.smtp_mail import send_email
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ def send_message(
     url: str, title: str, body: str, attachments: list[Path] | tuple[Path, ...] = ()
 ) -> Delivery:
     channel = redact_url(url)
+    address = own_email_address(url)
+    if address is not None:
+        return _send_own_email(channel, address, title, body, attachments)
     notifier = apprise.Apprise()
     try:
         if not notifier.add(url):
@@ -59,6 +64,21 @@ def send_message(
         return Delivery(channel, False, redact_text(str(exc), known_secrets() + url_secrets(url)))
     if not ok:
         return Delivery(channel, False, "kênh thông báo không nhận thư (xem nhật ký máy chủ thư)")
+    return Delivery(channel, True)
+
+
+def _send_own_email(
+    channel: str, address: str, title: str, body: str, attachments: Sequence[Path]
+) -> Delivery:
+    try:
+        send_email(address, title, body, attachments)
+    except smtplib.SMTPResponseException as exc:
+        return Delivery(channel, False, f"máy chủ thư từ chối thư ({exc.smtp_code})")
+    except smtplib.SMTPRecipientsRefused:
+        return Delivery(channel, False, "máy chủ thư từ chối địa chỉ người nhận")
+    except (smtplib.SMTPException, OSError) as exc:
+        reason = redact_text(str(exc), known_secrets())
+        return Delivery(channel, False, f"không gửi được tới máy chủ thư: {reason}")
     return Delivery(channel, True)
 
 
