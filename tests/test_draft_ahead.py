@@ -5,6 +5,7 @@ both database backends; the kill is a real SIGKILL of a real process."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,8 +15,10 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
+from reportflow.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import AuditEvent, Cycle, CycleState, RenderedDocument, session_scope
+from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_steps import prepare_draft, request_sections
 from reportflow.tasks.drafting import draft_ahead, draft_folder, mark_drafting_if_complete
 from reportflow.tasks.submit import submit_indicators, submit_section
@@ -179,3 +182,57 @@ def test_a_draft_ahead_killed_midway_leaves_the_run_a_whole_draft(database, smtp
     [mail] = [m for m in smtp.messages() if "giamdoc@" in str(m["To"])]
     attached = sorted(part.get_filename() for part in mail.iter_attachments())
     assert attached == ["du-thao-vong-1.docx", "du-thao-vong-1.pdf"]
+
+
+HOLD_THE_PDF_LOCK = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "a")
+fcntl.flock(handle, fcntl.LOCK_EX)
+print("holding", flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_directors_mail_waits_a_bounded_time_for_a_pdf_another_process_is_making(
+    database, smtp, tmp_path, restore_environment
+):
+    """Another process holds the draft's PDF lock, as the web app does while it converts a draft
+    of hundreds of pages (here a process that only holds the lock, so the wait is certain): the
+    mail goes after REPORTFLOW_DRAFT_PDF_WAIT_S with the DOCX and says where the PDF will be;
+    once the lock is free, the draft page serves the PDF from the same file."""
+    os.environ["REPORTFLOW_DRAFT_PDF_WAIT_S"] = "0.5"
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    request_sections(cycle_id)
+    submit_all_but_last(cycle_id, tmp_path)
+    submit_section(cycle_id, LAST, section_md(tmp_path, LAST), SECTION_HEADS[LAST])
+    assert mark_drafting_if_complete(cycle_id)
+    lock = draft_folder(cycle_id) / ".du-thao-vong-1.docx.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_PDF_LOCK, str(lock)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        began = time.monotonic()
+        prepare_draft(cycle_id)
+        waited = time.monotonic() - began
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=30)
+
+    assert waited < 20, "the mail did not wait for the conversion"
+    [mail] = [m for m in smtp.messages() if "giamdoc@" in str(m["To"])]
+    assert [p.get_filename() for p in mail.iter_attachments()] == ["du-thao-vong-1.docx"]
+    text = " ".join(message_text(mail).split())
+    assert "bản PDF đang được tạo; tải bản PDF tại trang dự thảo sau ít phút" in text
+    assert not pdf_of_round(cycle_id).exists()
+
+    [link] = re.findall(r"(https?://\S+/d/[A-Za-z0-9_.-]+)", message_text(mail))
+    with serving_web():
+        pdf = httpx.get(f"{link}/du-thao.pdf", timeout=180)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.content == pdf_of_round(cycle_id).read_bytes(), "the file the mail would attach"

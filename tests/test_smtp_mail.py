@@ -83,3 +83,15 @@ def test_a_refused_server_or_a_server_without_starttls_fails_in_vietnamese_witho
     assert not refused.ok and "máy chủ thư" in refused.error
     assert "Mat-Khau-Bi-Mat-42" not in refused.error + refused.channel
     assert smtp.messages() == []
+
+
+def test_a_long_vietnamese_subject_keeps_every_space(smtp):
+    """The default e-mail policy folds such a subject between encoded words, and readers then
+    drop the space at the fold: "Giám đốcphê duyệt"."""
+    title = (
+        "[Báo cáo tình hình thực hiện nhiệm vụ phát triển kinh tế - xã hội 6 tháng] "
+        "Dự thảo báo cáo chờ Giám đốc phê duyệt (vòng 1)"
+    )
+    assert send_message(email_url(ADDRESS), title, "Nội dung").ok
+    [mail] = smtp.messages()
+    assert str(mail["Subject"]) == title

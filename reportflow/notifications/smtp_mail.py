@@ -13,7 +13,13 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
@@ -21,6 +27,8 @@ from reportflow.config import get_settings
 from reportflow.notifications.message_id import current_message_id
 
 TIMEOUT_S = 15
+_BODY_CHARSET = Charset("utf-8")
+_BODY_CHARSET.body_encoding = QP
 _context: ssl.SSLContext | None = None
 _context_lock = threading.Lock()
 
@@ -34,23 +42,30 @@ def tls_context() -> ssl.SSLContext:
         return _context
 
 
-def compose(address: str, title: str, body: str, attachments: Sequence[Path]) -> EmailMessage:
+def compose(address: str, title: str, body: str, attachments: Sequence[Path]) -> Message:
+    """The message as apprise composes it. The headers are folded the `compat32` way: the
+    newer policy folds a long Vietnamese subject between two encoded words and readers drop
+    the space there ("Giám đốcphê duyệt")."""
     settings = get_settings()
-    message = EmailMessage()
-    message["Subject"] = title
+    text = MIMEText(body, "plain", _BODY_CHARSET)
+    message: Message = text
+    if attachments:
+        message = MIMEMultipart()
+        message.attach(text)
+        for path in attachments:
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            part = MIMEBase(*kind.split("/", 1))
+            part.set_payload(path.read_bytes())
+            encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=path.name)
+            message.attach(part)
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    message["X-Application"] = "reportflow"
+    message["Subject"] = Header(title, "utf-8")
     message["From"] = settings.mail_from
     message["To"] = address
-    message["Date"] = formatdate()
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = current_message_id() or make_msgid(domain=domain)
-    message["X-Application"] = "reportflow"
-    message.set_content(body, cte="quoted-printable")
-    for path in attachments:
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        maintype, subtype = kind.split("/", 1)
-        message.add_attachment(
-            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
-        )
+    message["Date"] = formatdate()
     return message
 
 

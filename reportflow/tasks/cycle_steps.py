@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from reportflow.clock import utcnow
+from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import ApprovalCode, AuditEvent, CycleState, SectionAssignment, session_scope
 from reportflow.notifications.channels import channel_urls
@@ -240,7 +241,9 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
         attachments, pdf_missing = ([], "")
         if needed:
             with ThreadPoolExecutor(1) as converter:
-                pdf = converter.submit(draft_attachments, attachment)
+                pdf = converter.submit(
+                    draft_attachments, attachment, get_settings().draft_pdf_wait_s
+                )
                 load_channel_plugins()
                 attachments, pdf_missing = pdf.result()
         outgoing = []

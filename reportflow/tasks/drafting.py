@@ -12,6 +12,7 @@ import fcntl
 import logging
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,14 +50,20 @@ def draft_copy(draft: RenderedDocument) -> Path:
     return named_copy(draft, draft_folder(draft.cycle_id), f"du-thao-vong-{draft.round}.docx")
 
 
-def draft_attachments(docx: Path) -> tuple[list[Path], str]:
-    """The draft as DOCX and as PDF (reads on a phone); when LibreOffice fails, the DOCX alone
-    and why, for the mail to say so. One conversion per file on a machine: a second caller
-    waits for the first and takes its PDF."""
+STILL_CONVERTING = "dự thảo dài, bản PDF đang được tạo; tải bản PDF tại trang dự thảo sau ít phút"
+
+
+def draft_attachments(docx: Path, wait_s: float | None = None) -> tuple[list[Path], str]:
+    """The draft as DOCX and as PDF (reads on a phone); otherwise the DOCX alone and why, for
+    the mail to say so. One conversion per file on a machine: a caller finding another one
+    converting waits for its PDF, at most ``wait_s`` seconds when given (the director's mail
+    does not wait for a draft of hundreds of pages; the draft page serves its PDF later)."""
     pdf = docx.with_suffix(".pdf")
-    with _held(docx.with_name(f".{docx.name}.lock")):
+    with _held(docx.with_name(f".{docx.name}.lock"), wait_s) as held:
         if pdf.is_file() and pdf.stat().st_mtime >= docx.stat().st_mtime:
             return [docx, pdf], ""
+        if not held:
+            return [docx], STILL_CONVERTING
         try:
             return [docx, convert_to_pdf(docx, docx.parent)], ""
         except (UserError, OSError, subprocess.SubprocessError) as exc:
@@ -68,12 +75,27 @@ def draft_attachments(docx: Path) -> tuple[list[Path], str]:
 
 
 @contextmanager
-def _held(lock_path: Path) -> Iterator[None]:
-    """An exclusive lock on the file, released when the process ends, killed or not."""
+def _held(lock_path: Path, wait_s: float | None) -> Iterator[bool]:
+    """An exclusive lock on the file (released when the process ends, killed or not); whether
+    it was taken within ``wait_s`` seconds (None: waits as long as it takes)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        if wait_s is None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield True
+            return
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+            else:
+                yield True
+                return
 
 
 def draft_ahead(cycle_id: int) -> bool:

@@ -24,8 +24,9 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.tasks.cycles import cycle_definition
-from reportflow.tasks.documents import blob_path, document_file, find_document
-from reportflow.tasks.export import convert_to_pdf
+from reportflow.tasks.documents import document_file, find_document
+from reportflow.tasks.drafting import draft_attachments, draft_copy
+from reportflow.tasks.errors import UserError
 from reportflow.tasks.merge import build_document, rows_by_key
 from reportflow.web.blocks_html import section_html, table_html
 from reportflow.web.links import (
@@ -114,13 +115,13 @@ def draft_context(link: Link) -> dict[str, Any]:
 
 
 def draft_file(link: Link, suffix: str) -> Path:
-    """The draft's DOCX (its stored bytes) or a PDF of it, made once by LibreOffice."""
+    """The draft's DOCX (its stored bytes) or its PDF: the one the director's mail attaches,
+    made once per machine (the completing submission may have made it already)."""
     with session_scope() as session:
         _, draft = _draft_of(session, link)
-    docx = document_file(draft)
     if suffix == ".docx":
-        return docx
-    pdf = blob_path(draft.sha256).with_suffix(".pdf")
-    if not pdf.is_file():
-        convert_to_pdf(docx, pdf.parent)
-    return pdf
+        return document_file(draft)
+    files, why_not = draft_attachments(draft_copy(draft))
+    if why_not:
+        raise UserError(f"Chưa tạo được bản PDF của dự thảo ({why_not}).")
+    return files[1]
