@@ -215,24 +215,24 @@ def test_the_directors_mail_waits_a_bounded_time_for_a_pdf_another_process_is_ma
         text=True,
         start_new_session=True,
     )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
-        began = time.monotonic()
-        prepare_draft(cycle_id)
-        waited = time.monotonic() - began
-    finally:
-        os.killpg(holder.pid, signal.SIGKILL)
-        holder.wait(timeout=30)
-
-    assert waited < 20, "the mail did not wait for the conversion"
-    [mail] = [m for m in smtp.messages() if "giamdoc@" in str(m["To"])]
-    assert [p.get_filename() for p in mail.iter_attachments()] == ["du-thao-vong-1.docx"]
-    text = " ".join(message_text(mail).split())
-    assert "bản PDF đang được tạo; tải bản PDF tại trang dự thảo sau ít phút" in text
-    assert not pdf_of_round(cycle_id).exists()
-
-    [link] = re.findall(r"(https?://\S+/d/[A-Za-z0-9_.-]+)", message_text(mail))
     with serving_web():
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            began = time.monotonic()
+            prepare_draft(cycle_id)
+            waited = time.monotonic() - began
+        finally:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=30)
+
+        assert waited < 20, "the mail did not wait for the conversion"
+        [mail] = [m for m in smtp.messages() if "giamdoc@" in str(m["To"])]
+        assert [p.get_filename() for p in mail.iter_attachments()] == ["du-thao-vong-1.docx"]
+        text = " ".join(message_text(mail).split())
+        assert "bản PDF đang được tạo; tải bản PDF tại trang dự thảo sau ít phút" in text
+        assert not pdf_of_round(cycle_id).exists()
+
+        [link] = re.findall(r"(https?://\S+/d/[A-Za-z0-9_.-]+)", message_text(mail))
         pdf = httpx.get(f"{link}/du-thao.pdf", timeout=180)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.content == pdf_of_round(cycle_id).read_bytes(), "the file the mail would attach"
