@@ -3,11 +3,20 @@ and adds its rows to the one table, out/bench/results.md and results.json."""
 
 import sys
 
-from reportflow.bench import documents, office, progress_table, reminders, results, submit_path
+from reportflow.bench import (
+    documents,
+    mail,
+    office,
+    progress_table,
+    reminders,
+    results,
+    submit_path,
+)
 
 BENCHES = {
     "documents": documents.main,
     "office": office.run,
+    "mail": mail.run,
     "reminders": reminders.main,
     "progress": progress_table.run,
     "submit": submit_path.run,

@@ -31,7 +31,7 @@ def report_cycle(cycle_id: int) -> str:
         wait_for_all_sections(cycle_id)
         steps.prepare_draft(cycle_id)
         if cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
-            steps.publish_draft(cycle_id)
+            hand_draft_to_director(cycle_id)
         wait_for_decision(cycle_id)
     if cycle_steps.cycle_state(cycle_id) == CycleState.REJECTED:
         steps.publish_trail(cycle_id)
@@ -56,6 +56,14 @@ def wait_for_all_sections(cycle_id: int) -> None:
         key = cycle_steps.wait_key(cycle_id, "sections")
         wait_here(key)
         cycle_steps.wait_over(cycle_id, key)
+
+
+def hand_draft_to_director(cycle_id: int) -> None:
+    """The draft published on Prefect while the director's mail goes: the run waits for the
+    decision as soon as both are done, not one after the other."""
+    published = steps.publish_draft.submit(cycle_id)
+    steps.send_draft(cycle_id)
+    published.result()
 
 
 def wait_for_decision(cycle_id: int) -> None:

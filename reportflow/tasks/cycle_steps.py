@@ -12,7 +12,14 @@ from sqlmodel import select
 from reportflow.clock import utcnow
 from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
-from reportflow.models import ApprovalCode, AuditEvent, CycleState, SectionAssignment, session_scope
+from reportflow.models import (
+    ApprovalCode,
+    AuditEvent,
+    CycleState,
+    RenderedDocument,
+    SectionAssignment,
+    session_scope,
+)
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import load_channel_plugins, send_to_channels
@@ -187,11 +194,19 @@ def _request_text(
 
 
 def prepare_draft(cycle_id: int) -> Path:
-    """Renders the round's draft once, then makes sure every director holds a code for it.
+    """The round's draft, rendered once, and a code for it in every director's hands.
 
     Raises ApprovalRequestUndelivered when a director could not be reached at all, so the task
     is retried instead of the run waiting for a decision nobody can make.
     """
+    draft = render_round_draft(cycle_id)
+    send_approval_codes(cycle_id)
+    return document_file(draft)
+
+
+def render_round_draft(cycle_id: int) -> RenderedDocument:
+    """Renders the round's draft once (the completing submission may have) and moves the cycle
+    on to await the decision."""
     with session_scope(write_lock=True) as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         draft = render_draft(session, cycle)
@@ -207,8 +222,7 @@ def prepare_draft(cycle_id: int) -> Path:
                 sha256=draft.sha256,
                 sections=draft.section_versions,
             )
-    send_approval_codes(cycle_id)
-    return document_file(draft)
+        return draft
 
 
 def send_approval_codes(cycle_id: int, renew: bool = False) -> int:

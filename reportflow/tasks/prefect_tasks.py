@@ -67,7 +67,18 @@ def sections_complete(cycle_id: int) -> bool:
 
 @task(name="tong-hop-du-thao", label="Tổng hợp dự thảo", retries=3, retry_delay_seconds=60)
 def prepare_draft(cycle_id: int) -> str:
-    return str(cycle_steps.prepare_draft(cycle_id))
+    return str(document_file(cycle_steps.render_round_draft(cycle_id)))
+
+
+@task(
+    name="gui-du-thao",
+    label="Gửi dự thảo và mã phê duyệt cho Giám đốc",
+    retries=3,
+    retry_delay_seconds=60,
+)
+def send_draft(cycle_id: int) -> int:
+    """Retried when no director could be reached: nobody could decide."""
+    return cycle_steps.send_approval_codes(cycle_id)
 
 
 @task(name="dang-du-thao", label="Đăng dự thảo lên Prefect", retries=2, retry_delay_seconds=5)
