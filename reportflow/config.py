@@ -60,10 +60,11 @@ class Settings(BaseSettings):
     send_concurrency: int = Field(default=8, ge=1, le=64)
     """How many request mails a cycle sends at once (each its own SMTP session); a process
     killed mid-send may send that many twice (with the same Message-ID)."""
-    draft_pdf_wait_s: float = Field(default=1.0, ge=0, le=600)
+    draft_pdf_wait_s: float = Field(default=30.0, ge=0, le=600)
     """How long the director's mail waits for a draft's PDF that another process is making
-    (the completing submission makes it ahead); past it the mail goes with the DOCX alone and
-    says the draft page has the PDF."""
+    (the completing submission makes it ahead; a LibreOffice started for the file takes a few
+    seconds, a draft of hundreds of pages longer); past it the mail goes with the DOCX alone
+    and says the draft page has the PDF."""
     outbox_wait_s: float = 30.0
     """How long a dispatch waits for messages another process is sending."""
 

@@ -8,7 +8,7 @@ import httpx
 from sqlmodel import select
 
 from reportflow.models import ApprovalDecision, session_scope
-from reportflow.prefect_api import api_client, read_run_state, resume_run
+from reportflow.prefect_api import PrefectApiError, api_client, read_run_state, resume_run
 from reportflow.tasks.approval import (
     DECISION_VI,
     DecisionRefused,
@@ -57,7 +57,7 @@ def send_decision(
         raise Conflict(f"Kỳ báo cáo số {cycle_id} chưa có quy trình đang chạy.")
     with api_client() as client:
         _wait_for_decision_pause(client, flow_run_id)
-        resume_run(client, flow_run_id, run_input=run_input.model_dump(mode="json"))
+        resume_with_input(client, flow_run_id, run_input.model_dump(mode="json"))
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         with session_scope() as session:
@@ -75,6 +75,25 @@ def send_decision(
     return "Đã gửi quyết định; quy trình sẽ ghi nhận khi tiếp tục chạy."
 
 
+FORM_NOT_SAVED_YET = "Run input schema not found"
+
+
+def resume_with_input(
+    client: httpx.Client, flow_run_id: str, run_input: dict, wait_s: float = 30
+) -> None:
+    """Prefect marks a run paused before it saves the form it waits for; a resume in between is
+    refused for the missing form and changes nothing, so it is sent again until the form is
+    there (the decision is sent as soon as the run shows it waits)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return resume_run(client, flow_run_id, run_input=run_input)
+        except PrefectApiError as exc:
+            if FORM_NOT_SAVED_YET not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
 def _wait_for_decision_pause(client: httpx.Client, flow_run_id: str, wait_s: float = 30) -> None:
     deadline = time.monotonic() + wait_s
     while True:
@@ -83,4 +102,4 @@ def _wait_for_decision_pause(client: httpx.Client, flow_run_id: str, wait_s: flo
             return
         if time.monotonic() >= deadline:
             raise Conflict("Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút.")
-        time.sleep(0.3)
+        time.sleep(0.1)
