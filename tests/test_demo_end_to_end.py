@@ -103,6 +103,16 @@ def test_every_recipient_received_exactly_one_email_with_the_docx(demo_result):
         assert "859/BC-STTTT-VP" in str(received[0]["Subject"])
 
 
+def test_the_director_got_the_draft_as_docx_and_pdf(demo_result):
+    """The last section came through the web, which made the draft and its PDF ahead of the
+    run (with a LibreOffice started for the file: no `serve` here); the mail waited for it."""
+    out, _, _ = demo_result
+    messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
+    [mail] = [m for m in messages if "chờ Giám đốc phê duyệt" in str(m["Subject"])]
+    assert attachment_names(mail) == ["du-thao-vong-1.docx", "du-thao-vong-1.pdf"]
+    assert "chưa tạo được bản PDF" not in mail.get_body().get_content()
+
+
 def test_late_division_was_reminded_and_director_copied(demo_result):
     out, _, log = demo_result
     messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
