@@ -24,9 +24,13 @@ _current: ContextVar[str | None] = ContextVar("reportflow_message_id", default=N
 _installing = threading.Lock()
 
 
-def current_message_id() -> str | None:
-    """The Message-ID chosen for the message being sent in this context, if any."""
-    return _current.get()
+def message_id_to_send() -> str:
+    """The Message-ID chosen for the message being sent in this context, else a new one."""
+    return _current.get() or make_msgid(domain=mail_domain())
+
+
+def mail_domain() -> str:
+    return parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "localhost"
 
 
 def _make_msgid(idstring: str | None = None, domain: str | None = None) -> str:
@@ -58,5 +62,4 @@ def stable_message_id(value: str | None) -> Iterator[None]:
 def new_message_id(row_id: int) -> str:
     """``<reportflow.{row}.{salt}@{domain of REPORTFLOW_MAIL_FROM}>``: the random salt keeps two
     databases (or one reset) from ever giving two different messages the same id."""
-    domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "localhost"
-    return f"<reportflow.{row_id}.{secrets.token_hex(6)}@{domain}>"
+    return f"<reportflow.{row_id}.{secrets.token_hex(6)}@{mail_domain()}>"

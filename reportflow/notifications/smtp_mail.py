@@ -11,7 +11,6 @@ from __future__ import annotations
 import mimetypes
 import smtplib
 import ssl
-import threading
 from collections.abc import Sequence
 from email.charset import QP, Charset
 from email.encoders import encode_base64
@@ -20,26 +19,22 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate
+from functools import cache
 from pathlib import Path
 
 from reportflow.config import get_settings
-from reportflow.notifications.message_id import current_message_id
+from reportflow.notifications.message_id import message_id_to_send
 
 TIMEOUT_S = 15
 _BODY_CHARSET = Charset("utf-8")
 _BODY_CHARSET.body_encoding = QP
-_context: ssl.SSLContext | None = None
-_context_lock = threading.Lock()
 
 
+@cache
 def tls_context() -> ssl.SSLContext:
     """One verifying context, shared: an SSLContext serves many connections and threads."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            _context = ssl.create_default_context()
-        return _context
+    return ssl.create_default_context()
 
 
 def compose(address: str, title: str, body: str, attachments: Sequence[Path]) -> Message:
@@ -59,12 +54,11 @@ def compose(address: str, title: str, body: str, attachments: Sequence[Path]) ->
             encode_base64(part)
             part.add_header("Content-Disposition", "attachment", filename=path.name)
             message.attach(part)
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     message["X-Application"] = "reportflow"
     message["Subject"] = Header(title, "utf-8")
     message["From"] = settings.mail_from
     message["To"] = address
-    message["Message-ID"] = current_message_id() or make_msgid(domain=domain)
+    message["Message-ID"] = message_id_to_send()
     message["Date"] = formatdate()
     return message
 

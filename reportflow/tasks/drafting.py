@@ -80,22 +80,22 @@ def _held(lock_path: Path, wait_s: float | None) -> Iterator[bool]:
     it was taken within ``wait_s`` seconds (None: waits as long as it takes)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
-        if wait_s is None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield True
-            return
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(0.05)
-            else:
-                yield True
-                return
+        yield _lock(handle, wait_s)
+
+
+def _lock(handle, wait_s: float | None) -> bool:
+    if wait_s is None:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return True
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def draft_ahead(cycle_id: int) -> bool:
