@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+MIN_KEY_LENGTH = 32
+"""`REPORTFLOW_SECRET_KEY` signs the approval codes' hashes and the web links: a shorter key
+could be guessed."""
 SAMPLES_DIR = PACKAGE_DIR / "samples"
 """The sample report (ktxh-6-thang) and the organisation it belongs to: for trials and the demo."""
 
@@ -90,6 +93,13 @@ class Settings(BaseSettings):
     """When set, the product's clock stands still at this moment (demo, simulated calendars):
     ISO 8601, `2020-06-05T09:00:00+07:00`. Without an offset (`2020-06-05T09:00`) it is a time
     in Asia/Ho_Chi_Minh; a date alone is its midnight there. Anything else is refused."""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_long(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < MIN_KEY_LENGTH:
+            raise ValueError(f"REPORTFLOW_SECRET_KEY cần ít nhất {MIN_KEY_LENGTH} ký tự")
+        return value
 
     @field_validator("frozen_now")
     @classmethod

@@ -8,12 +8,9 @@ import os
 import secrets
 from pathlib import Path
 
-from reportflow.config import get_settings
+from reportflow.config import MIN_KEY_LENGTH, get_settings
 
 KEY_FILE = "secret.key"
-
-
-MIN_KEY_LENGTH = 32
 
 
 def signing_key() -> bytes:
@@ -21,11 +18,6 @@ def signing_key() -> bytes:
     settings = get_settings()
     configured = settings.secret_key.get_secret_value()
     if configured:
-        if len(configured) < MIN_KEY_LENGTH:
-            raise ValueError(
-                f"REPORTFLOW_SECRET_KEY phải dài ít nhất {MIN_KEY_LENGTH} ký tự "
-                "(tạo bằng: python -c 'import secrets; print(secrets.token_urlsafe(32))')."
-            )
         return configured.encode("utf-8")
     path = settings.data_dir / KEY_FILE
     if not path.exists():

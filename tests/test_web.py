@@ -28,6 +28,7 @@ from tests.web_server import links_in_mails, serving_web
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 DATA = re.compile(r'name="data" value="([A-Za-z0-9+/=]*)"')
 FILENAME = re.compile(r'name="filename" value="([^"]*)"')
+SUBMISSION = re.compile(r'name="submission" value="([^"]*)"')
 
 
 @pytest.fixture
@@ -72,6 +73,7 @@ def confirm(link: str, page: str) -> httpx.Response:
         "csrf": CSRF.search(page).group(1),
         "filename": FILENAME.search(page).group(1),
         "data": DATA.search(page).group(1),
+        "submission": SUBMISSION.search(page).group(1),
     }
     return httpx.post(
         f"{link}/confirm", data=data, files={"x": ("", b"")}, timeout=60, follow_redirects=True
@@ -247,7 +249,8 @@ def test_uploads_get_the_cli_refusals_and_the_size_is_checked_before_reading(web
 
 def test_only_the_health_check_answers_without_a_link_and_each_link_is_rate_limited(web):
     base = web["base"]
-    assert httpx.get(f"{base}/healthz", timeout=30).text == "ok"
+    health = httpx.get(f"{base}/healthz", timeout=30)
+    assert health.text.splitlines() == ["ok", "cơ sở dữ liệu: ok", "khóa bí mật: ok"]
     for path in ("/", "/docs", "/openapi.json", "/l/", "/static/x", "/l/abc/receipt/1"):
         response = httpx.get(f"{base}{path}", timeout=30)
         assert response.status_code in (403, 404), path

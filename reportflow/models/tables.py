@@ -117,7 +117,10 @@ class SectionAssignment(SQLModel, table=True):
 
 
 class SectionVersion(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("assignment_id", "version_no"),)
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "version_no"),
+        UniqueConstraint("assignment_id", "submission_key"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="sectionassignment.id", index=True)
     version_no: int
@@ -128,6 +131,9 @@ class SectionVersion(SQLModel, table=True):
     sha256: str
     submitted_by: str = Field(foreign_key="person.code")
     submitted_at: dt.datetime = Field(default_factory=utcnow)
+    submission_key: str | None = None
+    """The web form's one-time key: the same confirm sent twice (a double click, a browser's
+    resend) finds the version it stored instead of storing a second one."""
 
 
 class IndicatorValue(SQLModel, table=True):

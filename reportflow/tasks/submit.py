@@ -14,6 +14,7 @@ from reportflow.config import get_settings
 from reportflow.definition_schema import ReportDefinition
 from reportflow.document.blocks import SectionContent
 from reportflow.document.errors import SectionInputError
+from reportflow.document.file_names import clean_file_name
 from reportflow.document.markdown_input import parse_markdown
 from reportflow.indicators import (
     FIGURES_FILE_LIMITS,
@@ -49,6 +50,8 @@ class SubmissionResult:
     version_no: int
     complete: bool
     woke_cycle: bool
+    repeated: bool = False
+    """The same web confirm came again: the version it stored first is returned, nothing new."""
 
 
 def check_upload_size(size: int, name: str) -> None:
@@ -140,19 +143,34 @@ def _open_assignment(
 
 def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> SubmissionResult:
     _refuse_figures_key(cycle_id, section_key, by)
-    return store_section(cycle_id, section_key, read_section_file(source), source.name, by)
+    name = clean_file_name(source.name)
+    return store_section(cycle_id, section_key, read_section_file(source), name, by)
 
 
 def submit_section_bytes(
-    cycle_id: int, section_key: str, data: bytes, name: str, by: str, settle: bool = True
+    cycle_id: int,
+    section_key: str,
+    data: bytes,
+    name: str,
+    by: str,
+    settle: bool = True,
+    submission_key: str | None = None,
 ) -> SubmissionResult:
     """`submit_section` for a file received over the web (``by`` is proven by the link).
 
     ``settle=False`` leaves `settle_submission` to the caller (the web app runs it after the
-    response is sent)."""
+    response is sent). A ``submission_key`` already stored for the section returns that
+    version instead of storing the same confirm twice."""
     _refuse_figures_key(cycle_id, section_key, by)
+    name = clean_file_name(name)
     return store_section(
-        cycle_id, section_key, read_section_bytes(data, name), name, by, settle=settle
+        cycle_id,
+        section_key,
+        read_section_bytes(data, name),
+        name,
+        by,
+        settle=settle,
+        submission_key=submission_key,
     )
 
 
@@ -187,9 +205,15 @@ def store_section(
     source_name: str,
     by: str,
     settle: bool = True,
+    submission_key: str | None = None,
 ) -> SubmissionResult:
     content, data, fmt = parsed
+    source_name = clean_file_name(source_name)
     with session_scope(write_lock=True) as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        repeated = _stored_under(session, cycle, section_key, submission_key, by)
+        if repeated is not None:
+            return repeated
         assignment, _definition = _open_assignment(session, cycle_id, section_key)
         person = get_person(session, by)
         division = assignment.division_code
@@ -210,6 +234,7 @@ def store_section(
                 source_bytes=data,
                 sha256=hashlib.sha256(data).hexdigest(),
                 submitted_by=person.code,
+                submission_key=submission_key,
             )
         )
         assignment.state = "submitted"
@@ -227,6 +252,29 @@ def store_section(
         complete = all_sections_in(session, cycle_id)
     woke = settle_submission(cycle_id, complete) if settle else False
     return SubmissionResult(cycle_id, section_key, version_no, complete, woke)
+
+
+def _stored_under(
+    session: Session, cycle: Cycle, section_key: str, submission_key: str | None, by: str
+) -> SubmissionResult | None:
+    """The version a confirm with this key already stored (looked up before the state check: a
+    resend after the last section closed the cycle still gets its receipt)."""
+    if not submission_key:
+        return None
+    version = session.exec(
+        select(SectionVersion.version_no)
+        .join(SectionAssignment, SectionAssignment.id == SectionVersion.assignment_id)
+        .where(
+            SectionAssignment.cycle_id == cycle.id,
+            SectionAssignment.section_key == section_key,
+            SectionVersion.submission_key == submission_key,
+            SectionVersion.submitted_by == by,
+        )
+    ).first()
+    if version is None:
+        return None
+    complete = all_sections_in(session, cycle.id)
+    return SubmissionResult(cycle.id, section_key, version, complete, False, repeated=True)
 
 
 def read_indicator_file(path: Path) -> dict[str, object]:

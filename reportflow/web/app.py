@@ -12,6 +12,8 @@ import binascii
 import hashlib
 import hmac
 import logging
+import re
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import select
@@ -33,6 +36,7 @@ from reportflow.config import PACKAGE_DIR, get_settings
 from reportflow.definition_schema import OutlineItem, ReportDefinition
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
+from reportflow.document.file_names import clean_file_name
 from reportflow.document.numbering import number_outline
 from reportflow.models import (
     Cycle,
@@ -59,6 +63,7 @@ from reportflow.tasks.submit import (
     submit_indicator_values,
     submit_section_bytes,
 )
+from reportflow.tasks.web_health import web_dependencies
 from reportflow.web.blocks_html import section_html
 from reportflow.web.draft_page import draft_context, draft_file
 from reportflow.web.links import Link, LinkRefused, check_live, make_token, verify
@@ -67,6 +72,8 @@ from reportflow.web.receipts import send_receipt
 log = logging.getLogger(__name__)
 
 FIGURES_SOURCE = "biểu mẫu số liệu trên web"
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+"""The one-time key the preview puts in its confirm form (`secrets.token_urlsafe(16)`)."""
 PASTED_NAME = "van-ban-dan.md"
 """The name a pasted text is stored under (its format is Markdown)."""
 
@@ -126,6 +133,18 @@ REFUSALS = {
         "Tệp gửi lên quá lớn nên chưa được đọc. Hãy bỏ hình ảnh và phần không cần thiết rồi "
         "gửi lại.",
     ),
+    "method": (
+        405,
+        "Không làm được thao tác này",
+        "Trang này không nhận cách gửi đó. Hãy mở lại liên kết trong thư và dùng các nút trên "
+        "trang.",
+    ),
+    "invalid": (
+        422,
+        "Địa chỉ hoặc biểu mẫu không đúng",
+        "Địa chỉ hoặc biểu mẫu gửi lên không đúng dạng nên chưa lưu gì. Hãy mở lại liên kết "
+        "trong thư (không gõ lại bằng tay) và gửi lại.",
+    ),
     "not_found": (
         404,
         "Không có trang này",
@@ -137,6 +156,17 @@ REFUSALS = {
         "Máy chủ gặp lỗi nên chưa lưu gì. Hãy thử lại sau ít phút; nếu vẫn lỗi, hãy báo Văn phòng.",
     ),
 }
+
+
+HTTP_REFUSALS = {
+    400: "invalid",
+    404: "not_found",
+    405: "method",
+    413: "too_large",
+    422: "invalid",
+    429: "rate",
+}
+"""Starlette's own errors, answered with the app's page and headers."""
 
 
 def _environment() -> Environment:
@@ -454,23 +484,37 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> HTMLResponse:
-        return refusal("not_found" if exc.status_code in (404, 405) else "error")
+        return refusal(HTTP_REFUSALS.get(exc.status_code, "error"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, _exc: RequestValidationError) -> HTMLResponse:
+        return refusal("invalid")
+
+    def read_only(path: str, **kwargs: Any):
+        """A page: GET, and HEAD answered as GET without its body (uvicorn drops it), so a link
+        checker sees a live link; neither changes anything."""
+        return app.api_route(path, methods=["GET", "HEAD"], **kwargs)
 
     @app.exception_handler(Exception)
     async def _error(_request: Request, _exc: Exception) -> HTMLResponse:
         return refusal("error")
 
-    @app.get("/healthz", response_class=PlainTextResponse)
-    async def healthz() -> str:
-        return "ok"
+    @read_only("/healthz", response_class=PlainTextResponse)
+    async def healthz() -> PlainTextResponse:
+        """ "ok" and then each dependency; 503 when one fails (a load balancer takes it out)."""
+        found = await run_in_threadpool(web_dependencies)
+        healthy = all(found.values())
+        lines = ["ok" if healthy else "lỗi"]
+        lines += [f"{name}: {'ok' if works else 'lỗi'}" for name, works in found.items()]
+        return PlainTextResponse("\n".join(lines), status_code=200 if healthy else 503)
 
-    @app.get("/d/{token}", response_class=HTMLResponse)
+    @read_only("/d/{token}", response_class=HTMLResponse)
     async def draft_page(request: Request, token: str) -> HTMLResponse:
         link = await open_link(request, token)
         context = await run_in_threadpool(draft_context, link)
         return page("draft.html", token=token, **context)
 
-    @app.get("/d/{token}/du-thao.{suffix}")
+    @read_only("/d/{token}/du-thao.{suffix}")
     async def draft_download(request: Request, token: str, suffix: str) -> FileResponse:
         if suffix not in ("docx", "pdf"):
             raise Refused("not_found")
@@ -482,7 +526,7 @@ def create_app() -> FastAPI:
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
 
-    @app.get("/l/{token}", response_class=HTMLResponse)
+    @read_only("/l/{token}", response_class=HTMLResponse)
     async def section_page(request: Request, token: str) -> HTMLResponse:
         link = await open_link(request, token)
         context = await run_in_threadpool(section_context, link)
@@ -510,7 +554,7 @@ def create_app() -> FastAPI:
         problem, data, name, html = "", b"", "", None
         try:
             if isinstance(upload, UploadFile) and upload.filename:
-                name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1]
+                name = clean_file_name(upload.filename)
                 check_upload_size(upload.size or 0, name)
                 data = await upload.read()
             elif pasted.strip():
@@ -530,10 +574,11 @@ def create_app() -> FastAPI:
             filename=name,
             pasted=pasted if name == PASTED_NAME else "",
             data_b64=base64.b64encode(data).decode("ascii") if html is not None else "",
+            submission=secrets.token_urlsafe(16),
             **context,
         )
 
-    @app.get("/l/{token}/confirm", response_class=HTMLResponse)
+    @read_only("/l/{token}/confirm", response_class=HTMLResponse)
     async def confirm_get(request: Request, token: str) -> HTMLResponse:
         await open_link(request, token)
         return page(
@@ -549,7 +594,10 @@ def create_app() -> FastAPI:
         link = await open_link(request, token)
         context = await run_in_threadpool(section_context, link)
         form = await read_form(request, link)
-        name = str(form.get("filename") or "")
+        name = clean_file_name(str(form.get("filename") or ""))
+        submission = str(form.get("submission") or "")
+        if not SUBMISSION_KEY.fullmatch(submission):
+            submission = ""
         try:
             data = base64.b64decode(str(form.get("data") or ""), validate=True)
         except (binascii.Error, ValueError):
@@ -565,6 +613,7 @@ def create_app() -> FastAPI:
                 name,
                 link.person_code,
                 settle=False,
+                submission_key=submission or None,
             )
         except UserError as exc:
             return page(
@@ -577,17 +626,20 @@ def create_app() -> FastAPI:
                 filename=name,
                 pasted="",
                 data_b64="",
+                submission="",
                 **context,
             )
-        # After the response: the division head waits only for the stored version.
+        # After the response: the division head waits only for the stored version. A repeated
+        # confirm is settled again (a wake lost the first time is retried) but mails nothing.
         background.add_task(
             settle_submission, link.cycle_id, result.complete, progress_refresher.mark
         )
-        background.add_task(
-            mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
-        )
-        if result.complete:
-            background.add_task(draft_ahead, link.cycle_id)
+        if not result.repeated:
+            background.add_task(
+                mail_receipt, link.cycle_id, link.section_key, link.person_code, result.version_no
+            )
+            if result.complete:
+                background.add_task(draft_ahead, link.cycle_id)
         return RedirectResponse(f"/l/{token}/receipt/{result.version_no}", status_code=303)
 
     @app.post("/l/{token}/figures", response_class=HTMLResponse)
@@ -645,7 +697,7 @@ def create_app() -> FastAPI:
         background.add_task(draft_ahead, link.cycle_id)
         return RedirectResponse(f"/l/{token}/figures/received", status_code=303)
 
-    @app.get("/l/{token}/figures/received", response_class=HTMLResponse)
+    @read_only("/l/{token}/figures/received", response_class=HTMLResponse)
     async def figures_received(request: Request, token: str) -> HTMLResponse:
         link = await open_link(request, token)
         context = await run_in_threadpool(section_context, link)
@@ -654,16 +706,18 @@ def create_app() -> FastAPI:
         context |= await run_in_threadpool(figures_context, link)
         return page("figures_received.html", token=token, **context)
 
-    @app.get("/l/{token}/viec-cua-toi", response_class=HTMLResponse)
+    @read_only("/l/{token}/viec-cua-toi", response_class=HTMLResponse)
     async def my_work(request: Request, token: str) -> HTMLResponse:
         link = await open_link(request, token)
         context = await run_in_threadpool(my_work_context, link)
         return page("my_work.html", token=token, **context)
 
-    @app.get("/l/{token}/receipt/{version_no}", response_class=HTMLResponse)
-    async def receipt(request: Request, token: str, version_no: int) -> HTMLResponse:
+    @read_only("/l/{token}/receipt/{version_no}", response_class=HTMLResponse)
+    async def receipt(request: Request, token: str, version_no: str) -> HTMLResponse:
         link = await open_link(request, token)
-        context = await run_in_threadpool(receipt_context, link, version_no)
+        if not (version_no.isascii() and version_no.isdigit() and len(version_no) <= 9):
+            raise Refused("not_found")
+        context = await run_in_threadpool(receipt_context, link, int(version_no))
         return page("receipt.html", token=token, **context)
 
     return app

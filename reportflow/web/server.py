@@ -38,13 +38,14 @@ def run_web(host: str | None, port: int | None, say: Callable[[str], None]) -> N
 
 
 def web_is_up(address: str, timeout_s: float = 2.0) -> bool:
-    """The health check at `address` answers "ok"."""
+    """The health check at `address` answers "ok" (its first line; each dependency follows)."""
     import httpx
 
     try:
-        return httpx.get(f"{address.rstrip('/')}/healthz", timeout=timeout_s).text == "ok"
+        answer = httpx.get(f"{address.rstrip('/')}/healthz", timeout=timeout_s)
     except httpx.HTTPError:
         return False
+    return answer.status_code == 200 and answer.text.splitlines()[:1] == ["ok"]
 
 
 @contextmanager
