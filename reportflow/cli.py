@@ -381,6 +381,7 @@ def remind(
     """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần, trong giờ hành chính),
     và gửi nốt các tin đề nghị, phát hành còn dở do sự cố."""
     from reportflow.tasks.reminders import dry_run_lines, planned_label, sweep
+    from reportflow.tasks.safety_net import wake_waiting_runs
 
     init_db()
     if dry_run:
@@ -390,6 +391,10 @@ def remind(
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
     report = sweep(retry_failed=retry_failed)
+    for cycle_id in wake_waiting_runs():
+        console.print(
+            f"Đã đánh thức quy trình của kỳ {cycle_id} (đã đủ phần hoặc đã có quyết định)."
+        )
     for p in report.sent:
         console.print(f"Đã nhắc: {planned_label(p)}", markup=False, highlight=False)
     for line in report.resent:

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     """How often a trial run (`cycle run`) paused for input asks whether it was resumed: the
     director's Submit is picked up within this many seconds. Served runs suspend instead."""
     resume_wait_s: float = 30.0
+    prefect_sqlite_immediate: bool = True
+    """Whether a Prefect server started here on SQLite begins its write transactions IMMEDIATE
+    (`reportflow.prefect_sqlite_server`): Prefect's own DEFERRED ones fail with "database is
+    locked" under a served cycle's load (bench P1). Off: Prefect's own `server start`."""
     warm_office: bool = True
     """Whether `reportflow serve` keeps one LibreOffice running on this machine for conversions
     (the draft's PDF in about 0.1 s instead of about 1 s; some 150 MB of memory)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from reportflow.config import get_settings
 from reportflow.prefect_processes import start_in_own_group, stop_tree
 
 
@@ -19,6 +20,20 @@ def is_healthy(api_url: str) -> bool:
         return httpx.get(f"{api_url.rstrip('/')}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def uses_sqlite(env: dict[str, str]) -> bool:
+    """Whether a Prefect server started with this environment keeps its data in SQLite."""
+    url = env.get("PREFECT_API_DATABASE_CONNECTION_URL") or env.get(
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL", ""
+    )
+    return not url or url.startswith("sqlite")
+
+
+def server_module(env: dict[str, str]) -> str:
+    """Prefect's command line; on SQLite, with its write transactions begun IMMEDIATE."""
+    immediate = get_settings().prefect_sqlite_immediate and uses_sqlite(env)
+    return "reportflow.prefect_sqlite_server" if immediate else "prefect"
 
 
 def ensure_server(
@@ -41,7 +56,8 @@ def ensure_server(
     # The UI is told where the API is; by default it says port 4200 whatever port is served.
     env.setdefault("PREFECT_UI_API_URL", api_url)
     home.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", port]
+    command = [sys.executable, "-m", server_module(env), "server", "start", "--host", host]
+    command += ["--port", port]
     process = start_in_own_group(command, log_path, env)
     if started is not None:
         started.append(process)

@@ -71,6 +71,7 @@ class Served:
     env: dict[str, str] = field(default_factory=dict)
     started_s: float = 0.0
     """Seconds from the call to ready."""
+    options: ServeOptions = field(default_factory=ServeOptions)
 
     def stop(self, say: Say) -> None:
         """The web pages, the workers (each with the flow runs it started), then the server."""
@@ -211,6 +212,86 @@ def start_or_reuse_server(options: ServeOptions, served: Served, say: Say) -> No
         )
 
 
+def restart_server(served: Served, say: Say) -> None:
+    """The Prefect server `serve` started has died: started again on the same address and
+    database (the waiting cycles are kept there; the workers reconnect, or are restarted)."""
+    from prefect.settings import get_current_settings
+
+    log = served.log_dir / "prefect-server.log"
+    say(f"Máy chủ Prefect đã dừng bất ngờ (mã {served.server.returncode}); khởi động lại…")
+    stop_server(served.server)
+    served.server = None
+    started: list[subprocess.Popen] = []
+    try:
+        ensure_server(
+            served.api_url,
+            get_current_settings().home,
+            log,
+            host=served.options.host,
+            started=started,
+        )
+    except RuntimeError as exc:
+        raise ServeFailed(f"Không khởi động lại được máy chủ Prefect: {exc}") from exc
+    finally:
+        served.server = started[0] if started else None
+    say(f"Máy chủ Prefect đã chạy lại tại {served.api_url}.")
+
+
+PREFECT_DATABASE_SUFFIX = "_prefect"
+
+
+def choose_prefect_database(say: Say) -> None:
+    """The production topology when the project database is PostgreSQL: the Prefect server
+    started here gets a database of its own on the same PostgreSQL server (created if missing),
+    unless PREFECT_API_DATABASE_CONNECTION_URL names one. On SQLite, says it is the trial setup."""
+    from sqlalchemy import make_url
+
+    project = make_url(get_settings().resolved_database_url)
+    if os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL"):
+        return
+    if not project.drivername.startswith("postgresql"):
+        say(
+            "Cấu hình dùng thử: Prefect và dữ liệu dự án trên SQLite, cho một máy và ít phòng. "
+            "Khi dùng thật, đặt REPORTFLOW_DATABASE_URL=postgresql://… thì reportflow serve tự "
+            "dùng PostgreSQL cho cả Prefect."
+        )
+        return
+    name = f"{project.database}{PREFECT_DATABASE_SUFFIX}"
+    created = create_database_if_missing(project, name)
+    prefect_url = project.set(drivername="postgresql+asyncpg", database=name, query={})
+    os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_url.render_as_string(
+        hide_password=False
+    )
+    say(
+        f"Cấu hình vận hành: Prefect dùng PostgreSQL, cơ sở dữ liệu {name} "
+        f"({'vừa tạo' if created else 'đã có'}) trên cùng máy chủ với dữ liệu dự án."
+    )
+
+
+def create_database_if_missing(project, name: str) -> bool:
+    """CREATE DATABASE on the project's PostgreSQL server; True when it was made now."""
+    import psycopg
+    from psycopg import sql
+
+    dsn = project.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            exists = connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if not exists:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.DuplicateDatabase:
+        return False
+    except psycopg.Error as exc:
+        raise ServeFailed(
+            f"Không tạo được cơ sở dữ liệu {name} cho Prefect trên máy chủ PostgreSQL của dự án "
+            f"({str(exc).splitlines()[0][:200]}); tạo sẵn, hoặc đặt "
+            "PREFECT_API_DATABASE_CONNECTION_URL."
+        ) from exc
+    return not exists
+
+
 def prefect_database() -> str:
     """The database the Prefect server started here uses (PREFECT_API_DATABASE_CONNECTION_URL,
     else SQLite in PREFECT_HOME), its password masked."""
@@ -219,9 +300,12 @@ def prefect_database() -> str:
 
     settings = get_current_settings()
     configured = settings.server.database.connection_url
-    if configured is None or not configured.get_secret_value():
+    url = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL") or (
+        configured.get_secret_value() if configured is not None else ""
+    )
+    if not url:
         return f"SQLite trong {settings.home}"
-    return make_url(configured.get_secret_value()).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def upgrade_database(served: Served, say: Say) -> None:
@@ -345,8 +429,11 @@ def _workers_not_online(env: dict[str, str], served: Served) -> list[str]:
 def start(options: ServeOptions, served: Served, say: Say) -> None:
     """Starts everything, recording each process in `served` as soon as it exists."""
     began = time.monotonic()
+    served.options = options
     served.log_dir = (get_settings().data_dir / "logs").resolve()
     upgrade_database(served, say)
+    if not options.no_server:
+        choose_prefect_database(say)
     start_or_reuse_server(options, served, say)
     served.ui_url = served.api_url.rstrip("/").removesuffix("/api")
     env = _client_environment(served.api_url)
@@ -444,9 +531,7 @@ def _watch(served: Served, poll_s: float, say: Say) -> None:
     restarted_at: dict[int, float] = {}
     while True:
         if served.server is not None and served.server.poll() is not None:
-            raise ServeFailed(
-                f"Máy chủ Prefect đã dừng bất ngờ; xem {served.log_dir / 'prefect-server.log'}"
-            )
+            restart_server(served, say)
         if served.web is not None and served.web.poll() is not None:
             raise ServeFailed(
                 f"Trang web đã dừng bất ngờ (mã {served.web.returncode}); "

@@ -100,7 +100,13 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
         refused = session.exec(
             select(AuditEvent).where(AuditEvent.action == "decision.refused")
         ).all()
-        assert refused == []  # the CLI path refuses before resuming, so the run never saw them
+        # The CLI path refuses before resuming (the run never saw them) and audits each refusal.
+        assert [(e.detail["round"], e.detail["path"], e.detail["wrong_code"]) for e in refused] == [
+            (1, "cli", True),
+            (2, "cli", True),
+        ]
+        assert not any(e.detail["code_burnt"] for e in refused)
+        assert first_code not in str([e.detail for e in refused]), "no tried code in clear"
         final = session.exec(select(RenderedDocument).where(RenderedDocument.kind == "final")).one()
     dispatched = [m for m in smtp.messages() if "01/BC-STTTT-VP" in str(m["Subject"])]
     assert len(dispatched) == 3

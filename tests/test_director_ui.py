@@ -326,7 +326,7 @@ def test_the_director_decides_in_the_prefect_ui(
         "Mở kỳ báo cáo theo Công văn 850/SKHĐT-THKTKG",
         "Nộp phần bcvt, phiên bản 2",
         "Tổng hợp dự thảo vòng 2, SHA-256",
-        "Quyết định vòng 1 bị từ chối: Mã phê duyệt không đúng",
+        "Quyết định vòng 1 gửi qua giao diện Prefect bị từ chối: Mã phê duyệt không đúng",
         "Quyết định: trả lại để sửa (vòng 1); phần trả lại: bcvt",
         "Quyết định: phê duyệt (vòng 2)",
         f"Cấp số văn bản {entry.number_text}",

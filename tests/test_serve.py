@@ -138,8 +138,13 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
             wait_for_flow_run_process(flow_run.id, serve.process)
             wait_until_running(flow_run.id)
         started = " | ".join(serve.processes().values())
-        for command in ("prefect server start", "prefect worker start", "prefect.engine"):
+        for command in (
+            "reportflow.prefect_sqlite_server server start",
+            "prefect worker start",
+            "prefect.engine",
+        ):
             assert command in started, started
+        assert "Cấu hình dùng thử: Prefect và dữ liệu dự án trên SQLite" in serve.output
         office_profile = (tmp_path / "data" / "office" / "profile").resolve().as_uri()
         assert f"soffice.bin -env:UserInstallation={office_profile} --headless" in started
 
@@ -154,6 +159,17 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
             assert time.monotonic() < deadline, serve.output
             time.sleep(0.2)
         assert int(retired) not in serve.processes()
+
+        # A Prefect server killed outright is started again on the same address.
+        [server_pid] = [
+            pid for pid, cmd in serve.processes().items() if "prefect_sqlite_server server" in cmd
+        ]
+        os.kill(server_pid, signal.SIGKILL)
+        serve.wait_for("Máy chủ Prefect đã dừng bất ngờ", 30)
+        serve.wait_for("Máy chủ Prefect đã chạy lại", 180)
+        assert is_healthy(api) and serve.process.poll() is None
+        assert server_pid not in serve.processes()
+        assert httpx.get(f"{api}/work_pools/reportflow").json()["type"] == "process"
 
         stop_s = serve.stop_with(signal.SIGINT)
         print(f"reportflow serve: stopped {stop_s:.1f} s after SIGINT")
@@ -227,7 +243,7 @@ def test_serve_interrupted_while_it_deploys_stops_what_it_had_started(tmp_path):
         while "deploy --all" not in (deploying := " | ".join(serve.processes().values())):
             assert time.monotonic() < deadline, deploying
             time.sleep(0.1)
-        assert "prefect server start" in deploying, deploying
+        assert "prefect_sqlite_server server start" in deploying, deploying
         serve.stop_with(signal.SIGINT)
         assert not serve.processes(), serve.processes()
         assert serve.output.splitlines()[-2:] == [

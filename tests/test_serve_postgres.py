@@ -41,11 +41,12 @@ SECTIONS = [
 
 @pytest.fixture
 def postgres_databases() -> Iterator[tuple[str, str]]:
-    """Two databases of this test's own on the test server: Prefect's and the project's."""
+    """Two databases of this test's own on the test server: the project's, made here, and
+    Prefect's, which `serve` makes itself beside it (its name the project's + "_prefect")."""
     if not POSTGRES_URL:
         pytest.skip("REPORTFLOW_TEST_POSTGRES_URL is not set")
     base = POSTGRES_URL.rsplit("/", 1)[0]
-    names = [f"rf_serve_{os.getpid()}_prefect", f"rf_serve_{os.getpid()}_project"]
+    names = [f"rf_serve_{os.getpid()}_project_prefect", f"rf_serve_{os.getpid()}_project"]
 
     def drop() -> None:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
@@ -54,8 +55,7 @@ def postgres_databases() -> Iterator[tuple[str, str]]:
 
     drop()
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {names[1]}")
     asyncpg = base.replace("postgresql://", "postgresql+asyncpg://", 1)
     yield f"{asyncpg}/{names[0]}", f"{base}/{names[1]}"
     from reportflow.models.db import _engine_for
@@ -83,12 +83,15 @@ def test_serve_on_postgresql_with_two_workers_runs_a_cycle_to_the_dispatch(
     }
     os.environ.update(settings)
     reload_settings()
-    env = serve_environment(tmp_path, PREFECT_API_DATABASE_CONNECTION_URL=prefect_url, **settings)
+    env = serve_environment(tmp_path, **settings)
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
     port = free_port()
     serve = Serve(["--port", str(port), "--workers", "2"], env, tmp_path)
     try:
         serve.wait_for(READY, 300)
         assert "cơ sở dữ liệu của Prefect: postgresql+asyncpg://" in serve.output, serve.output
+        assert "Cấu hình vận hành: Prefect dùng PostgreSQL" in serve.output
+        assert f"{prefect_url.rsplit('/', 1)[1]} (vừa tạo)" in serve.output
         assert field(serve.output, "Cơ sở dữ liệu").startswith("postgresql+psycopg://")
         api = f"http://127.0.0.1:{port}/api"
         workers = httpx.post(f"{api}/work_pools/reportflow/workers/filter", json={}).json()

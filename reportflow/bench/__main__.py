@@ -7,6 +7,7 @@ from reportflow.bench import (
     documents,
     mail,
     office,
+    prefect_lock,
     progress_table,
     reminders,
     results,
@@ -20,6 +21,7 @@ BENCHES = {
     "reminders": reminders.main,
     "progress": progress_table.run,
     "submit": submit_path.run,
+    "prefect-lock": prefect_lock.run,
 }
 
 

@@ -7,7 +7,7 @@ from prefect import flow, get_run_logger
 from reportflow.models import init_db
 from reportflow.tasks import prefect_tasks as steps
 from reportflow.tasks.reminders import collecting_cycle_ids, sweep
-from reportflow.tasks.wake import wake_complete_cycles
+from reportflow.tasks.safety_net import wake_waiting_runs
 
 
 @flow(name="send_reminders")
@@ -18,10 +18,10 @@ def send_reminders() -> int:
     collecting = collecting_cycle_ids()
     for cycle_id in collecting:
         steps.publish_progress(cycle_id)
-    woken = wake_complete_cycles(collecting)
+    woken = wake_waiting_runs()
     logger = get_run_logger()
     if woken:
-        logger.warning("Đã đánh thức các kỳ đủ phần nhưng còn chờ: %s", woken)
+        logger.warning("Đã đánh thức các kỳ đủ phần hoặc đã có quyết định nhưng còn chờ: %s", woken)
     for line in report.resent:
         logger.info("Đã gửi lại: %s", line)
     for problem in report.held:

@@ -311,6 +311,14 @@ def check_decision(
     return director, code
 
 
+def round_decision(session: Session, cycle_id: int, round_no: int) -> ApprovalDecision | None:
+    return session.exec(
+        select(ApprovalDecision).where(
+            ApprovalDecision.cycle_id == cycle_id, ApprovalDecision.round == round_no
+        )
+    ).first()
+
+
 def record_decision(
     session: Session, cycle_id: int, decision: DirectorDecision
 ) -> ApprovalDecision:
@@ -367,35 +375,103 @@ def reopen_sections(session: Session, cycle: Cycle, comments: dict[str, str]) ->
     cycle.round += 1
 
 
+MAX_WRONG_CODES = 5
+"""Wrong codes a round takes, from every path together; the fifth revokes the round's codes and
+a fresh one is mailed to the director. With 40-bit codes, guessing is then hopeless."""
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: str
     code_burnt: bool
     """A valid code was presented in a refused form: it is used up (Prefect keeps the form's
     input in clear), and a fresh one must be mailed."""
+    locked_out: bool = False
+    """This refusal was the round's `MAX_WRONG_CODES`-th wrong code: its codes are revoked."""
+
+
+LOCKED_OUT_VI = (
+    f" Đã nhập sai mã {MAX_WRONG_CODES} lần trong vòng này nên mã hiện hành bị hủy; "
+    "mã mới được gửi qua thư riêng cho Giám đốc."
+)
+
+
+def tried_code_fingerprint(cycle: Cycle, code: str) -> str:
+    """Tells repeated tries of one wrong code apart from many different ones in the audit,
+    without keeping the code: a keyed hash, cut short."""
+    return _hash_code(cycle.id, cycle.round, "tried:" + normalise_code(code))[:10]
+
+
+def wrong_codes_since_lockout(session: Session, cycle: Cycle) -> int:
+    """Wrong codes refused in the cycle's current round since its codes were last locked."""
+    events = session.exec(
+        select(AuditEvent.action, AuditEvent.detail)
+        .where(
+            AuditEvent.cycle_id == cycle.id,
+            AuditEvent.action.in_(["decision.refused", "approval_code.locked_out"]),
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    count = 0
+    for action, detail in events:
+        if detail.get("round") != cycle.round:
+            continue
+        if action == "approval_code.locked_out":
+            count = 0
+        elif detail.get("wrong_code"):
+            count += 1
+    return count
 
 
 def refuse_decision(
-    session: Session, cycle_id: int, decision: DirectorDecision, reason: str
+    session: Session,
+    cycle_id: int,
+    decision: DirectorDecision,
+    reason: str,
+    path: str = "prefect-ui",
+    burn_valid_code: bool = True,
 ) -> Refusal:
-    """Records a refused form in the audit trail; burns a valid code that was typed into it."""
+    """Records a refused decision in the audit trail, with the path it came by; burns a valid
+    code typed into a refused form (``burn_valid_code``: Prefect keeps the form in clear), and
+    locks the round's codes at its `MAX_WRONG_CODES`-th wrong code."""
     cycle = get_cycle(session, cycle_id, for_update=True)
     presented = find_presented_code(session, cycle, decision.approval_code)
-    burnt = presented is not None and is_open(presented)
+    wrong = cycle.state == CycleState.AWAITING_DECISION and (
+        presented is None or not is_open(presented)
+    )
+    burnt = burn_valid_code and presented is not None and is_open(presented)
     if burnt:
         presented.revoked_at = utcnow()
         presented.revoke_reason = "đã nhập trong một mẫu quyết định bị từ chối"
         session.add(presented)
+    locked = wrong and wrong_codes_since_lockout(session, cycle) + 1 >= MAX_WRONG_CODES
+    if locked:
+        reason += LOCKED_OUT_VI
     record_event(
         session,
-        presented.person_code if presented else "prefect-ui",
+        presented.person_code if presented else path,
         "decision.refused",
         cycle_id,
         round=cycle.round,
         reason=reason,
+        path=path,
+        wrong_code=wrong,
+        tried=tried_code_fingerprint(cycle, decision.approval_code),
         code_burnt=burnt,
     )
-    return Refusal(reason, burnt)
+    if locked:
+        revoked = revoke_open_codes(session, cycle, f"đã nhập sai mã {MAX_WRONG_CODES} lần")
+        record_event(
+            session,
+            "reportflow",
+            "approval_code.locked_out",
+            cycle_id,
+            round=cycle.round,
+            wrong_codes=MAX_WRONG_CODES,
+            revoked=revoked,
+        )
+    session.flush()
+    return Refusal(reason, burnt, locked)
 
 
 def last_refusal(session: Session, cycle: Cycle) -> AuditEvent | None:

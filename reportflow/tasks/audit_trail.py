@@ -13,6 +13,12 @@ from reportflow.clock import VN_TZ
 from reportflow.models import ApprovalCode, AuditEvent, session_scope
 from reportflow.notifications.messages import vn_datetime
 
+DECISION_PATHS = {
+    "prefect-ui": "giao diện Prefect",
+    "cli": "lệnh reportflow approve",
+}
+"""Where a decision came from, as the audit names it (older entries name no path: the UI)."""
+
 KIND_VI = {"request": "đề nghị", "reminder": "nhắc việc", "dispatch": "văn bản phát hành"}
 DECISION_VI = {"approve": "phê duyệt", "request_changes": "trả lại để sửa", "reject": "hủy báo cáo"}
 HIDDEN = {"cycle.run_attached", "run.wait_over", "draft.published"}
@@ -53,7 +59,15 @@ DESCRIBE: dict[str, Callable[[dict], str]] = {
     ),
     "approval_code.sent": lambda d: f"Đã gửi mã phê duyệt tới {d.get('person')}",
     "approval_code.undelivered": lambda d: f"Không gửi được mã phê duyệt tới {d.get('person')}",
-    "decision.refused": lambda d: f"Quyết định vòng {d.get('round')} bị từ chối: {d.get('reason')}",
+    "decision.refused": lambda d: (
+        f"Quyết định vòng {d.get('round')} gửi qua {DECISION_PATHS.get(d.get('path'), 'giao diện Prefect')} "
+        f"bị từ chối: {d.get('reason')}"
+        + (f" (mã đã thử: dấu vết {d['tried']})" if d.get("wrong_code") and d.get("tried") else "")
+    ),
+    "approval_code.locked_out": lambda d: (
+        f"Khóa mã phê duyệt vòng {d.get('round')} sau {d.get('wrong_codes')} lần nhập sai; "
+        "cấp mã mới"
+    ),
     "register.numbered": lambda d: f"Cấp số văn bản {d.get('number')}",
     "register.opened": lambda d: "Mở sổ đăng ký văn bản đi",
     "cycle.done": lambda d: f"Hoàn thành: văn bản {d.get('number')} đã phát hành",

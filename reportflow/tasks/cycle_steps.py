@@ -34,6 +34,7 @@ from reportflow.tasks.approval import (
     record_decision,
     refuse_decision,
     round_codes,
+    round_decision,
 )
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import (
@@ -341,6 +342,12 @@ def apply_decision(cycle_id: int, asked_round: int, decision: DirectorDecision) 
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
         if cycle.round != asked_round or cycle.state != CycleState.AWAITING_DECISION:
+            kept = round_decision(session, cycle_id, asked_round)
+            if kept is not None:
+                return (
+                    f"Quyết định vòng {asked_round} đã được ghi trước đó: Giám đốc "
+                    f"{kept.approver_name}: {DECISION_VI[kept.decision]}."
+                )
             return f"Mẫu quyết định của vòng {asked_round} không còn hiệu lực; bỏ qua."
     try:
         with session_scope() as session:
@@ -369,12 +376,12 @@ def refuse_form(cycle_id: int, decision: DirectorDecision, reason: str) -> str:
     with session_scope() as session:
         refusal = refuse_decision(session, cycle_id, decision, reason)
     renewed = send_approval_codes(cycle_id)
-    note = " Đã gửi mã phê duyệt mới qua thư riêng." if renewed else ""
+    note = " Đã gửi mã phê duyệt mới qua thư riêng." if renewed and not refusal.locked_out else ""
     if refusal.code_burnt:
         note = " Mã đã nhập bị hủy vì nằm trong mẫu bị từ chối;" + (
             note or " chưa gửi được mã mới."
         )
-    return f"Quyết định không được chấp nhận: {reason}{note} Mẫu quyết định được hỏi lại."
+    return f"Quyết định không được chấp nhận: {refusal.reason}{note} Mẫu quyết định được hỏi lại."
 
 
 def reopen_returned(cycle_id: int) -> None:

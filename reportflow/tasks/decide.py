@@ -1,24 +1,51 @@
-"""The director's decision from the command line, through the same resume call the Prefect UI makes."""
+"""The director's decision from outside the run (the command line): recorded in the project
+database the moment its code is accepted, then the waiting run is resumed through the same
+resume call the Prefect UI makes. A run that is resumed late, or replaced, reads the decision
+from the database, so the director never decides twice."""
 
 from __future__ import annotations
 
-import time
+import datetime as dt
+import logging
 
 import httpx
 from sqlmodel import select
 
-from reportflow.models import ApprovalDecision, session_scope
-from reportflow.prefect_api import PrefectApiError, api_client, read_run_state, resume_run
+from reportflow.clock import utcnow
+from reportflow.config import get_settings
+from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
+from reportflow.notifications.redaction import redact_text
+from reportflow.prefect_api import PrefectApiError, api_client, read_run_state
 from reportflow.tasks.approval import (
     DECISION_VI,
+    DecisionChoice,
     DecisionRefused,
     DirectorDecision,
     SectionChange,
-    check_decision,
-    cycle_form,
+    record_decision,
+    refuse_decision,
 )
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.errors import Conflict, UserError
+from reportflow.tasks.cycle_steps import send_approval_codes
+from reportflow.tasks.errors import UserError
+from reportflow.tasks.wake import (
+    DECISION_PAUSE_PREFIX,
+    release_decision_wait,
+    resume_with_input,
+)
+
+__all__ = ["release_decided_cycles", "resume_with_input", "send_decision"]
+
+log = logging.getLogger(__name__)
+
+RECORDED_COMMENT = "(quyết định đã ghi trong cơ sở dữ liệu)"
+"""The comment of the form a recorded decision resumes its run with; the run reads the decision
+from the database, so the form carries no code."""
+
+
+def recorded_form(decision: str) -> dict[str, object]:
+    """The answer to the run's form for a decision already recorded (``decision``: its code)."""
+    choice = next(c for c in DecisionChoice if c.code == decision)
+    return {"decision": choice.value, "approval_code": "", "comment": RECORDED_COMMENT}
 
 
 def build_decision(code: str, changes: list[str], reject: bool, comment: str) -> DirectorDecision:
@@ -34,72 +61,88 @@ def build_decision(code: str, changes: list[str], reject: bool, comment: str) ->
     return DirectorDecision(decision=decision, approval_code=code, comment=comment, changes=parsed)
 
 
+def refuse(cycle_id: int, decision: DirectorDecision, reason: str, path: str) -> str:
+    """Audits a refused decision; after the round's last allowed wrong code, mails a new one."""
+    with session_scope() as session:
+        refusal = refuse_decision(
+            session, cycle_id, decision, reason, path=path, burn_valid_code=False
+        )
+    if refusal.locked_out:
+        try:
+            send_approval_codes(cycle_id)
+        except Exception as exc:  # noqa: BLE001 - the lockout stands; `approval renew` mails
+            log.warning("Kỳ %s: chưa gửi được mã mới (%s)", cycle_id, redact_text(str(exc)))
+    return refusal.reason
+
+
 def send_decision(
     cycle_id: int,
     code: str,
     changes: list[str],
     reject: bool,
     comment: str,
-    wait_s: float = 60,
+    wait_s: float = 30,
+    path: str = "cli",
 ) -> str:
-    """Checks the decision first (nothing is sent if it would be refused), then resumes the run."""
+    """Records the decision (or the refusal, in the audit) first, then resumes the run."""
     decision = build_decision(code, changes, reject, comment)
-    with session_scope() as session:
-        cycle = get_cycle(session, cycle_id)
-        try:
-            check_decision(session, cycle, decision)
-        except DecisionRefused as exc:
-            raise UserError(str(exc)) from exc
-        # As the UI sends it: the server checks the input against the form the run asked.
-        run_input = cycle_form(session, cycle).model_validate(decision.model_dump())
-        flow_run_id, round_no = cycle.flow_run_id, cycle.round
-    if not flow_run_id:
-        raise Conflict(f"Kỳ báo cáo số {cycle_id} chưa có quy trình đang chạy.")
-    with api_client() as client:
-        _wait_for_decision_pause(client, flow_run_id)
-        resume_with_input(client, flow_run_id, run_input.model_dump(mode="json"))
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
+    try:
         with session_scope() as session:
-            recorded = session.exec(
-                select(ApprovalDecision).where(
-                    ApprovalDecision.cycle_id == cycle_id, ApprovalDecision.round == round_no
-                )
-            ).first()
-        if recorded:
-            return (
-                f"Đã ghi quyết định của {recorded.approver_name} (vòng {round_no}): "
+            recorded = record_decision(session, cycle_id, decision)
+            outcome = (
+                f"Đã ghi quyết định của {recorded.approver_name} (vòng {recorded.round}): "
                 f"{DECISION_VI[recorded.decision]}."
             )
-        time.sleep(0.1)
-    return "Đã gửi quyết định; quy trình sẽ ghi nhận khi tiếp tục chạy."
+            choice = recorded.decision
+    except DecisionRefused as exc:
+        raise UserError(refuse(cycle_id, decision, str(exc), path)) from exc
+    try:
+        resumed = release_decision_wait(cycle_id, recorded_form(choice), wait_s)
+    except (httpx.HTTPError, PrefectApiError) as exc:
+        log.warning("Kỳ %s: chưa đánh thức được quy trình (%s)", cycle_id, redact_text(str(exc)))
+        resumed = False
+    if resumed:
+        return outcome
+    return (
+        outcome + " Quy trình chưa tiếp tục (máy chủ Prefect chưa trả lời hoặc quy trình chưa ở "
+        "bước chờ); nó đọc quyết định này khi chạy tiếp, và lần quét nhắc việc tới "
+        "(reportflow remind) đánh thức nó."
+    )
 
 
-FORM_NOT_SAVED_YET = "Run input schema not found"
-
-
-def resume_with_input(
-    client: httpx.Client, flow_run_id: str, run_input: dict, wait_s: float = 30
-) -> None:
-    """Prefect marks a run paused before it saves the form it waits for; a resume in between is
-    refused for the missing form and changes nothing, so it is sent again until the form is
-    there (the decision is sent as soon as the run shows it waits)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return resume_run(client, flow_run_id, run_input=run_input)
-        except PrefectApiError as exc:
-            if FORM_NOT_SAVED_YET not in str(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(0.1)
-
-
-def _wait_for_decision_pause(client: httpx.Client, flow_run_id: str, wait_s: float = 30) -> None:
-    deadline = time.monotonic() + wait_s
-    while True:
-        state = read_run_state(client, flow_run_id)
-        if state and state.is_paused and state.pause_key.startswith("decision-"):
-            return
-        if time.monotonic() >= deadline:
-            raise Conflict("Quy trình chưa ở bước chờ Giám đốc quyết định; thử lại sau ít phút.")
-        time.sleep(0.1)
+def release_decided_cycles() -> list[int]:
+    """The sweep's safety net for decisions: a run still waiting for the form of a round whose
+    decision is recorded (Prefect did not answer when it was) is resumed. Looks at decisions no
+    older than the longest wait (`pause_timeout_s`)."""
+    since = utcnow() - dt.timedelta(seconds=get_settings().pause_timeout_s)
+    with session_scope() as session:
+        rows = session.exec(
+            select(Cycle.id, Cycle.flow_run_id, ApprovalDecision.round, ApprovalDecision.decision)
+            .join(ApprovalDecision, ApprovalDecision.cycle_id == Cycle.id)
+            .where(
+                ApprovalDecision.decided_at >= since,
+                Cycle.flow_run_id.is_not(None),
+                Cycle.state.not_in([CycleState.AWAITING_DECISION, CycleState.DONE]),
+            )
+        ).all()
+    decided = {(cycle_id, round_no): choice for cycle_id, _, round_no, choice in rows}
+    runs = {cycle_id: run_id for cycle_id, run_id, _, _ in rows}
+    released: list[int] = []
+    if not runs:
+        return released
+    with api_client() as client:
+        for cycle_id, run_id in runs.items():
+            state = read_run_state(client, run_id)
+            if not (
+                state and state.is_paused and state.pause_key.startswith(DECISION_PAUSE_PREFIX)
+            ):
+                continue
+            round_no = int(state.pause_key.split("-")[1].removeprefix("r"))
+            choice = decided.get((cycle_id, round_no))
+            if choice is not None:
+                resume_with_input(client, run_id, recorded_form(choice))
+                log.warning(
+                    "Kỳ %s: quyết định đã ghi nhưng quy trình còn chờ; đã đánh thức.", cycle_id
+                )
+                released.append(cycle_id)
+    return released

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import time
 
+import httpx
+
 from reportflow.config import get_settings
 from reportflow.models import CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
-from reportflow.prefect_api import api_client, read_run_state, resume_run
+from reportflow.prefect_api import PrefectApiError, api_client, read_run_state, resume_run
 from reportflow.tasks.cycles import all_sections_in, get_cycle
 
 log = logging.getLogger(__name__)
@@ -91,16 +93,42 @@ WITHDRAWN_FORM = {"decision": "Trả lại để sửa", "approval_code": "", "c
 """What a withdrawal answers the director's open form with: the run sees the round has moved on
 and ignores it (the form's schema requires an answer, so it cannot be resumed empty)."""
 
+FORM_NOT_SAVED_YET = "Run input schema not found"
+DECISION_PAUSE_PREFIX = "decision-"
 
-def release_decision_wait(cycle_id: int) -> bool:
-    """Resumes a run waiting for the director's form after the draft was withdrawn."""
+
+def resume_with_input(
+    client: httpx.Client, flow_run_id: str, run_input: dict, wait_s: float = 30
+) -> None:
+    """Prefect marks a run paused before it saves the form it waits for; a resume in between is
+    refused for the missing form and changes nothing, so it is sent again until the form is
+    there (the decision is sent as soon as the run shows it waits)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return resume_run(client, flow_run_id, run_input=run_input)
+        except PrefectApiError as exc:
+            if FORM_NOT_SAVED_YET not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
+def release_decision_wait(cycle_id: int, run_input: dict | None = None, wait_s: float = 0) -> bool:
+    """Resumes a run waiting for the director's form whose answer is already in the database (a
+    decision recorded by `reportflow approve`, a withdrawn draft); waits up to ``wait_s`` for a
+    run still on its way to the pause. False when the run does not wait there (it reads the
+    database when it gets there)."""
     with session_scope() as session:
         flow_run_id = get_cycle(session, cycle_id).flow_run_id
     if not flow_run_id:
         return False
+    deadline = time.monotonic() + wait_s
     with api_client() as client:
-        state = read_run_state(client, flow_run_id)
-        if not (state and state.is_paused and state.pause_key.startswith("decision-")):
-            return False
-        resume_run(client, flow_run_id, run_input=WITHDRAWN_FORM)
-    return True
+        while True:
+            state = read_run_state(client, flow_run_id)
+            if state and state.is_paused and state.pause_key.startswith(DECISION_PAUSE_PREFIX):
+                resume_with_input(client, flow_run_id, run_input or WITHDRAWN_FORM)
+                return True
+            if state is None or state.is_final or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)

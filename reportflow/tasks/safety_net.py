@@ -1,0 +1,26 @@
+"""What every sweep (the cron flow and `reportflow remind`) wakes: runs still waiting although
+the database says they need not (a wake or a resume lost to a crash or a Prefect outage)."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from reportflow.notifications.redaction import redact_text
+from reportflow.prefect_api import PrefectApiError
+from reportflow.tasks.decide import release_decided_cycles
+from reportflow.tasks.reminders import collecting_cycle_ids
+from reportflow.tasks.wake import wake_complete_cycles
+
+log = logging.getLogger(__name__)
+
+
+def wake_waiting_runs() -> list[int]:
+    """The cycles whose run was woken: all sections in, or the decision recorded. Prefect not
+    answering is logged, not raised: the next sweep tries again."""
+    try:
+        return wake_complete_cycles(collecting_cycle_ids()) + release_decided_cycles()
+    except (httpx.HTTPError, PrefectApiError) as exc:
+        log.warning("Chưa đánh thức được các quy trình còn chờ (%s).", redact_text(str(exc)))
+        return []
