@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     """How often a trial run (`cycle run`) paused for input asks whether it was resumed: the
     director's Submit is picked up within this many seconds. Served runs suspend instead."""
     resume_wait_s: float = 30.0
+    stuck_pending_s: float = Field(default=90.0, gt=0)
+    """A cycle's run Pending longer than this was picked up by a worker that died before the
+    flow began (a flow process starts in seconds); `check` and `status` name it."""
     prefect_sqlite_immediate: bool = True
     """Whether a Prefect server started here on SQLite begins its write transactions IMMEDIATE
     (`reportflow.prefect_sqlite_server`): Prefect's own DEFERRED ones fail with "database is

@@ -8,6 +8,7 @@ client makes (`resume_flow_run` is `POST /flow_runs/{id}/resume`).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import sys
 import time
@@ -30,6 +31,8 @@ class RunState:
     type: str
     name: str
     pause_key: str
+    since: dt.datetime | None = None
+    """When the run entered this state."""
 
     @property
     def is_paused(self) -> bool:
@@ -130,10 +133,12 @@ def read_run_state(client: httpx.Client, flow_run_id: str) -> RunState | None:
     response.raise_for_status()
     state = response.json().get("state") or {}
     details = state.get("state_details") or {}
+    stamp = state.get("timestamp")
     return RunState(
         type=state.get("type") or "",
         name=state.get("name") or "",
         pause_key=details.get("pause_key") or "",
+        since=dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None,
     )
 
 

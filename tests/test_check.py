@@ -7,6 +7,7 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from reportflow.cli import app
@@ -146,3 +147,52 @@ def test_samples_asked_for_beside_an_agency_organisation_say_how_to_switch_them_
     assert "[mẫu reportflow/samples/ktxh-6-thang.yaml]" in detail
     assert "đặt REPORTFLOW_SAMPLES=false" in detail
     assert "chuyen-doi-so-nam" not in detail  # the agency's own definition is fine
+
+
+def test_a_run_left_pending_by_a_dead_worker_is_named_with_the_replace_command(
+    prefect_server, database, smtp, restore_environment
+):
+    """A worker killed just after pickup leaves its run Pending for good (the flow never began,
+    so no heartbeat marks it crashed). Here the run is put in the state a worker gives it at
+    pickup (Pending, on the real Prefect server) and no worker ever takes it further."""
+    import time
+    from uuid import UUID
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending
+
+    from reportflow.models import session_scope
+    from reportflow.tasks.cycles import get_cycle
+    from reportflow.tasks.errors import Conflict
+    from reportflow.tasks.start_run import start_cycle_run
+    from tests.factories import open_sample_cycle
+
+    @flow(name="report_cycle")
+    def report_cycle_stand_in() -> None:
+        pass
+
+    cycle_id = open_sample_cycle()
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(report_cycle_stand_in, state=Pending())
+    with session_scope() as session:
+        get_cycle(session, cycle_id, for_update=True).flow_run_id = str(run.id)
+
+    os.environ["REPORTFLOW_STUCK_PENDING_S"] = "600"
+    reload_settings()
+    assert f"Kỳ báo cáo số {cycle_id}" not in str(run_checks()), "a fresh Pending is normal"
+    assert start_cycle_run(cycle_id).flow_run_id == str(run.id), "asked twice: one run"
+
+    os.environ["REPORTFLOW_STUCK_PENDING_S"] = "1"
+    reload_settings()
+    time.sleep(1.5)
+    severity, detail = by_name(run_checks())["Kỳ báo cáo đang mở"]
+    assert severity == "lỗi"
+    assert f"Kỳ báo cáo số {cycle_id}: quy trình kẹt ở bước chuẩn bị từ" in detail
+    assert detail.endswith(f"Khắc phục: reportflow cycle start {cycle_id} --replace")
+    status = CliRunner().invoke(app, ["status", str(cycle_id)], env={"COLUMNS": "200"})
+    assert "kẹt ở bước chuẩn bị" in status.output and "--replace" in status.output
+    with pytest.raises(Conflict, match="--replace"):
+        start_cycle_run(cycle_id)
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(UUID(str(run.id))).state.type.value == "PENDING"

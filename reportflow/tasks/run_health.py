@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlmodel import select
 
+from reportflow.config import get_settings
 from reportflow.models import Cycle, CycleState, session_scope
-from reportflow.prefect_api import api_client, read_run_state
+from reportflow.notifications.messages import vn_datetime
+from reportflow.prefect_api import RunState, api_client, read_run_state
 
 ENDED = {CycleState.DONE, CycleState.REJECTED}
+
 RUN_ENDED_VI = {
     "COMPLETED": "đã xong",
     "FAILED": "thất bại",
@@ -28,6 +32,18 @@ class StalledCycle:
     @property
     def line(self) -> str:
         return f"Kỳ báo cáo số {self.cycle_id}: {self.problem}. Khắc phục: {self.mend}"
+
+
+def is_stuck_pending(run_state: RunState) -> bool:
+    if run_state.type != "PENDING" or run_state.since is None:
+        return False
+    return pending_too_long(run_state.since)
+
+
+def pending_too_long(since: dt.datetime) -> bool:
+    """Against the wall clock: Prefect's timestamps are real time, whatever the product's
+    (possibly frozen) clock says."""
+    return (dt.datetime.now(dt.UTC) - since).total_seconds() > get_settings().stuck_pending_s
 
 
 def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> list[StalledCycle]:
@@ -52,6 +68,18 @@ def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> 
                 )
                 continue
             state = run_state.type
+            replace = f"reportflow cycle start {cycle_id} --replace"
+            if is_stuck_pending(run_state):
+                since = vn_datetime(run_state.since)
+                found.append(
+                    StalledCycle(
+                        cycle_id,
+                        f"quy trình kẹt ở bước chuẩn bị từ {since} (máy thực thi dừng trước "
+                        "khi quy trình bắt đầu)",
+                        replace,
+                    )
+                )
+                continue
             if state in RUN_ENDED_VI:
                 found.append(
                     StalledCycle(

@@ -11,6 +11,7 @@ from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.errors import Conflict, UserError
 from reportflow.tasks.installation import installation_id
 from reportflow.tasks.notify import cycle_url
+from reportflow.tasks.run_health import pending_too_long
 
 REPORT_CYCLE_DEPLOYMENT = "report_cycle/report-cycle"
 """`<flow name>/<deployment name>` as prefect.yaml declares it."""
@@ -58,6 +59,13 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
             except ObjectNotFound:
                 run_state = None
             if run_state is not None and not run_state.is_final():
+                stuck = run_state.type.value == "PENDING" and pending_too_long(run_state.timestamp)
+                if not replace and stuck:
+                    raise Conflict(
+                        f"Quy trình của kỳ báo cáo số {cycle_id} kẹt ở bước chuẩn bị (máy thực "
+                        "thi dừng trước khi quy trình bắt đầu), nên chưa chạy gì. Thay bằng quy "
+                        f"trình mới: reportflow cycle start {cycle_id} --replace"
+                    )
                 if not replace and run_state.type.value in {"SCHEDULED", "PENDING"}:
                     return StartedRun(previous, cycle_url(previous))  # asked twice: one run
                 if not replace and run_state.name == "Suspended":
