@@ -30,7 +30,9 @@ bench: $(STAMP) ## benchmark figures beside their baselines → out/bench/result
 	$(BIN)/python -m reportflow.bench
 
 # Not part of `make test`; takes many minutes. A subset: make bench-scale ARGS="--sizes 10,100 --parallel 0x0"
-bench-scale: $(STAMP) ## whole cycles of 10/100/1,000 divisions and 10×100 at once on PostgreSQL → out/bench/
+# The Locust burst alone: make bench-scale ARGS="--sizes '' --parallel 0x0 --cli 0 --locust 200"
+bench-scale: $(STAMP) ## whole cycles of 10/100/1,000 divisions, 10×100 at once and a Locust burst of 200 on PostgreSQL → out/bench/
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m reportflow.bench.scale $(ARGS)
 
 lint: $(STAMP) ## ruff format check and lint

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     behind the agency's reverse proxy); empty: the mails carry no links."""
     web_host: str = "127.0.0.1"
     web_port: int = 8800
+    web_workers: int = Field(default=2, ge=1, le=32)
+    """Processes serving the division heads' pages (`REPORTFLOW_WEB_WORKERS`): a page costs CPU,
+    so one process uses one core at the deadline hour's burst."""
+    web_max_connections: int = Field(default=1000, ge=10)
+    """Connections the pages hold at once before answering 503; at the deadline hour every
+    division head may press at once, and the rest queue."""
     web_requests_per_minute: int = 30
     """Requests one link may make in a minute; more get a page asking to wait."""
 

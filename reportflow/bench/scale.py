@@ -38,6 +38,7 @@ from uuid import UUID
 
 import httpx
 
+from reportflow.bench import web_burst
 from reportflow.bench.agency import (
     DIRECTOR,
     MAIL_DOMAIN,
@@ -127,12 +128,12 @@ class Topology:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if "prefect server start" in command:
+            if "server start" in command:
                 found["server"] += [pid, *descendants(pid)]
             elif "prefect worker start" in command:
                 found["workers"] += [pid, *descendants(pid)]
             elif "reportflow.cli web" in command:
-                found["web"].append(pid)
+                found["web"] += [pid, *descendants(pid)]
             elif "soffice" in command or "oosplash" in command:
                 found["office"] = [*found.get("office", []), pid]
         return found
@@ -512,6 +513,8 @@ class Plan:
     timeout_s: float
     keep_databases: bool
     repeat: int = 3
+    locust: int = 0
+    """Division heads of one cycle in the Locust burst (0: none)."""
 
 
 def parse_args(argv: list[str] | None) -> Plan:
@@ -529,6 +532,9 @@ def parse_args(argv: list[str] | None) -> Plan:
         default=3,
         help=f"cycles of each size up to {REPEAT_UP_TO}, one after another (medians)",
     )
+    parser.add_argument(
+        "--locust", type=int, default=200, help="division heads in the Locust burst (0: none)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds any one wait may take")
     parser.add_argument(
@@ -545,6 +551,7 @@ def parse_args(argv: list[str] | None) -> Plan:
         args.timeout,
         args.keep_databases,
         max(1, args.repeat),
+        max(0, args.locust),
     )
 
 
@@ -553,7 +560,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     from reportflow.smtp_sink import SmtpSink
 
     plan = parse_args(argv)
-    all_sizes = sorted({*plan.sizes, plan.parallel[1], plan.cli_size} - {0})
+    all_sizes = sorted({*plan.sizes, plan.parallel[1], plan.cli_size, plan.locust} - {0})
     mailbox = Mailbox()
     report: dict = {"plan": plan.__dict__, "cycles": []}
     with tempfile.TemporaryDirectory(prefix="reportflow-bench-scale-") as tmp:
@@ -650,7 +657,42 @@ def _run_plan(plan: Plan, mailbox: Mailbox, folder: Path, memory: PeakMemory, re
             )
         _print_batch(name, runs, batch_counts, peaks[name])
     report["busy_cpu_s"] = cpu
-    return _rows(floor, done, counts, peaks, plan, cpu)
+    burst = []
+    if plan.locust:
+        burst = locust_burst(plan, mailbox, memory, report)
+    return _rows(floor, done, counts, peaks, plan, cpu) + burst
+
+
+def locust_burst(plan: Plan, mailbox: Mailbox, memory: PeakMemory, report: dict) -> list[Row]:
+    """One cycle whose division heads all submit at once through Locust; then approved."""
+    run = CycleRun(plan.locust)
+    say(f"Locust burst: {plan.locust} division heads of one cycle at once…")
+    open_and_start(run, definition_code(run.size))
+    wait_until(lambda: suspended_for_sections(run.cycle_id), plan.timeout_s, "requests sent")
+    links = section_links(run.cycle_id, range(1, run.size + 1))
+    web_pids = memory.topology.roles()["web"]
+    before = sum(_rss_mb(pid) for pid in web_pids)
+    memory.peak.clear()
+    figures = web_burst.run_locust(links, memory.topology.web_url, Path(tempfile.mkdtemp()), 240)
+    figures["web_rss_before_mb"] = before
+    figures["web_rss_peak_mb"] = memory.peak.get("web", before)
+    run.last_submit = time.monotonic()
+    wait_until(lambda: mailbox.codes.get(run.cycle_id), plan.timeout_s, "the burst's draft")
+    run_id = cycle_field(run.cycle_id, "flow_run_id")
+    figures["resumed"] = web_burst.times_resumed(memory.topology.api_url, run_id)
+    decide_and_finish(run, mailbox, plan.timeout_s)
+    figures["versions"] = web_burst.stored_versions(run.cycle_id)
+    report["locust"] = figures
+    for name, stat in figures["stats"].items():
+        say(
+            f"  {name}: {stat['count']} requests, {stat['failures']} failed, "
+            f"p50 {stat['p50_s']:.3f} s, p95 {stat['p95_s']:.3f} s"
+        )
+    say(
+        f"  versions {figures['versions']}, resumed {figures['resumed']}× until the draft, "
+        f"web RSS {before:.0f} → peak {figures['web_rss_peak_mb']:.0f} MB"
+    )
+    return web_burst.rows(figures, plan.locust, f"PG topology, {plan.workers} workers")
 
 
 def _print_batch(name: str, runs: list[CycleRun], counts, peaks) -> None:

@@ -268,6 +268,13 @@ def _closed_text(state: CycleState, round_no: int) -> str:
     return f"Kỳ báo cáo đã đóng ({state.label_vi}); không nhận thêm bài."
 
 
+def link_is_live(link: Link) -> None:
+    """Refuses an ended, revoked or foreign link before a confirm is read (the page's whole
+    context is built only when it must be shown again)."""
+    with session_scope() as session:
+        check_live(session, link)
+
+
 def section_context(link: Link) -> dict[str, Any]:
     """Everything the section page shows, read in one transaction."""
     with session_scope() as session:
@@ -592,7 +599,7 @@ def create_app() -> FastAPI:
     @app.post("/l/{token}/confirm", response_class=HTMLResponse)
     async def confirm(request: Request, token: str, background: BackgroundTasks) -> Any:
         link = await open_link(request, token)
-        context = await run_in_threadpool(section_context, link)
+        await run_in_threadpool(link_is_live, link)
         form = await read_form(request, link)
         name = clean_file_name(str(form.get("filename") or ""))
         submission = str(form.get("submission") or "")
@@ -616,6 +623,7 @@ def create_app() -> FastAPI:
                 submission_key=submission or None,
             )
         except UserError as exc:
+            context = await run_in_threadpool(section_context, link)
             return page(
                 "preview.html",
                 422,

@@ -26,14 +26,18 @@ def run_web(host: str | None, port: int | None, say: Callable[[str], None]) -> N
     say(f"Trang web gửi báo cáo: http://{host}:{port} (Ctrl+C để dừng)")
     if not get_settings().web_url:
         say("Chưa đặt REPORTFLOW_WEB_URL: thư gửi đi sẽ không kèm liên kết.")
+    settings = get_settings()
+    workers = settings.web_workers
     uvicorn.run(
-        create_app(),
+        "reportflow.web.app:create_app" if workers > 1 else create_app(),
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_level="warning",
         proxy_headers=True,
         server_header=False,
-        limit_concurrency=100,
+        limit_concurrency=settings.web_max_connections,
     )
 
 
