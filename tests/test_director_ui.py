@@ -86,10 +86,10 @@ class ClassicForm(ResumeForm):
     def dialog(self):
         return self.page.locator(".p-modal")
 
-    def open(self) -> None:
+    def open(self, timeout_ms: float = 30_000) -> None:
         self.page.goto(f"{self.ui_url}/runs/flow-run/{self.run_id}")
         self.page.get_by_role("button", name="Resume").first.click()
-        self.dialog().get_by_text("Mã phê duyệt một lần").first.wait_for()
+        self.dialog().get_by_text("Mã phê duyệt một lần").first.wait_for(timeout=timeout_ms)
 
     def open_on_phone(self) -> None:
         # At a phone's width the classic UI moves Resume into the run's ⋮ menu, and draws the
