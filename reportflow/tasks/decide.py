@@ -15,7 +15,7 @@ from reportflow.clock import utcnow
 from reportflow.config import get_settings
 from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
-from reportflow.prefect_api import PrefectApiError, api_client, read_run_state
+from reportflow.prefect_api import api_client, read_run_state
 from reportflow.tasks.approval import (
     DECISION_VI,
     DecisionChoice,
@@ -98,7 +98,7 @@ def send_decision(
         raise UserError(refuse(cycle_id, decision, str(exc), path)) from exc
     try:
         resumed = release_decision_wait(cycle_id, recorded_form(choice), wait_s)
-    except (httpx.HTTPError, PrefectApiError) as exc:
+    except httpx.HTTPError as exc:  # PrefectApiError is one
         log.warning("Kỳ %s: chưa đánh thức được quy trình (%s)", cycle_id, redact_text(str(exc)))
         resumed = False
     if resumed:

@@ -8,7 +8,6 @@ import logging
 import httpx
 
 from reportflow.notifications.redaction import redact_text
-from reportflow.prefect_api import PrefectApiError
 from reportflow.tasks.decide import release_decided_cycles
 from reportflow.tasks.reminders import collecting_cycle_ids
 from reportflow.tasks.wake import wake_complete_cycles
@@ -21,6 +20,6 @@ def wake_waiting_runs() -> list[int]:
     answering is logged, not raised: the next sweep tries again."""
     try:
         return wake_complete_cycles(collecting_cycle_ids()) + release_decided_cycles()
-    except (httpx.HTTPError, PrefectApiError) as exc:
+    except httpx.HTTPError as exc:  # PrefectApiError is one
         log.warning("Chưa đánh thức được các quy trình còn chờ (%s).", redact_text(str(exc)))
         return []
