@@ -15,6 +15,7 @@ from reportflow.config import SettingsError, get_settings
 from reportflow.definition_schema import DefinitionError
 from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
+from reportflow.models.db import shown_database_url
 from reportflow.tasks.errors import UserError
 
 app = typer.Typer(
@@ -643,7 +644,6 @@ def db_upgrade() -> None:
     """Nâng cấp lược đồ cơ sở dữ liệu lên bản mới nhất, giữ nguyên dữ liệu (sau khi cài bản mới)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from reportflow.models.db import shown_database_url
     from reportflow.models.migrate import BASELINE, MigrationError, upgrade_db
 
     console.print(f"Cơ sở dữ liệu: {escape(shown_database_url())}", highlight=False)
@@ -845,5 +845,22 @@ def demo(
     run_demo(out, console)
 
 
+def main() -> None:
+    """The `reportflow` command: a database that does not answer is said in one line."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        app()
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig or exc).splitlines()[0]
+        err.print(
+            f"[bold red]Lỗi:[/] cơ sở dữ liệu không trả lời ({escape(reason)}). Kiểm tra máy chủ "
+            f"cơ sở dữ liệu {escape(shown_database_url())} rồi chạy lại lệnh: những gì đã ghi "
+            "được giữ nguyên, lệnh chạy lại làm tiếp phần còn lại.",
+            highlight=False,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

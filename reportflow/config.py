@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     stuck_pending_s: float = Field(default=90.0, gt=0)
     """A cycle's run Pending longer than this was picked up by a worker that died before the
     flow began (a flow process starts in seconds); `check` and `status` name it."""
+    serve_mend_s: float = Field(default=15.0, gt=0)
+    """How often `reportflow serve` looks for a cycle whose run's machine died (and starts a new
+    run) or whose run still waits although it need not (and wakes it)."""
     prefect_sqlite_immediate: bool = True
     """Whether a Prefect server started here on SQLite begins its write transactions IMMEDIATE
     (`reportflow.prefect_sqlite_server`): Prefect's own DEFERRED ones fail with "database is
@@ -64,6 +67,10 @@ class Settings(BaseSettings):
     outbox_lease_s: float = 300.0
     """How long a claimed message is left to its sender before another process may send it
     again; longer than any one send can take."""
+    db_outage_wait_s: float = Field(default=180.0, ge=0)
+    """How long a message just sent waits for the database to answer again before it is marked
+    sent (a PostgreSQL restart); shorter than `outbox_lease_s`, so no other sender takes it
+    meanwhile."""
     outbox_max_attempts: int = 5
     """Sends of one message to one channel before the sweep stops retrying it (it is then
     reported by `reportflow check`)."""

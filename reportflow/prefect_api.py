@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from reportflow.config import get_settings
+
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 
 
@@ -103,6 +105,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return min(float(response.headers.get("Retry-After", "")), 30.0)
     except ValueError:
         return None
+
+
+def prefect_ui_url() -> str:
+    """REPORTFLOW_PREFECT_UI_URL when set; otherwise the UI beside the API this process really
+    uses (a server on another port than 4200 gives links on that port)."""
+    settings = get_settings()
+    if "prefect_ui_url" in settings.model_fields_set:
+        return settings.prefect_ui_url.rstrip("/")
+    api_url = api_target()[0].rstrip("/")
+    return api_url.removesuffix("/api") if api_url else settings.prefect_ui_url.rstrip("/")
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from reportflow.office import start_warm_office, stop_warm_office, warm_pid
 from reportflow.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.tasks.errors import UserError
+from reportflow.tasks.run_mending import RunMender
 from reportflow.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
 
 POOL = "reportflow"
@@ -148,14 +149,22 @@ def _client_environment(api_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def _prefect_client(env: dict[str, str]):
-    from prefect.client.orchestration import get_client
+def _prefect_settings(env: dict[str, str]):
+    """This process's Prefect client settings, on the served server."""
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     updates = {PREFECT_API_URL: env["PREFECT_API_URL"]}
     if env.get("PREFECT_API_AUTH_STRING"):
         updates[PREFECT_API_AUTH_STRING] = env["PREFECT_API_AUTH_STRING"]
-    with temporary_settings(updates=updates), get_client(sync_client=True) as client:
+    with temporary_settings(updates=updates):
+        yield
+
+
+@contextmanager
+def _prefect_client(env: dict[str, str]):
+    from prefect.client.orchestration import get_client
+
+    with _prefect_settings(env), get_client(sync_client=True) as client:
         yield client
 
 
@@ -526,17 +535,19 @@ def run(
 
 
 def _watch(served: Served, poll_s: float, say: Say) -> None:
-    """Keeps the workers up: one that stopped (a Prefect outage makes a worker give up after
-    about a minute) is started again, at most every `WORKER_RESTART_S`."""
+    """Keeps up what `serve` started: the server, the web pages, LibreOffice and the workers (one
+    that stopped, as a worker gives up after about a minute of Prefect outage, is started again,
+    at most every `WORKER_RESTART_S`); and mends the cycles whose run's machine died."""
     restarted_at: dict[int, float] = {}
+    mender, mend_every = RunMender(), get_settings().serve_mend_s
+    mended_at = time.monotonic()
     while True:
         if served.server is not None and served.server.poll() is not None:
             restart_server(served, say)
         if served.web is not None and served.web.poll() is not None:
-            raise ServeFailed(
-                f"Trang web đã dừng bất ngờ (mã {served.web.returncode}); "
-                f"xem {served.log_dir / 'web.log'}"
-            )
+            say(f"Trang web đã dừng bất ngờ (mã {served.web.returncode}); khởi động lại.")
+            stop_tree(served.web)
+            start_web(served.env, served, say)
         if served.office is not None and warm_pid() != served.office.pid:
             if served.office.poll() is not None:
                 say(f"LibreOffice chạy sẵn đã dừng (mã {served.office.returncode}); khởi động lại.")
@@ -558,4 +569,9 @@ def _watch(served: Served, poll_s: float, say: Say) -> None:
                 POOL, worker.log_path, served.env, get_settings().home.resolve(), name
             )
             restarted_at[index] = time.monotonic()
+        if time.monotonic() - mended_at >= mend_every:
+            with _prefect_settings(served.env):
+                for line in mender.mend():
+                    say(line)
+            mended_at = time.monotonic()
         time.sleep(poll_s)

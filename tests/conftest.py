@@ -167,6 +167,47 @@ def smtp(tmp_path: Path, restore_environment):
 
 
 @pytest.fixture
+def postgres_databases() -> Iterator[tuple[str, str]]:
+    """Two databases of this test's own on the test server: the project's, made here, and
+    Prefect's, which `serve` makes itself beside it (its name the project's + "_prefect")."""
+    import psycopg
+
+    if not POSTGRES_URL:
+        pytest.skip("REPORTFLOW_TEST_POSTGRES_URL is not set")
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    names = [f"rf_serve_{os.getpid()}_project_prefect", f"rf_serve_{os.getpid()}_project"]
+
+    def drop() -> None:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    drop()
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {names[1]}")
+    asyncpg = base.replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield f"{asyncpg}/{names[0]}", f"{base}/{names[1]}"
+    from reportflow.models.db import _engine_for
+
+    _engine_for.cache_clear()
+    drop()
+
+
+@pytest.fixture
+def holding_smtp(tmp_path: Path, restore_environment):
+    """An SMTP server that can hold one message in the middle of its delivery."""
+    from reportflow.config import reload_settings
+    from tests.mail_faults import HoldingSink
+
+    sink = HoldingSink(tmp_path / "outbox").start()
+    os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)
+    reload_settings()
+    yield sink
+    sink.release()
+    sink.stop()
+
+
+@pytest.fixture
 def refused_port() -> Iterator[int]:
     """A port that refuses connections for the whole test: bound here, never listening, so no
     other process can take it in the meantime."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -24,7 +23,6 @@ from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.start_run import start_cycle_run
 from reportflow.tasks.submit import submit_section
-from tests.conftest import POSTGRES_URL
 from tests.factories import AGENCY_DEFINITIONS, approval_codes
 from tests.test_second_definition import REQUEST
 from tests.test_serve import READY, Serve, field, free_port, serve_environment
@@ -37,31 +35,6 @@ SECTIONS = [
     ("du-lieu-so", "tp-cds", "1. Kho dữ liệu dùng chung."),
     ("kien-nghi", "cvp", "Đề nghị Bộ hỗ trợ tỉnh triển khai nền tảng dữ liệu dùng chung."),
 ]
-
-
-@pytest.fixture
-def postgres_databases() -> Iterator[tuple[str, str]]:
-    """Two databases of this test's own on the test server: the project's, made here, and
-    Prefect's, which `serve` makes itself beside it (its name the project's + "_prefect")."""
-    if not POSTGRES_URL:
-        pytest.skip("REPORTFLOW_TEST_POSTGRES_URL is not set")
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    names = [f"rf_serve_{os.getpid()}_project_prefect", f"rf_serve_{os.getpid()}_project"]
-
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-    drop()
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {names[1]}")
-    asyncpg = base.replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{asyncpg}/{names[0]}", f"{base}/{names[1]}"
-    from reportflow.models.db import _engine_for
-
-    _engine_for.cache_clear()
-    drop()
 
 
 def prefect_rows(prefect_url: str, table: str) -> int:

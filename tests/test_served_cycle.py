@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,20 +26,9 @@ from reportflow.tasks.decide import send_decision
 from reportflow.tasks.run_health import stalled_cycles
 from reportflow.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
-from tests.mail_faults import HoldingSink
 from tests.test_deployments import kill_machine, prefect, start_worker
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def holding_smtp(tmp_path: Path, restore_environment):
-    sink = HoldingSink(tmp_path / "outbox").start()
-    os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)
-    reload_settings()
-    yield sink
-    sink.release()
-    sink.stop()
 
 
 def run_state(cycle_id: int):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 from reportflow.config import PACKAGE_DIR, get_settings
 
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @lru_cache
@@ -102,3 +107,33 @@ def session_scope(*, write_lock: bool = False) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def while_database_answers(work: Callable[[], T], what: str, budget_s: float | None = None) -> T:
+    """Runs one whole short transaction, again while the database does not answer (a restart,
+    a failover, a lock held too long), for at most `budget_s` (`db_outage_wait_s` unless
+    given); then raises.
+
+    For the writes that follow something done outside the database (a message just sent is
+    marked sent): waiting out an outage there keeps the message from being sent twice. `work`
+    must be safe to repeat: a transaction that failed was rolled back.
+    """
+    budget = get_settings().db_outage_wait_s if budget_s is None else budget_s
+    deadline = time.monotonic() + budget
+    pause = 0.5
+    while True:
+        try:
+            return work()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning(
+                "Cơ sở dữ liệu không trả lời khi %s (%s); thử lại trong %.0f giây (chờ tối đa "
+                "%.0f giây).",
+                what,
+                str(exc.orig or exc).splitlines()[0][:160],
+                pause,
+                budget,
+            )
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)

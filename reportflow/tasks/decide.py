@@ -105,8 +105,8 @@ def send_decision(
         return outcome
     return (
         outcome + " Quy trình chưa tiếp tục (máy chủ Prefect chưa trả lời hoặc quy trình chưa ở "
-        "bước chờ); nó đọc quyết định này khi chạy tiếp, và lần quét nhắc việc tới "
-        "(reportflow remind) đánh thức nó."
+        "bước chờ); nó đọc quyết định này khi chạy tiếp. reportflow serve đánh thức nó trong "
+        "vòng một phút khi máy chủ Prefect trả lời (nếu không chạy serve: reportflow remind)."
     )
 
 

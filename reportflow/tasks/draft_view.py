@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
-from reportflow.config import get_settings
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import Heading, ListItem, Paragraph, SectionContent, Table
 from reportflow.document.numbering import number_outline
 from reportflow.document.report import OutlineNode
 from reportflow.models import AuditEvent, Cycle, IndicatorValue, SectionVersion, session_scope
+from reportflow.prefect_api import prefect_ui_url
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.documents import find_document
@@ -142,7 +142,7 @@ def _plain_lines(version: SectionVersion | None) -> list[str]:
 
 
 def artifact_url(artifact_id: str) -> str:
-    return f"{get_settings().prefect_ui_url.rstrip('/')}/artifacts/artifact/{artifact_id}"
+    return f"{prefect_ui_url()}/artifacts/artifact/{artifact_id}"
 
 
 def publish_draft(cycle_id: int) -> dict[str, str]:

@@ -28,6 +28,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.channels import channels
 from reportflow.notifications.sender import send_message
+from reportflow.prefect_api import prefect_ui_url
 from reportflow.tasks.outbox import (
     DEFAULT,
     Addressee,
@@ -322,4 +323,4 @@ def directors(session: Session) -> list[Person]:
 def cycle_url(flow_run_id: str | None) -> str:
     if not flow_run_id:
         return ""
-    return f"{get_settings().prefect_ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+    return f"{prefect_ui_url()}/runs/flow-run/{flow_run_id}"

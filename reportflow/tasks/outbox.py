@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 from reportflow.clock import utcnow
 from reportflow.config import get_settings
 from reportflow.models import OutboxMessage, OutboxStatus, Person, session_scope
+from reportflow.models.db import while_database_answers
 from reportflow.notifications.channels import Channel, channels, known_secrets
 from reportflow.notifications.message_id import new_message_id, stable_message_id
 from reportflow.notifications.redaction import redact_text, redact_url
@@ -187,7 +188,12 @@ def retriable(now: dt.datetime, max_attempts: int | None):
 
 
 def claim(row_id: int, max_attempts: object = DEFAULT) -> OutboxMessage | None:
-    """Takes the row for one send, or None if another sender holds it or it needs none."""
+    """Takes the row for one send, or None if another sender holds it or it needs none; waits
+    out a database outage (`while_database_answers`)."""
+    return while_database_answers(lambda: _claim(row_id, max_attempts), "nhận một thư để gửi")
+
+
+def _claim(row_id: int, max_attempts: object) -> OutboxMessage | None:
     now = wall_now()
     with session_scope() as session:
         result = session.execute(
@@ -209,7 +215,16 @@ def finish(row: OutboxMessage, delivery: Delivery) -> str:
     """Marks the claimed row sent or failed in its own transaction; returns its status.
 
     A failure is not written over a row another sender has claimed since (its lease ran out).
+    A database outage is waited out, within the row's lease: a message sent but not marked
+    would be sent again by the next sweep.
     """
+    within_lease = min(get_settings().db_outage_wait_s, 0.8 * get_settings().outbox_lease_s)
+    return while_database_answers(
+        lambda: _finish(row, delivery), "ghi một thư đã gửi", within_lease
+    )
+
+
+def _finish(row: OutboxMessage, delivery: Delivery) -> str:
     with session_scope() as session:
         if delivery.ok:
             session.execute(

@@ -28,6 +28,13 @@ class StalledCycle:
     problem: str
     mend: str
     had_run: bool = True
+    run_id: str | None = None
+    serve_mends: bool = False
+    """Whether `serve` starts the new run by itself: for a run whose machine died (crashed, or
+    Pending for good). A cycle never started, or a run that failed or was cancelled, waits for
+    a person."""
+    replace: bool = False
+    """The new run takes the place of one that never began (`--replace`)."""
 
     @property
     def line(self) -> str:
@@ -64,11 +71,13 @@ def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> 
             run_state = read_run_state(api, run_id)
             if run_state is None:
                 found.append(
-                    StalledCycle(cycle_id, "quy trình không còn trên máy chủ Prefect", start)
+                    StalledCycle(
+                        cycle_id, "quy trình không còn trên máy chủ Prefect", start, run_id=run_id
+                    )
                 )
                 continue
             state = run_state.type
-            replace = f"reportflow cycle start {cycle_id} --replace"
+            start_instead = f"reportflow cycle start {cycle_id} --replace"
             if is_stuck_pending(run_state):
                 since = vn_datetime(run_state.since)
                 found.append(
@@ -76,7 +85,10 @@ def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> 
                         cycle_id,
                         f"quy trình kẹt ở bước chuẩn bị từ {since} (máy thực thi dừng trước "
                         "khi quy trình bắt đầu)",
-                        replace,
+                        start_instead,
+                        run_id=run_id,
+                        serve_mends=True,
+                        replace=True,
                     )
                 )
                 continue
@@ -86,6 +98,8 @@ def stalled_cycles(cycle_ids: list[int] | None = None, timeout_s: float = 3) -> 
                         cycle_id,
                         f"quy trình {RUN_ENDED_VI[state]} nhưng kỳ báo cáo còn mở",
                         start,
+                        run_id=run_id,
+                        serve_mends=state == "CRASHED",
                     )
                 )
     return found

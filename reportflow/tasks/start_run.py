@@ -32,7 +32,9 @@ class StartedRun:
     url: str
 
 
-def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
+def start_cycle_run(
+    cycle_id: int, replace: bool = False, replacing: str | None = None
+) -> StartedRun:
     """Asks the deployment for a run of the cycle; refuses while an earlier run is still alive,
     unless `replace`: then that run is cancelled first (its machine died while it waited, so
     Prefect still shows it paused). Every step of the new run starts from what the database
@@ -41,6 +43,9 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
     The idempotency key names the installation and the run it replaces, so asking twice (a
     retried command, two clerks at once) gives one run, a crashed run can still be replaced by a
     new one, and another installation on the same Prefect server never gets this one's run.
+
+    `replacing` names the run the caller judged dead: when the cycle has another run by now
+    (another machine mended it first), that run is left alone and returned.
     """
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -52,6 +57,8 @@ def start_cycle_run(cycle_id: int, replace: bool = False) -> StartedRun:
         state, previous = CycleState(cycle.state), cycle.flow_run_id
     if state in {CycleState.DONE, CycleState.REJECTED}:
         raise Conflict(f"Kỳ báo cáo số {cycle_id} đã kết thúc ({state.label_vi}).")
+    if replacing is not None and previous and previous != replacing:
+        return StartedRun(previous, cycle_url(previous))
     if previous:
         with get_client(sync_client=True) as client:
             try:

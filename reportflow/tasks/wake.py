@@ -43,12 +43,15 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
                     return False
                 resume_run(client, flow_run_id)
                 return True
-            if not _still_collecting(cycle_id) or time.monotonic() >= deadline:
-                log.warning(
-                    "Kỳ %s: quy trình %s chưa tới bước chờ; lần quét nhắc việc tới sẽ đánh thức.",
-                    cycle_id,
-                    flow_run_id,
-                )
+            if not _still_collecting(cycle_id):
+                return False
+            if time.monotonic() >= deadline:
+                if wait_s != 0:
+                    log.warning(
+                        "Kỳ %s: quy trình %s chưa tới bước chờ; lần quét tới sẽ đánh thức.",
+                        cycle_id,
+                        flow_run_id,
+                    )
                 return False
             time.sleep(0.3)
 
