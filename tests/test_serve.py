@@ -101,6 +101,13 @@ class Serve:
         kill_pids(self.processes())
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def field(output: str, label: str) -> str:
     return re.search(rf"{label}: (\S+)", output)[1]
 
@@ -170,6 +177,16 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
         assert is_healthy(api) and serve.process.poll() is None
         assert server_pid not in serve.processes()
         assert httpx.get(f"{api}/work_pools/reportflow").json()["type"] == "process"
+
+        # The web pages killed outright are started again on the same address.
+        [web_pid] = [pid for pid, cmd in serve.processes().items() if "reportflow.cli web" in cmd]
+        os.kill(web_pid, signal.SIGKILL)
+        serve.wait_for("Trang web đã dừng bất ngờ (mã -9); khởi động lại.", 30)
+        deadline = time.monotonic() + 60
+        while not _answers(f"{web}/healthz"):
+            assert time.monotonic() < deadline, serve.output
+            time.sleep(0.2)
+        assert web_pid not in serve.processes() and serve.process.poll() is None
 
         stop_s = serve.stop_with(signal.SIGINT)
         print(f"reportflow serve: stopped {stop_s:.1f} s after SIGINT")

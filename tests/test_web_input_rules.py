@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -129,6 +132,27 @@ def test_the_same_confirm_sent_twice_stores_one_version_and_mails_one_receipt(we
     wait_until(lambda: len(receipt_mails(web["smtp"], "bcvt@")) == 2, 20, "the second receipt")
     assert [v.version_no for v in versions(web["cycle"], "bcvt")] == [1, 2]
     assert len(receipt_mails(web["smtp"], "bcvt@")) == 2, "one mail per version"
+
+
+def test_eight_presses_of_the_same_confirm_at_once_store_one_version(web):
+    """The presses race: each holds the cycle only FOR SHARE, and the section's row is the lock
+    under which the first press's key is found by the others."""
+    link = links_in_mails(web["smtp"], "bcvt@")["bcvt"]
+    csrf = CSRF.search(httpx.get(link, timeout=30).text).group(1)
+    shown = preview(link, csrf, markdown="Doanh thu bưu chính tăng 12%.").text
+    start = threading.Barrier(8)
+
+    def press(_: int) -> str:
+        start.wait()
+        return str(confirm_with(link, shown, "bao-cao.md").url)
+
+    with ThreadPoolExecutor(8) as pool:
+        landed = list(pool.map(press, range(8)))
+    assert all(url.endswith("/receipt/1") for url in landed), landed
+    assert [v.version_no for v in versions(web["cycle"], "bcvt")] == [1]
+    wait_until(lambda: receipt_mails(web["smtp"], "bcvt@"), 20, "the receipt e-mail")
+    time.sleep(2)
+    assert len(receipt_mails(web["smtp"], "bcvt@")) == 1
 
 
 def test_every_error_is_the_apps_vietnamese_page_with_its_headers(web):

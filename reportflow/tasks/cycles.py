@@ -107,10 +107,16 @@ def _snapshot(session: Session, definition: ReportDefinition) -> DefinitionSnaps
     return snapshot
 
 
-def get_cycle(session: Session, cycle_id: int, *, for_update: bool = False) -> Cycle:
+def get_cycle(
+    session: Session, cycle_id: int, *, for_update: bool = False, for_share: bool = False
+) -> Cycle:
+    """`for_update` locks the row against every other locker (a change of the cycle's state);
+    `for_share` only against those (many submissions at once hold it together)."""
     query = select(Cycle).where(Cycle.id == cycle_id)
     if for_update:
         query = query.with_for_update()
+    elif for_share:
+        query = query.with_for_update(read=True)
     cycle = session.exec(query).first()
     if cycle is None:
         raise NotFound(f"Không có kỳ báo cáo số {cycle_id}. Xem danh sách bằng: reportflow status")

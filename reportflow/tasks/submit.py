@@ -11,7 +11,6 @@ import yaml
 from sqlmodel import Session, func, select
 
 from reportflow.config import get_settings
-from reportflow.definition_schema import ReportDefinition
 from reportflow.document.blocks import SectionContent
 from reportflow.document.errors import SectionInputError
 from reportflow.document.file_names import clean_file_name
@@ -123,22 +122,20 @@ def _check_owner(person: Person, assignment: SectionAssignment, division_name: s
         )
 
 
-def _open_assignment(
-    session: Session, cycle_id: int, section_key: str
-) -> tuple[SectionAssignment, ReportDefinition]:
-    cycle = get_cycle(session, cycle_id, for_update=True)
-    refuse_unless_collecting(cycle)
+def _locked_assignment(session: Session, cycle: Cycle, section_key: str) -> SectionAssignment:
+    """The section's row, locked until commit: one version number at a time for one section,
+    while the other divisions' sections are stored at the same moment."""
     assignment = session.exec(
-        select(SectionAssignment).where(
-            SectionAssignment.cycle_id == cycle_id, SectionAssignment.section_key == section_key
-        )
+        select(SectionAssignment)
+        .where(SectionAssignment.cycle_id == cycle.id, SectionAssignment.section_key == section_key)
+        .with_for_update()
     ).first()
     if assignment is None:
         known = ", ".join(s.key for s in cycle_definition(session, cycle).sections())
         raise NotFound(
-            f"Kỳ báo cáo số {cycle_id} không có phần '{section_key}'. Các phần: {known}."
+            f"Kỳ báo cáo số {cycle.id} không có phần '{section_key}'. Các phần: {known}."
         )
-    return assignment, cycle_definition(session, cycle)
+    return assignment
 
 
 def submit_section(cycle_id: int, section_key: str, source: Path, by: str) -> SubmissionResult:
@@ -209,12 +206,17 @@ def store_section(
 ) -> SubmissionResult:
     content, data, fmt = parsed
     source_name = clean_file_name(source_name)
+    # The cycle row is held FOR SHARE: a change of its state (the draft, a decision) waits for
+    # this submission and then sees it, but the divisions' submissions do not wait for each
+    # other (under 10 at once, one lock on the cycle made each confirm wait 0.4 s). Whether the
+    # set is complete is read after the commit, where two last submissions at once both see it.
     with session_scope(write_lock=True) as session:
-        cycle = get_cycle(session, cycle_id, for_update=True)
+        cycle = get_cycle(session, cycle_id, for_share=True)
+        assignment = _locked_assignment(session, cycle, section_key)
         repeated = _stored_under(session, cycle, section_key, submission_key, by)
         if repeated is not None:
             return repeated
-        assignment, _definition = _open_assignment(session, cycle_id, section_key)
+        refuse_unless_collecting(cycle)
         person = get_person(session, by)
         division = assignment.division_code
         _check_owner(person, assignment, division_name(session, division))
@@ -248,7 +250,7 @@ def store_section(
             section=section_key,
             version=version_no,
         )
-        session.flush()
+    with session_scope() as session:
         complete = all_sections_in(session, cycle_id)
     woke = settle_submission(cycle_id, complete) if settle else False
     return SubmissionResult(cycle_id, section_key, version_no, complete, woke)
