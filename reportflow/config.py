@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     web_workers: int = Field(default=2, ge=1, le=32)
     """Processes serving the division heads' pages (`REPORTFLOW_WEB_WORKERS`): a page costs CPU,
     so one process uses one core at the deadline hour's burst."""
+    web_threads: int = Field(default=8, ge=1, le=200)
+    """Requests one web process works on at once (`REPORTFLOW_WEB_THREADS`); the rest wait
+    their turn. The pages are CPU-bound: more threads add memory and switching, not speed."""
     web_max_connections: int = Field(default=1000, ge=10)
     """Connections the pages hold at once before answering 503; at the deadline hour every
     division head may press at once, and the rest queue."""

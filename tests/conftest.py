@@ -154,14 +154,21 @@ def database(request, tmp_path: Path, restore_environment) -> str:
     return request.param
 
 
-@pytest.fixture
-def smtp(tmp_path: Path, restore_environment):
+def _mail_server_of_the_settings(sink):
+    """The sink started, and the settings' SMTP port pointed at it."""
     from reportflow.config import reload_settings
-    from reportflow.smtp_sink import SmtpSink
 
-    sink = SmtpSink(tmp_path / "outbox").start()
+    sink.start()
     os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)
     reload_settings()
+    return sink
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, restore_environment):
+    from reportflow.smtp_sink import SmtpSink
+
+    sink = _mail_server_of_the_settings(SmtpSink(tmp_path / "outbox"))
     yield sink
     sink.stop()
 
@@ -196,12 +203,9 @@ def postgres_databases() -> Iterator[tuple[str, str]]:
 @pytest.fixture
 def holding_smtp(tmp_path: Path, restore_environment):
     """An SMTP server that can hold one message in the middle of its delivery."""
-    from reportflow.config import reload_settings
     from tests.mail_faults import HoldingSink
 
-    sink = HoldingSink(tmp_path / "outbox").start()
-    os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)
-    reload_settings()
+    sink = _mail_server_of_the_settings(HoldingSink(tmp_path / "outbox"))
     yield sink
     sink.release()
     sink.stop()

@@ -17,10 +17,12 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
@@ -447,8 +449,16 @@ def mail_figures_receipt(cycle_id: int, key: str, person_code: str, codes: str) 
         log.exception("receipt mail for cycle %s figures not sent", cycle_id)
 
 
+@asynccontextmanager
+async def _bounded_threads(_app: FastAPI) -> AsyncIterator[None]:
+    """Requests worked on at once by this process (`web_threads`); the rest wait their turn,
+    holding no section in memory meanwhile."""
+    to_thread.current_default_thread_limiter().total_tokens = get_settings().web_threads
+    yield
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_bounded_threads)
     progress_refresher = ProgressRefresher(get_settings().progress_refresh_s)
     env = _environment()
     limiter = RateLimit()
