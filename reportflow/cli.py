@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from reportflow.config import SettingsError, get_settings
+from reportflow.cycle_table import print_cycle_table
 from reportflow.definition_schema import DefinitionError
 from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
@@ -277,7 +278,9 @@ def status(
         if not cycles:
             console.print("Chưa có kỳ báo cáo nào. Mở kỳ mới: reportflow cycle open --help")
         for cycle in cycles:
-            print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle.id)])
+            print_cycle_table(
+                console, cycle, [row_cells(r) for r in progress_rows(session, cycle.id)]
+            )
     _print_stalled([c.id for c in cycles])
 
 
@@ -311,26 +314,6 @@ def _print_stalled(cycle_ids: list[int]) -> None:
         return
     for item in stalled:
         err.print(f"Cần xử lý: {escape(item.line)}", highlight=False)
-
-
-_NO_WRAP = {"Mã phần", "Hạn"}
-_SHORT_HEADERS = {"Số phiên bản": "Bản", "Số ngày trễ": "Trễ", "Nhắc gần nhất": "Nhắc gần nhất"}
-
-
-def print_cycle_table(cycle, rows: list[dict[str, str]]) -> None:
-    """The progress table; below 120 columns the section titles are left out (the code names
-    the section) and the headers shortened, so it stays readable in an 80-column terminal."""
-    from reportflow.tasks.progress import cycle_headline
-
-    table = Table(title=escape(cycle_headline(cycle)))
-    wide = console.width >= 120
-    columns = [c for c in (rows[0] if rows else []) if c != "Phần" or wide]
-    for column in columns:
-        header = column if wide else _SHORT_HEADERS.get(column, column)
-        table.add_column(header, no_wrap=column in _NO_WRAP)
-    for row in rows:
-        table.add_row(*(escape(row[c]) for c in columns))
-    console.print(table)
 
 
 @app.command()
@@ -674,7 +657,6 @@ def db_current() -> None:
     """In phiên bản lược đồ của cơ sở dữ liệu và cho biết có cần nâng cấp không (không ghi gì)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from reportflow.models.db import shown_database_url
     from reportflow.models.migrate import current_revision, head_revision, is_known
 
     console.print(f"Cơ sở dữ liệu: {escape(shown_database_url())}", highlight=False)

@@ -217,13 +217,13 @@ def test_an_empty_database_is_upgraded_to_head_and_matches_the_models(empty_data
 
 
 def test_init_db_reads_the_newest_revision_without_alembic_as_alembic_does(empty_database):
-    from reportflow.models.db import init_db, newest_revision
+    from reportflow.models.ready import init_db, newest_revision
 
     assert newest_revision() == head_revision()
     init_db()  # an empty database: upgraded
     assert current_revision() == head_revision()
     probe = (
-        "import sys; from reportflow.models.db import init_db; init_db(); "
+        "import sys; from reportflow.models.ready import init_db; init_db(); "
         "print(any(m.split('.')[0] == 'alembic' for m in sys.modules))"
     )
     at_head = subprocess.run(

@@ -215,7 +215,7 @@ def _final_document(cycle_id: int) -> Path:
 def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachment_names) -> None:
     from sqlmodel import select
 
-    from reportflow.cli import print_cycle_table
+    from reportflow.cycle_table import print_cycle_table
     from reportflow.models import RegisterEntry, session_scope
     from reportflow.tasks.cycles import get_cycle
     from reportflow.tasks.notify import cycle_url
@@ -223,7 +223,7 @@ def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachmen
 
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)
-        print_cycle_table(cycle, [row_cells(r) for r in progress_rows(session, cycle_id)])
+        print_cycle_table(console, cycle, [row_cells(r) for r in progress_rows(session, cycle_id)])
         entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
         url = cycle_url(cycle.flow_run_id)
     console.print(f"Số văn bản: [bold]{entry.number_text}[/], ngày {vn_date(entry.issued_on)}")

@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from reportflow.document.blocks import ListItem
-
-if TYPE_CHECKING:
-    from reportflow.document.report import OutlineNode
 
 NUMBERING_PATTERNS = ("I.", "1.", "1.1.", "a)", "-")
 DEFAULT_NUMBERING = ("I.", "1.", "a)", "-")
@@ -57,9 +54,17 @@ def letter(number: int) -> str:
     return "".join(reversed(out))
 
 
+class OutlinePlace(Protocol):
+    """What numbering reads of a heading of the outline (`report.OutlineNode` is one)."""
+
+    level: int
+    numbered: bool
+    children: Sequence[OutlinePlace]
+
+
 @dataclass(frozen=True)
 class NumberedNode:
-    node: OutlineNode
+    node: OutlinePlace
     label: str | None  # None for an unnumbered node
     depth: int  # 0 for a top-level node
 
@@ -83,7 +88,7 @@ def _label(pattern: str, index: int, parent: str | None) -> str:
 
 
 def number_outline(
-    nodes: Sequence[OutlineNode],
+    nodes: Sequence[OutlinePlace],
     scheme: Sequence[str] = DEFAULT_NUMBERING,
     _depth: int = 0,
     _parent: str | None = None,

@@ -1,6 +1,7 @@
 """SQLModel tables (the source of truth) and the engine/session helpers."""
 
-from reportflow.models.db import get_engine, init_db, session_scope
+from reportflow.models.db import get_engine, session_scope
+from reportflow.models.ready import init_db
 from reportflow.models.tables import (
     ApprovalCode,
     ApprovalDecision,

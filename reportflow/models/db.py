@@ -10,9 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 from reportflow.config import PACKAGE_DIR, get_settings
@@ -51,34 +51,6 @@ def get_engine() -> Engine:
 def shown_database_url() -> str:
     """The database URL as it may be printed: any password masked."""
     return make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
-
-
-@lru_cache
-def newest_revision() -> str:
-    """The newest revision's id, from the file names (`make migration` numbers them 0001, 0002, …)
-    without loading Alembic; `tests/test_migrations.py` checks it equals Alembic's head."""
-    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
-
-
-def _is_at_newest_revision(engine: Engine) -> bool:
-    try:
-        with engine.connect() as connection:
-            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError:
-        return False
-    return found == newest_revision()
-
-
-def init_db() -> Engine:
-    """The engine, on a database upgraded to the newest schema (see `models.migrate`). A database
-    already there costs one SELECT and no Alembic import: every command and submission opens it."""
-    engine = get_engine()
-    if _is_at_newest_revision(engine):
-        return engine
-    from reportflow.models.migrate import upgrade_db
-
-    upgrade_db()
-    return engine
 
 
 def lock_for_write(session: Session) -> None:
