@@ -27,21 +27,21 @@ test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) ## benchmark figures beside their baselines → out/bench/results.md, .json
-	$(BIN)/python -m reportflow.bench
+	$(BIN)/python -m bench
 
 # Not part of `make test`; takes many minutes. A subset: make bench-scale ARGS="--sizes 10,100 --parallel 0x0"
 # The Locust burst alone: make bench-scale ARGS="--sizes '' --parallel 0x0 --cli 0 --locust 200"
 bench-scale: $(STAMP) ## whole cycles of 10/100/1,000 divisions, 10×100 at once and a Locust burst of 200 on PostgreSQL → out/bench/
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m reportflow.bench.scale $(ARGS)
+	$(BIN)/python -m bench.scale $(ARGS)
 
 lint: $(STAMP) ## ruff format check and lint
-	$(BIN)/ruff format --check reportflow tests
-	$(BIN)/ruff check reportflow tests
+	$(BIN)/ruff format --check reportflow bench tests
+	$(BIN)/ruff check reportflow bench tests
 
 format: $(STAMP) ## ruff format and autofix
-	$(BIN)/ruff format reportflow tests
-	$(BIN)/ruff check --fix reportflow tests
+	$(BIN)/ruff format reportflow bench tests
+	$(BIN)/ruff check --fix reportflow bench tests
 
 docs: $(STAMP) ## regenerate docs/definitions.md from the definition schema
 	$(BIN)/python -m reportflow.definition_reference

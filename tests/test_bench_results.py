@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reportflow.bench.results import Row, record
+from bench.results import Row, record
 
 
 def row(row_id: str, measured: float, baseline: float | None = None, meets: bool = True) -> Row:

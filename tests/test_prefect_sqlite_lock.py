@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
-from reportflow.bench.prefect_lock import measure
+from bench.prefect_lock import measure
 from reportflow.prefect_server import server_module
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from reportflow.bench import reminders as bench
+from bench import reminders as bench
 from reportflow.models import session_scope
 from reportflow.notifications.messages import render_message
 from reportflow.tasks.reminders import ReminderTemplate, plan_reminders

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 from sqlmodel import func, select
 
-from reportflow.bench.agency import section_markdown
-from reportflow.bench.results import Row
+from bench.agency import section_markdown
+from bench.results import Row
 
 PAGE_P95_S = 0.3
 CONFIRM_P95_S = 1.0

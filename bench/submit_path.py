@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from reportflow.bench.agency import (
+from bench.agency import (
     agency_environment,
     head_code,
     open_bench_cycle,
@@ -28,7 +28,7 @@ from reportflow.bench.agency import (
     section_links,
     section_markdown,
 )
-from reportflow.bench.harness import (
+from bench.harness import (
     patched_environment,
     percentile,
     prefect_server,
@@ -36,7 +36,7 @@ from reportflow.bench.harness import (
     submit_through_web,
     web_process,
 )
-from reportflow.bench.results import Row
+from bench.results import Row
 from reportflow.smtp_sink import free_port
 
 DIVISIONS = 100

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from reportflow.bench.harness import patched_environment
-from reportflow.bench.results import Row
+from bench.harness import patched_environment
+from bench.results import Row
 from reportflow.prefect_server import ensure_server, stop_server
 from reportflow.smtp_sink import free_port
 

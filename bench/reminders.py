@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from reportflow.bench.results import Row
+from bench.results import Row
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.config import reload_settings
 from reportflow.definition_loader import definition_digest, load_definition, load_organisation

@@ -3,7 +3,7 @@ and adds its rows to the one table, out/bench/results.md and results.json."""
 
 import sys
 
-from reportflow.bench import (
+from bench import (
     documents,
     mail,
     office,
@@ -26,7 +26,7 @@ BENCHES = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Runs the named benches (all by default): `python -m reportflow.bench progress submit`."""
+    """Runs the named benches (all by default): `python -m bench progress submit`."""
     names = (argv if argv is not None else sys.argv[1:]) or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reportflow.bench.agency import (
+from bench.agency import (
     CLOCK,
     agency_environment,
     head_code,
@@ -19,8 +19,8 @@ from reportflow.bench.agency import (
     section_key,
     section_markdown,
 )
-from reportflow.bench.harness import patched_environment
-from reportflow.bench.results import Row
+from bench.harness import patched_environment
+from bench.results import Row
 
 DIVISIONS = 1000
 SUBMITTED_EVERY = 4

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from reportflow.bench.harness import patched_environment
-from reportflow.bench.results import Row
+from bench.harness import patched_environment
+from bench.results import Row
 from reportflow.notifications.channels import email_url, own_email_address
 from reportflow.notifications.sender import load_channel_plugins, send_message
 

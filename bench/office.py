@@ -8,10 +8,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.documents import sample_report
+from bench.harness import patched_environment
+from bench.results import Row
 from reportflow import office
-from reportflow.bench.documents import sample_report
-from reportflow.bench.harness import patched_environment
-from reportflow.bench.results import Row
 from reportflow.document.render import render_report_bytes
 
 GOAL_RATIO = 0.3

@@ -11,7 +11,7 @@ call as the Prefect UI. Every process runs on the frozen clock of `agency.CLOCK`
 deadline two days away), as a cycle in progress would. The floor of S3/S4 (a suspended no-op flow resumed on the same
 workers) is measured in the same run.
 
-    python -m reportflow.bench.scale [--sizes 10,100,1000] [--parallel 10x100] [--cli 10]
+    python -m bench.scale [--sizes 10,100,1000] [--parallel 10x100] [--cli 10]
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from uuid import UUID
 
 import httpx
 
-from reportflow.bench import web_burst
-from reportflow.bench.agency import (
+from bench import web_burst
+from bench.agency import (
     DIRECTOR,
     MAIL_DOMAIN,
     agency_environment,
@@ -51,13 +51,13 @@ from reportflow.bench.agency import (
     section_markdown,
     write_definition,
 )
-from reportflow.bench.harness import (
+from bench.harness import (
     patched_environment,
     percentile,
     prefect_settings_for,
     submit_through_web,
 )
-from reportflow.bench.results import Row
+from bench.results import Row
 from reportflow.prefect_processes import descendants, kill_tree
 from reportflow.smtp_sink import free_port
 
@@ -483,9 +483,7 @@ def measure_floor(home: Path, runs: int = FLOOR_RUNS) -> float:
 
     from reportflow.serve import POOL
 
-    source = flow.from_source(
-        source=str(home), entrypoint="reportflow/bench/floor.py:suspended_noop"
-    )
+    source = flow.from_source(source=str(home), entrypoint="bench/floor.py:suspended_noop")
     source.deploy(
         name="bench-floor", work_pool_name=POOL, print_next_steps=False, ignore_warnings=True
     )
@@ -518,7 +516,7 @@ class Plan:
 
 
 def parse_args(argv: list[str] | None) -> Plan:
-    parser = argparse.ArgumentParser(prog="python -m reportflow.bench.scale", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
     parser.add_argument("--sizes", default="10,100,1000", help="cycles of these sizes, one by one")
     parser.add_argument(
         "--parallel", default="10x100", help="COUNTxSIZE cycles at once (0x0: none)"
@@ -871,6 +869,6 @@ def _rows(floor, done, counts, peaks, plan: Plan, cpu: dict[str, float]) -> list
 
 
 if __name__ == "__main__":
-    from reportflow.bench import results
+    from bench import results
 
     print(f"→ {results.record(main())}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import docx
 from docxtpl import DocxTemplate
 
-from reportflow.bench.results import Row
+from bench.results import Row
 from reportflow.document.blocks import Paragraph, Run, SectionContent, Table
 from reportflow.document.render import render_report_bytes
 from reportflow.document.report import OutlineNode, ReportDocument

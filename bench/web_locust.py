@@ -4,7 +4,7 @@ Word file and half with pasted Markdown, then stops. The links come from the JSO
 REPORTFLOW_LOCUST_LINKS ({"1": link, ...}); user n takes link n. Run headless, against
 127.0.0.1 only, with a fixed number of users and a time limit:
 
-    locust -f reportflow/bench/web_locust.py --headless -u 200 -r 50 --run-time 180s
+    locust -f bench/web_locust.py --headless -u 200 -r 50 --run-time 180s
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from locust import HttpUser, events, task
 from locust.exception import StopUser
 
-from reportflow.bench.agency import section_markdown
+from bench.agency import section_markdown
 
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 _PLAN = json.loads(Path(os.environ["REPORTFLOW_LOCUST_LINKS"]).read_text("utf-8"))
