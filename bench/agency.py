@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from reportflow.config import PACKAGE_DIR
+from reportflow.core.config import PACKAGE_DIR
 
 DEFINITION = "bench-ktxh"
 MAIL_DOMAIN = "bench.example"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.prefect_processes import start_in_own_group, stop_tree
 from reportflow.prefect_server import ensure_server, stop_server
 from reportflow.smtp_sink import free_port

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from bench.results import Row
 from reportflow.calendar.working_days import WorkingCalendar
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.definition_loader import definition_digest, load_definition, load_organisation
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import (

@@ -601,7 +601,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
 
 
 def _run_plan(plan: Plan, mailbox: Mailbox, folder: Path, memory: PeakMemory, report: dict):
-    from reportflow.config import get_settings
+    from reportflow.core.config import get_settings
 
     say(f"floor: a suspended no-op flow resumed on the same workers ({FLOOR_RUNS} runs)…")
     floor = measure_floor(get_settings().home.resolve())

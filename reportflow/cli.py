@@ -11,13 +11,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from reportflow.config import SettingsError, get_settings
+from reportflow.core.config import SettingsError, get_settings
+from reportflow.core.errors import UserError
 from reportflow.cycle_table import print_cycle_table
 from reportflow.definition_schema import DefinitionError
 from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
 from reportflow.models.db import shown_database_url
-from reportflow.tasks.errors import UserError
 
 app = typer.Typer(
     help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.", no_args_is_help=True
@@ -485,7 +485,7 @@ def register_show(
     """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận."""
     from sqlmodel import select
 
-    from reportflow.clock import today
+    from reportflow.core.clock import today
     from reportflow.models import RegisterEntry
 
     init_db()

@@ -14,9 +14,9 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from reportflow.config import SAMPLES_DIR, get_settings
+from reportflow.core.config import SAMPLES_DIR, get_settings
+from reportflow.core.safe_yaml import YamlLimits, YamlRefused, load_yaml_file
 from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
-from reportflow.safe_yaml import YamlLimits, YamlRefused, load_yaml_file
 
 ORGANISATION_FILE = "organisation.yaml"
 _ENV_REF = re.compile(r"\$\{(REPORTFLOW_APPRISE_[A-Z0-9_]+)\}")

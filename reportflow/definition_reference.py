@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from reportflow.config import PACKAGE_DIR
+from reportflow.core.config import PACKAGE_DIR
 from reportflow.definition_schema import OrganisationSpec, ReportDefinition
 
 CHECKOUT = PACKAGE_DIR.parent

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from reportflow.core.safe_yaml import YamlLimits
 from reportflow.definition_schema import IndicatorSpec, PercentSign
 from reportflow.document.vi_format import (
     format_number,
@@ -19,7 +20,6 @@ from reportflow.document.vi_format import (
     parse_number,
     percent_number,
 )
-from reportflow.safe_yaml import YamlLimits
 
 MAX_FIGURE_DIGITS = 15
 """Digits a figure is written with (before and after the comma): the stored float keeps 15

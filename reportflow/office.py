@@ -26,9 +26,9 @@ from pathlib import Path
 
 from docx import Document
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.prefect_processes import PROC, start_in_own_group, stop_tree
-from reportflow.tasks.errors import UserError
 
 log = logging.getLogger(__name__)
 

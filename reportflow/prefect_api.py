@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.prefect_processes import start_in_own_group, stop_tree
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import yaml
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.office import start_warm_office, stop_warm_office, warm_pid
 from reportflow.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.prefect_server import ensure_server, is_healthy, stop_server
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.run_mending import RunMender
 from reportflow.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
 

@@ -92,7 +92,7 @@ def restore_environment() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
 
@@ -122,7 +122,7 @@ def _use_empty_database(request, tmp_path: Path) -> None:
     """Points the settings at a database with no tables (not even alembic_version)."""
     from sqlalchemy import MetaData
 
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
     from reportflow.models import get_engine
 
     if request.param == "postgres":
@@ -156,7 +156,7 @@ def database(request, tmp_path: Path, restore_environment) -> str:
 
 def _mail_server_of_the_settings(sink):
     """The sink started, and the settings' SMTP port pointed at it."""
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     sink.start()
     os.environ["REPORTFLOW_SMTP_PORT"] = str(sink.port)

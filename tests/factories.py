@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from reportflow.config import PACKAGE_DIR, reload_settings
+from reportflow.core.config import PACKAGE_DIR, reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope

@@ -8,9 +8,9 @@ import stat
 import pytest
 from sqlmodel import select
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
+from reportflow.core.signing import KEY_FILE, signing_key
 from reportflow.models import ApprovalCode, Cycle, session_scope
-from reportflow.signing import KEY_FILE, signing_key
 from reportflow.tasks.approval import (
     CODE_ALPHABET,
     DecisionRefused,

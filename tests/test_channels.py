@@ -12,7 +12,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.clock import VN_TZ
+from reportflow.core.clock import VN_TZ
 from reportflow.models import (
     CycleState,
     OutboxMessage,

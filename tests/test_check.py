@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.tasks.health import run_checks
 
 AGENCY = Path(__file__).parent / "definitions" / "soc-trang"
@@ -60,7 +60,7 @@ def test_a_password_in_the_database_url_is_not_shown(restore_environment, tmp_pa
 def test_a_token_written_in_the_yaml_is_pointed_out_without_being_shown(
     database, restore_environment, tmp_path
 ):
-    from reportflow.config import SAMPLES_DIR
+    from reportflow.core.config import SAMPLES_DIR
 
     organisation = (SAMPLES_DIR / "organisation.yaml").read_text(encoding="utf-8")
     token = "123456789:AAHsecretBotToken1234567890abcdef"
@@ -162,9 +162,9 @@ def test_a_run_left_pending_by_a_dead_worker_is_named_with_the_replace_command(
     from prefect.client.orchestration import get_client
     from prefect.states import Pending
 
+    from reportflow.core.errors import Conflict
     from reportflow.models import session_scope
     from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.errors import Conflict
     from reportflow.tasks.start_run import start_cycle_run
     from tests.factories import open_sample_cycle
 

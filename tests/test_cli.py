@@ -214,7 +214,7 @@ def test_export_gives_the_latest_draft_and_the_audit_keeps_who_did_what(database
 
 
 def test_remind_sends_once_and_status_names_an_unknown_cycle(database, smtp, monkeypatch):
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     cycle_id = open_sample_cycle()
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from reportflow.core.errors import UserError
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.textdump import docx_text_lines
 from reportflow.models import (
@@ -18,7 +19,6 @@ from reportflow.models import (
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import submit_section
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     cycle_id = open_sample_cycle()
@@ -129,7 +129,7 @@ def test_a_wrong_form_is_asked_again_then_the_director_cancels_the_report(
 
     monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     cycle_id = open_sample_cycle()

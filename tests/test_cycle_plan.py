@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 from reportflow.calendar.periods import PeriodKind
+from reportflow.core.errors import UserError
 from reportflow.definition_loader import load_definition
 from reportflow.models import Cycle, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle
 from reportflow.tasks.cycle_steps import request_sections
-from reportflow.tasks.errors import UserError
 from tests.factories import SAMPLE_REQUEST, open_sample_cycle
 
 D = dt.date

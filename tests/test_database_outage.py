@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from sqlmodel import select
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import OutboxMessage, ReminderRecord, init_db, session_scope
 from reportflow.models.db import _engine_for

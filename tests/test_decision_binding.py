@@ -13,6 +13,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
+from reportflow.core.errors import Conflict
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.blocks import Paragraph, Run, SectionContent
 from reportflow.document.textdump import docx_text_lines
@@ -27,7 +28,6 @@ from reportflow.models import (
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.documents import document_file, find_document
-from reportflow.tasks.errors import Conflict
 from reportflow.tasks.submit import submit_section
 from tests.factories import approval_codes, open_sample_cycle, row_counts, submit_everything
 
@@ -57,7 +57,7 @@ def _stored_form(run_id: UUID, part: str):
 def waiting_for_decision(prefect_server, database, smtp, tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     cycle_id = open_sample_cycle()

@@ -29,7 +29,7 @@ def test_a_decision_sent_while_prefect_is_down_is_kept_and_acted_on_once(
 ):
     monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     cycle_id = open_sample_cycle()

@@ -88,7 +88,7 @@ def test_a_broken_definition_is_explained_in_vietnamese(database):
 def test_the_readme_example_definition_loads(tmp_path, restore_environment):
     import re
 
-    from reportflow.config import PACKAGE_DIR
+    from reportflow.core.config import PACKAGE_DIR
 
     readme = (PACKAGE_DIR.parent / "README.md").read_text(encoding="utf-8")
     example = re.search(r"A minimal definition:\n\n```yaml\n(.*?)```", readme, re.S).group(1)
@@ -206,7 +206,7 @@ def test_a_numbering_pattern_outside_the_scheme_is_refused_with_the_allowed_ones
 
 def test_an_edited_organisation_file_is_read_again(tmp_path, restore_environment):
     """The organisation is parsed once per version of its file, so an edit shows at once."""
-    from reportflow.config import SAMPLES_DIR
+    from reportflow.core.config import SAMPLES_DIR
     from reportflow.definition_loader import load_organisation
     from tests.factories import use_definitions
 
@@ -226,8 +226,8 @@ def test_the_libyaml_loader_reads_and_refuses_as_the_pure_python_one():
     """The bounded loader runs on libyaml's parser when PyYAML has it; same data, same limits."""
     import yaml
 
-    from reportflow import safe_yaml
-    from reportflow.config import SAMPLES_DIR
+    from reportflow.core import safe_yaml
+    from reportflow.core.config import SAMPLES_DIR
     from reportflow.definition_loader import DEFINITION_FILE_LIMITS
 
     assert yaml.__with_libyaml__ and safe_yaml._BoundedLoader is not safe_yaml._PureBoundedLoader

@@ -26,7 +26,7 @@ def normal(text: str) -> str:
 def demo_result(prefect_server, tmp_path_factory):
     import os
 
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     saved = dict(os.environ)
     out = tmp_path_factory.mktemp("demo")

@@ -14,7 +14,7 @@ from prefect.deployments import run_deployment
 from sqlmodel import select
 
 from reportflow import prefect_processes
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.progress import section_of

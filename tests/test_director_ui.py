@@ -21,7 +21,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
 from reportflow.smtp_sink import attachment_names, message_text

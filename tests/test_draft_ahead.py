@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import AuditEvent, Cycle, CycleState, RenderedDocument, session_scope
 from reportflow.smtp_sink import message_text

@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlmodel import select
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.models import ApprovalCode, CycleState, RenderedDocument, session_scope
 from reportflow.tasks.cycle_steps import ApprovalRequestUndelivered, prepare_draft
 from reportflow.tasks.cycles import get_cycle

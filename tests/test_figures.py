@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from reportflow.core.errors import UserError
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.approval import DirectorDecision, record_decision
 from reportflow.tasks.cycle_steps import request_sections
 from reportflow.tasks.cycles import all_sections_in, assignments, get_cycle
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import (
     DATA_DIR,

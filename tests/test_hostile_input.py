@@ -17,6 +17,8 @@ from pathlib import Path
 import docx
 import pytest
 
+from reportflow.core.errors import UserError
+from reportflow.core.safe_yaml import YamlRefused, load_yaml_text
 from reportflow.definition_loader import DEFINITION_FILE_LIMITS, load_definition
 from reportflow.definition_schema import DefinitionError
 from reportflow.document.docx_input import parse_docx
@@ -39,8 +41,6 @@ from reportflow.indicators import (
     IndicatorValueError,
     read_indicator,
 )
-from reportflow.safe_yaml import YamlRefused, load_yaml_text
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import open_sample_cycle, row_counts
 from tests.hostile_files import (

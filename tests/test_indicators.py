@@ -11,6 +11,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from pydantic import ValidationError
 
+from reportflow.core.errors import UserError
 from reportflow.definition_schema import IndicatorSpec, IndicatorTableSpec
 from reportflow.indicators import (
     IndicatorValueError,
@@ -21,7 +22,6 @@ from reportflow.indicators import (
 from reportflow.models import session_scope
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import document_file
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.merge import build_document, render_draft
 from reportflow.tasks.submit import submit_indicators
 from tests.factories import open_sample_cycle, row_counts, use_definitions

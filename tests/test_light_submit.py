@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope

@@ -25,7 +25,7 @@ def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
 ):
     monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     cycle_id = open_sample_cycle()

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.models import (
     Cycle,
     RenderedDocument,

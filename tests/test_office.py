@@ -12,7 +12,7 @@ from docx import Document
 from pypdf import PdfReader
 
 from reportflow import office
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.prefect_processes import kill_tree
 
 TEXT = "Báo cáo tình hình thực hiện nhiệm vụ 6 tháng đầu năm 2020 của Sở Thông tin và Truyền thông"

@@ -12,8 +12,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.clock import VN_TZ
-from reportflow.config import reload_settings
+from reportflow.core.clock import VN_TZ
+from reportflow.core.config import reload_settings
 from reportflow.models import AuditEvent, OutboxMessage, Person, session_scope
 from reportflow.notifications.channels import channels
 from reportflow.smtp_sink import message_text

@@ -19,7 +19,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.models import (
     AuditEvent,
     CycleState,

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.models import Cycle, session_scope
 from reportflow.tasks.progress import refresh_progress, section_of
 from reportflow.tasks.submit import submit_indicators, submit_section

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from reportflow.core.errors import Conflict
 from reportflow.models import CycleState, RegisterEntry, session_scope
 from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.errors import Conflict
 from reportflow.tasks.numbering import assign_number, format_number, open_register
 from tests.factories import open_sample_cycle
 
@@ -38,7 +38,7 @@ def test_numbers_only_after_approval(database):
 
 def test_first_number_of_the_year_is_01_and_numbers_follow(database, monkeypatch):
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     first, second = open_sample_cycle(), open_sample_cycle()
@@ -55,7 +55,7 @@ def test_a_cycle_keeps_its_number_when_asked_again(database):
     import os
 
     os.environ["REPORTFLOW_FROZEN_NOW"] = "2020-06-05T09:00:00+07:00"
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     reload_settings()
     first = assign_number(cycle_id)
@@ -73,7 +73,7 @@ def test_numbering_starts_again_at_01_in_a_new_year_and_register_open_is_a_comma
     from typer.testing import CliRunner
 
     from reportflow.cli import app
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     opened = CliRunner().invoke(app, ["register", "open", "--year", "2020", "--last-number", "858"])
     assert opened.exit_code == 0 and "số tiếp theo là 859" in opened.output
@@ -93,7 +93,7 @@ def test_numbering_starts_again_at_01_in_a_new_year_and_register_open_is_a_comma
 def test_two_cycles_racing_for_a_number_get_two_numbers(database, monkeypatch):
     import threading
 
-    from reportflow.config import reload_settings
+    from reportflow.core.config import reload_settings
 
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
     reload_settings()

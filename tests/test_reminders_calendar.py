@@ -8,7 +8,7 @@ import os
 from dataclasses import replace
 
 from reportflow.calendar import VN_TZ
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.definition_loader import load_organisation
 from reportflow.models import session_scope
 from reportflow.notifications.messages import vn_date, vn_weekday

@@ -10,7 +10,7 @@ import yaml
 from sqlmodel import select
 
 from reportflow.calendar import VN_TZ, LadderStep
-from reportflow.config import SAMPLES_DIR
+from reportflow.core.config import SAMPLES_DIR
 from reportflow.definition_loader import load_definition
 from reportflow.definition_schema import DefinitionError
 from reportflow.models import Cycle, ReminderRecord, SectionAssignment, session_scope

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from reportflow.calendar import DEFAULT_LADDER, VN_TZ, WorkingCalendar, due_step
 from reportflow.cli import app
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.models import Person, ReminderRecord, get_engine, session_scope
 from reportflow.notifications.sender import Delivery
 from reportflow.tasks.reminders import reason_text, send_due_reminders

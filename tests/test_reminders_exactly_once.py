@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from reportflow.calendar import VN_TZ
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.definition_loader import load_organisation
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import send_message

@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import select
 
 from bench.prefect_lock import Load
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, session_scope
 from reportflow.tasks.approval import MAX_WRONG_CODES

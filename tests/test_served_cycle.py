@@ -17,7 +17,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import AuditEvent, CycleState, SectionVersion, session_scope
 from reportflow.smtp_sink import message_text

@@ -22,7 +22,7 @@ from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import select
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, AuditEvent, CycleState, session_scope
 from reportflow.prefect_processes import kill_pids

@@ -12,7 +12,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import select
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, CycleState, session_scope
 from reportflow.prefect_server import is_healthy

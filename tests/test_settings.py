@@ -8,9 +8,9 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from reportflow import clock
 from reportflow.cli import app
-from reportflow.config import SettingsError, reload_settings
+from reportflow.core import clock
+from reportflow.core.config import SettingsError, reload_settings
 
 
 @pytest.mark.parametrize(

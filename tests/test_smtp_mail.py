@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import ssl
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.notifications import smtp_mail
 from reportflow.notifications.channels import email_url, own_email_address
 from reportflow.notifications.message_id import stable_message_id

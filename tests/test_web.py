@@ -14,12 +14,12 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
+from reportflow.core.errors import UserError
 from reportflow.demo.run import wait_until
 from reportflow.models import OutboxMessage, SectionVersion, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_steps import request_sections
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.submit import read_section_bytes
 from reportflow.web.links import make_link, sign, verify
 from tests.factories import open_sample_cycle, row_counts

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from reportflow.clock import VN_TZ
+from reportflow.core.clock import VN_TZ
 
 if TYPE_CHECKING:
     import holidays

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.scenario import (
     DATA_DIR,
     SAMPLES_ONLY_ENV,

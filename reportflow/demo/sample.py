@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from reportflow.config import reload_settings
+from reportflow.core.config import reload_settings
 from reportflow.demo.scenario import SAMPLES_ONLY_ENV
 from reportflow.document.report import ReportDocument
 

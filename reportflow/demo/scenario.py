@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from reportflow.config import PACKAGE_DIR
+from reportflow.core.config import PACKAGE_DIR
 from reportflow.demo.word_author import write_docx_like_a_person
 
 DATA_DIR = PACKAGE_DIR / "demo" / "data"

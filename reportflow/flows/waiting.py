@@ -7,7 +7,7 @@ from typing import TypeVar
 from prefect.context import get_run_context
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 
 T = TypeVar("T")
 

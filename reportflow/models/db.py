@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
-from reportflow.config import PACKAGE_DIR, get_settings
+from reportflow.core.config import PACKAGE_DIR, get_settings
 
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from reportflow.clock import utcnow
+from reportflow.core.clock import utcnow
 
 
 def _json_column() -> Any:

@@ -7,9 +7,9 @@ import hmac
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.signing import signing_key
 from reportflow.definition_loader import expand_env
-from reportflow.signing import signing_key
 
 
 def email_url(address: str) -> str:

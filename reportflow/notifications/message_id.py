@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from email.utils import make_msgid, parseaddr
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 
 _current: ContextVar[str | None] = ContextVar("reportflow_message_id", default=None)
 _installing = threading.Lock()

@@ -9,8 +9,8 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
-from reportflow.clock import VN_TZ
-from reportflow.config import PACKAGE_DIR
+from reportflow.core.clock import VN_TZ
+from reportflow.core.config import PACKAGE_DIR
 from reportflow.document.vi_format import short_date as vn_date
 from reportflow.tasks.figures import figures_key
 

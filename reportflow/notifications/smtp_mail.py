@@ -23,7 +23,7 @@ from email.utils import formatdate
 from functools import cache
 from pathlib import Path
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.notifications.message_id import message_id_to_send
 
 TIMEOUT_S = 15

@@ -15,8 +15,10 @@ from pydantic import BaseModel, BeforeValidator, Field, create_model, field_vali
 from sqlmodel import Session, select
 
 from reportflow.calendar.working_days import default_calendar
-from reportflow.clock import today, utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import today, utcnow
+from reportflow.core.config import get_settings
+from reportflow.core.errors import Forbidden, UserError
+from reportflow.core.signing import key_id, signing_key
 from reportflow.models import (
     ApprovalCode,
     ApprovalDecision,
@@ -26,10 +28,8 @@ from reportflow.models import (
     Person,
     RenderedDocument,
 )
-from reportflow.signing import key_id, signing_key
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
-from reportflow.tasks.errors import Forbidden, UserError
 from reportflow.tasks.organisation import get_person, require_director
 
 RESUBMISSION_WORKING_DAYS = 2

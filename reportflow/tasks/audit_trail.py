@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from reportflow.clock import VN_TZ
+from reportflow.core.clock import VN_TZ
 from reportflow.models import ApprovalCode, AuditEvent, session_scope
 from reportflow.notifications.messages import vn_datetime
 

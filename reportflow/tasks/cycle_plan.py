@@ -14,9 +14,9 @@ from reportflow.calendar.periods import (
     period_for,
 )
 from reportflow.calendar.working_days import WorkingCalendar
+from reportflow.core.errors import UserError
 from reportflow.definition_schema import ReportDefinition
 from reportflow.notifications.messages import vn_date, vn_weekday
-from reportflow.tasks.errors import UserError
 
 _INDEXED = {PeriodKind.monthly: 12, PeriodKind.quarterly: 4}
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from reportflow.clock import utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import utcnow
+from reportflow.core.config import get_settings
+from reportflow.core.errors import Conflict, UserError
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import (
     ApprovalCode,
@@ -47,7 +48,6 @@ from reportflow.tasks.cycles import (
 )
 from reportflow.tasks.documents import document_file
 from reportflow.tasks.drafting import draft_attachments, draft_copy
-from reportflow.tasks.errors import Conflict, UserError
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import render_draft
 from reportflow.tasks.notify import (

@@ -11,8 +11,9 @@ import logging
 import httpx
 from sqlmodel import select
 
-from reportflow.clock import utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import utcnow
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
 from reportflow.prefect_api import api_client, read_run_state
@@ -26,7 +27,6 @@ from reportflow.tasks.approval import (
     refuse_decision,
 )
 from reportflow.tasks.cycle_steps import send_approval_codes
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.wake import (
     DECISION_PAUSE_PREFIX,
     release_decision_wait,

@@ -11,8 +11,9 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from reportflow.clock import utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import utcnow
+from reportflow.core.config import get_settings
+from reportflow.core.errors import Conflict
 from reportflow.definition_loader import load_organisation
 from reportflow.models import (
     Cycle,
@@ -29,7 +30,6 @@ from reportflow.notifications.messages import render_message
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle
 from reportflow.tasks.documents import find_document, named_copy
-from reportflow.tasks.errors import Conflict
 from reportflow.tasks.outbox import (
     DEFAULT,
     Addressee,

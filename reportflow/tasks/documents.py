@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.models import DocumentBlob, RenderedDocument, session_scope
-from reportflow.tasks.errors import UserError
 
 
 def find_document(

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.models import CycleState, RenderedDocument, session_scope
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, get_cycle
 from reportflow.tasks.documents import named_copy
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.export import convert_to_pdf
 from reportflow.tasks.merge import render_draft
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlmodel import select
 
 from reportflow import office
+from reportflow.core.errors import NotFound
 from reportflow.models import RenderedDocument, session_scope
 from reportflow.tasks.documents import document_file
-from reportflow.tasks.errors import NotFound
 
 
 def latest_document(cycle_id: int) -> Path:

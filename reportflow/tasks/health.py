@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from reportflow.config import PACKAGE_DIR, get_settings
+from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.notifications.redaction import redact_text
 from reportflow.office import warm_profile
 
@@ -204,7 +204,7 @@ def _libreoffice() -> Finding:
 
 
 def _signing_key() -> Finding:
-    from reportflow.signing import KEY_FILE, signing_key
+    from reportflow.core.signing import KEY_FILE, signing_key
 
     settings = get_settings()
     try:

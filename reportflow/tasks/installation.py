@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from sqlalchemy.exc import IntegrityError
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.models import Installation, session_scope
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.definition_loader import load_organisation
 from reportflow.definition_schema import OutlineItem, ReportDefinition
 from reportflow.document.blocks import SectionContent, Table

@@ -14,8 +14,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from reportflow.clock import utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import utcnow
+from reportflow.core.config import get_settings
 from reportflow.models import (
     Cycle,
     CycleState,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from reportflow.clock import today
+from reportflow.core.clock import today
+from reportflow.core.errors import Conflict
 from reportflow.definition_loader import load_organisation
 from reportflow.models import (
     Cycle,
@@ -17,7 +18,6 @@ from reportflow.models import (
 from reportflow.notifications.messages import render_string
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle, template_context
-from reportflow.tasks.errors import Conflict
 
 
 def format_number(pattern: str, number: int) -> str:

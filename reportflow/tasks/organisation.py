@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, select
 
+from reportflow.core.errors import Forbidden, NotFound
 from reportflow.definition_schema import OrganisationSpec
 from reportflow.models import Division, Person
-from reportflow.tasks.errors import Forbidden, NotFound
 
 
 def sync_organisation(session: Session, organisation: OrganisationSpec) -> None:

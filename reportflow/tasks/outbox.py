@@ -27,8 +27,8 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from reportflow.clock import utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import utcnow
+from reportflow.core.config import get_settings
 from reportflow.models import OutboxMessage, OutboxStatus, Person, session_scope
 from reportflow.models.db import while_database_answers
 from reportflow.notifications.channels import Channel, channels, known_secrets

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, func, select
 
 from reportflow.calendar.working_days import default_calendar
-from reportflow.clock import VN_TZ, now, today
+from reportflow.core.clock import VN_TZ, now, today
 from reportflow.models import (
     Cycle,
     CycleState,

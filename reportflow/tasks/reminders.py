@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from reportflow.calendar.ladder import LadderStep, ResolvedStep, due_step, in_office_hours
 from reportflow.calendar.working_days import VN_TZ, WorkingCalendar
-from reportflow.clock import now as clock_now
-from reportflow.clock import today as clock_today
+from reportflow.core.clock import now as clock_now
+from reportflow.core.clock import today as clock_today
 from reportflow.definition_schema import ReportDefinition
 from reportflow.models import (
     Cycle,

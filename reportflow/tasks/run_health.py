@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.models import Cycle, CycleState, session_scope
 from reportflow.notifications.messages import vn_datetime
 from reportflow.prefect_api import RunState, api_client, read_run_state

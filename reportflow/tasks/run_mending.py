@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
+from reportflow.core.errors import UserError
 from reportflow.notifications.redaction import redact_text
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.run_health import stalled_cycles
 from reportflow.tasks.safety_net import wake_waiting_runs
 from reportflow.tasks.start_run import start_cycle_run

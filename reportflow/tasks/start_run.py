@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from reportflow.core.errors import Conflict, UserError
 from reportflow.models import CycleState, session_scope
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.errors import Conflict, UserError
 from reportflow.tasks.installation import installation_id
 from reportflow.tasks.notify import cycle_url
 from reportflow.tasks.run_health import pending_too_long

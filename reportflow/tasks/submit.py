@@ -10,7 +10,9 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, func, select
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.errors import Conflict, Forbidden, NotFound, UserError
+from reportflow.core.safe_yaml import YamlRefused, load_yaml_file
 from reportflow.document.blocks import SectionContent
 from reportflow.document.errors import SectionInputError
 from reportflow.document.file_names import clean_file_name
@@ -30,10 +32,8 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
-from reportflow.safe_yaml import YamlRefused, load_yaml_file
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
-from reportflow.tasks.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.tasks.figures import is_figures_key, mark_figures_in
 from reportflow.tasks.organisation import division_name, get_person
 from reportflow.tasks.progress import refresh_progress

@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 from reportflow.models import CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
 from reportflow.prefect_api import PrefectApiError, api_client, read_run_state, resume_run

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from reportflow.core.signing import signing_key
 from reportflow.models import get_engine
-from reportflow.signing import signing_key
 
 
 def web_dependencies() -> dict[str, bool]:

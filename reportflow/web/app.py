@@ -33,8 +33,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reportflow.calendar.working_days import default_calendar
-from reportflow.clock import today
-from reportflow.config import PACKAGE_DIR, get_settings
+from reportflow.core.clock import today
+from reportflow.core.config import PACKAGE_DIR, get_settings
+from reportflow.core.errors import UserError
+from reportflow.core.signing import signing_key
 from reportflow.definition_schema import OutlineItem, ReportDefinition
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
@@ -50,10 +52,8 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
-from reportflow.signing import signing_key
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.drafting import draft_ahead
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import WITHOUT_SOURCE, outline_nodes
 from reportflow.tasks.progress import ProgressRefresher

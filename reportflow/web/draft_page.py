@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.document.appendix import appendix_label
 from reportflow.document.numbering import number_outline
 from reportflow.document.report import OutlineNode
@@ -26,7 +27,6 @@ from reportflow.models import (
 from reportflow.tasks.cycles import cycle_definition
 from reportflow.tasks.documents import document_file, find_document
 from reportflow.tasks.drafting import draft_attachments, draft_copy
-from reportflow.tasks.errors import UserError
 from reportflow.tasks.merge import build_document, rows_by_key
 from reportflow.web.blocks_html import section_html, table_html
 from reportflow.web.links import (

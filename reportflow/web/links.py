@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from reportflow.clock import VN_TZ, now, utcnow
-from reportflow.config import get_settings
+from reportflow.core.clock import VN_TZ, now, utcnow
+from reportflow.core.config import get_settings
+from reportflow.core.errors import NotFound
+from reportflow.core.signing import signing_key
 from reportflow.models import (
     Cycle,
     CycleState,
@@ -28,9 +30,7 @@ from reportflow.models import (
     WebLinkGeneration,
     session_scope,
 )
-from reportflow.signing import signing_key
 from reportflow.tasks.audit import record_event
-from reportflow.tasks.errors import NotFound
 
 LINK_GRACE_DAYS = 30
 """A link lives this many days past the later of the cycle's deadline and the day it was mailed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from reportflow.clock import utcnow
+from reportflow.core.clock import utcnow
 from reportflow.models import Cycle, Person, SectionAssignment, SectionVersion, session_scope
 from reportflow.notifications.channels import channels
 from reportflow.notifications.messages import render_message

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from reportflow.config import get_settings, reload_settings
+from reportflow.core.config import get_settings, reload_settings
 
 
 def bind_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:

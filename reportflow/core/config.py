@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MIN_KEY_LENGTH = 32
 """`REPORTFLOW_SECRET_KEY` signs the approval codes' hashes and the web links: a shorter key
 could be guessed."""

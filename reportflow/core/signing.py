@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from reportflow.config import MIN_KEY_LENGTH, get_settings
+from reportflow.core.config import MIN_KEY_LENGTH, get_settings
 
 KEY_FILE = "secret.key"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from reportflow.config import get_settings
+from reportflow.core.config import get_settings
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
