@@ -44,7 +44,7 @@ format: $(STAMP) ## ruff format and autofix
 	$(BIN)/ruff check --fix reportflow bench tests
 
 docs: $(STAMP) ## regenerate docs/definitions.md from the definition schema
-	$(BIN)/python -m reportflow.definition_reference
+	$(BIN)/python -m reportflow.definitions.reference
 
 # Autogenerates the next revision (0002, 0003, ...) by comparing the models with a throwaway
 # SQLite database upgraded to the current head. Review the file it writes before committing.

@@ -24,8 +24,8 @@ from sqlmodel import Session, select
 from bench.results import Row
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.core.config import reload_settings
-from reportflow.definition_loader import definition_digest, load_definition, load_organisation
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.loader import definition_digest, load_definition, load_organisation
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
     Cycle,
     CycleState,

@@ -14,7 +14,7 @@ from rich.table import Table
 from reportflow.core.config import SettingsError, get_settings
 from reportflow.core.errors import UserError
 from reportflow.cycle_table import print_cycle_table
-from reportflow.definition_schema import DefinitionError
+from reportflow.definitions.schema import DefinitionError
 from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
 from reportflow.models.db import shown_database_url
@@ -126,7 +126,7 @@ def cycle_open(
     ] = False,
 ) -> None:
     """Mở một kỳ báo cáo theo công văn yêu cầu; in kỳ chốt số liệu và các hạn trước khi ghi."""
-    from reportflow.definition_loader import load_definition
+    from reportflow.definitions.loader import load_definition
     from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle
     from reportflow.tasks.cycles import open_cycle
 
@@ -470,7 +470,7 @@ def register_open(
     last_number: Annotated[int, typer.Option(help="Số văn bản đi cuối cùng đã dùng trong năm")],
 ) -> None:
     """Khai báo số cuối cùng đã dùng trong năm (khi bắt đầu dùng reportflow giữa năm)."""
-    from reportflow.definition_loader import load_organisation
+    from reportflow.definitions.loader import load_organisation
     from reportflow.tasks.numbering import open_register
 
     init_db()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reportflow.core.errors import Conflict, Forbidden, UserError
-from reportflow.definition_schema import DefinitionError
+from reportflow.definitions.schema import DefinitionError
 from reportflow.models import CycleState, session_scope
 from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.submit import submit_section

@@ -9,7 +9,7 @@ import pytest
 
 from reportflow.calendar.periods import PeriodKind
 from reportflow.core.errors import UserError
-from reportflow.definition_loader import load_definition
+from reportflow.definitions.loader import load_definition
 from reportflow.models import Cycle, session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reportflow.definition_loader import load_organisation, parse_definition
-from reportflow.definition_reference import (
+from reportflow.definitions.loader import load_organisation, parse_definition
+from reportflow.definitions.reference import (
     CHECKOUT,
     EXAMPLES,
     REFERENCE_FILE,
@@ -17,7 +17,7 @@ from reportflow.definition_reference import (
     render_reference,
     yaml_block,
 )
-from reportflow.definition_schema import (
+from reportflow.definitions.schema import (
     DefinitionError,
     OrganisationSpec,
     OutlineItem,

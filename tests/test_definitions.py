@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reportflow.definition_loader import load_definition
+from reportflow.definitions.loader import load_definition
 from reportflow.models import session_scope
 from reportflow.tasks.cycles import assignments
 from tests.factories import SAMPLE_OCR_ERRORS, SAMPLE_TEXT, open_sample_cycle, use_definitions
@@ -56,8 +56,8 @@ def test_second_definition_needs_no_code_change(database, tmp_path):
 
 
 def test_a_broken_definition_is_explained_in_vietnamese(database):
-    from reportflow.definition_loader import load_organisation, parse_definition
-    from reportflow.definition_schema import DefinitionError
+    from reportflow.definitions.loader import load_organisation, parse_definition
+    from reportflow.definitions.schema import DefinitionError
 
     broken = {
         "code": "x",
@@ -102,13 +102,13 @@ def test_the_readme_example_definition_loads(tmp_path, restore_environment):
 
 
 def test_an_unknown_field_names_the_allowed_ones_and_the_nearest_match():
-    from reportflow.definition_loader import (
+    from reportflow.definitions.loader import (
         _read_yaml,
         definition_files,
         load_organisation,
         parse_definition,
     )
-    from reportflow.definition_schema import DefinitionError
+    from reportflow.definitions.schema import DefinitionError
 
     data = _read_yaml(definition_files()["ktxh-6-thang"])
     data["signer"]["titel"] = "GIÁM ĐỐC"
@@ -124,14 +124,14 @@ def test_an_unknown_field_names_the_allowed_ones_and_the_nearest_match():
 
 
 def _sample_with(**changes) -> dict:
-    from reportflow.definition_loader import _read_yaml, definition_files
+    from reportflow.definitions.loader import _read_yaml, definition_files
 
     data = _read_yaml(definition_files()["ktxh-6-thang"])
     return {**data, **changes}
 
 
 def test_appendix_sections_are_sections_like_the_body_ones():
-    from reportflow.definition_loader import load_organisation, parse_definition
+    from reportflow.definitions.loader import load_organisation, parse_definition
 
     data = _sample_with(
         appendices=[
@@ -165,8 +165,8 @@ def test_appendix_sections_are_sections_like_the_body_ones():
     ids=["indicator-table-twice", "key-shared-with-the-body"],
 )
 def test_an_appendix_is_refused_when_it_clashes_with_the_body(appendix, problem):
-    from reportflow.definition_loader import load_organisation, parse_definition
-    from reportflow.definition_schema import DefinitionError
+    from reportflow.definitions.loader import load_organisation, parse_definition
+    from reportflow.definitions.schema import DefinitionError
 
     with pytest.raises(DefinitionError) as refused:
         parse_definition(_sample_with(appendices=[appendix]), "x.yaml", load_organisation())
@@ -174,13 +174,13 @@ def test_an_appendix_is_refused_when_it_clashes_with_the_body(appendix, problem)
 
 
 def test_a_numbering_pattern_outside_the_scheme_is_refused_with_the_allowed_ones():
-    from reportflow.definition_loader import (
+    from reportflow.definitions.loader import (
         _read_yaml,
         definition_files,
         load_organisation,
         parse_definition,
     )
-    from reportflow.definition_schema import DefinitionError
+    from reportflow.definitions.schema import DefinitionError
 
     data = _read_yaml(definition_files()["ktxh-6-thang"])
     assert parse_definition(data, "x.yaml", load_organisation()).numbering == [
@@ -207,7 +207,7 @@ def test_a_numbering_pattern_outside_the_scheme_is_refused_with_the_allowed_ones
 def test_an_edited_organisation_file_is_read_again(tmp_path, restore_environment):
     """The organisation is parsed once per version of its file, so an edit shows at once."""
     from reportflow.core.config import SAMPLES_DIR
-    from reportflow.definition_loader import load_organisation
+    from reportflow.definitions.loader import load_organisation
     from tests.factories import use_definitions
 
     folder = tmp_path / "definitions"
@@ -228,7 +228,7 @@ def test_the_libyaml_loader_reads_and_refuses_as_the_pure_python_one():
 
     from reportflow.core import safe_yaml
     from reportflow.core.config import SAMPLES_DIR
-    from reportflow.definition_loader import DEFINITION_FILE_LIMITS
+    from reportflow.definitions.loader import DEFINITION_FILE_LIMITS
 
     assert yaml.__with_libyaml__ and safe_yaml._BoundedLoader is not safe_yaml._PureBoundedLoader
     text = (SAMPLES_DIR / "ktxh-6-thang.yaml").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from reportflow.definition_loader import load_definition
+from reportflow.definitions.loader import load_definition
 from reportflow.demo.run import DATA_DIR, run_demo
 from reportflow.document.blocks import block_text
 from reportflow.document.markdown_input import parse_markdown

@@ -586,7 +586,7 @@ def test_two_line_signer_title(tmp_path):
     ids=["own-name", "TM", "KT", "TL", "TUQ", "Q"],
 )
 def test_each_signing_authority_prints_its_lines_over_the_name(tmp_path, signer, lines):
-    from reportflow.definition_schema import SignerSpec
+    from reportflow.definitions.schema import SignerSpec
 
     spec = SignerSpec(person="x", **signer)
     path = render_report(_report(signer_title=spec.title_lines), tmp_path / "signer.docx")
@@ -599,7 +599,7 @@ def test_each_signing_authority_prints_its_lines_over_the_name(tmp_path, signer,
 def test_an_authority_without_whose_place_is_refused():
     from pydantic import ValidationError
 
-    from reportflow.definition_schema import SignerSpec
+    from reportflow.definitions.schema import SignerSpec
 
     with pytest.raises(ValidationError, match="'authority'.*'on_behalf_of'"):
         SignerSpec(person="x", title="PHÓ GIÁM ĐỐC", authority="KT.")

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from reportflow.core.errors import UserError
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import session_scope
 from reportflow.smtp_sink import message_text
 from reportflow.tasks.approval import DirectorDecision, record_decision

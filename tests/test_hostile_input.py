@@ -19,8 +19,14 @@ import pytest
 
 from reportflow.core.errors import UserError
 from reportflow.core.safe_yaml import YamlRefused, load_yaml_text
-from reportflow.definition_loader import DEFINITION_FILE_LIMITS, load_definition
-from reportflow.definition_schema import DefinitionError
+from reportflow.definitions.indicators import (
+    FIGURES_FILE_LIMITS,
+    MAX_FIGURE_CODES,
+    IndicatorValueError,
+    read_indicator,
+)
+from reportflow.definitions.loader import DEFINITION_FILE_LIMITS, load_definition
+from reportflow.definitions.schema import DefinitionError
 from reportflow.document.docx_input import parse_docx
 from reportflow.document.errors import SectionInputError
 from reportflow.document.limits import (
@@ -35,12 +41,6 @@ from reportflow.document.limits import (
     MAX_TABLE_ROWS,
 )
 from reportflow.document.markdown_input import parse_markdown
-from reportflow.indicators import (
-    FIGURES_FILE_LIMITS,
-    MAX_FIGURE_CODES,
-    IndicatorValueError,
-    read_indicator,
-)
 from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import open_sample_cycle, row_counts
 from tests.hostile_files import (

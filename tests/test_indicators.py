@@ -12,13 +12,13 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from pydantic import ValidationError
 
 from reportflow.core.errors import UserError
-from reportflow.definition_schema import IndicatorSpec, IndicatorTableSpec
-from reportflow.indicators import (
+from reportflow.definitions.indicators import (
     IndicatorValueError,
     rate_against_plan,
     read_indicator,
     result_cell,
 )
+from reportflow.definitions.schema import IndicatorSpec, IndicatorTableSpec
 from reportflow.models import session_scope
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import document_file
@@ -74,7 +74,7 @@ def test_percent_and_ratio_rows_print_as_the_table_asks(
 
 
 def test_the_sample_asks_for_the_seeds_style_and_a_new_table_prints_alike():
-    from reportflow.definition_loader import load_definition
+    from reportflow.definitions.loader import load_definition
 
     assert load_definition("ktxh-6-thang").indicators.percent_sign == "ratio"
     assert IndicatorTableSpec().percent_sign == "none"

@@ -66,7 +66,7 @@ def test_a_token_quoted_alone_in_an_error_is_blanked():
 def test_apprise_urls_may_read_only_their_own_environment_variables():
     from pydantic import ValidationError
 
-    from reportflow.definition_schema import PersonSpec, RecipientSpec
+    from reportflow.definitions.schema import PersonSpec, RecipientSpec
 
     allowed = PersonSpec(code="a", name="A", apprise=["tgram://${REPORTFLOW_APPRISE_TG}/42"])
     assert allowed.apprise == ["tgram://${REPORTFLOW_APPRISE_TG}/42"]
@@ -78,7 +78,7 @@ def test_apprise_urls_may_read_only_their_own_environment_variables():
 def test_only_apprise_variables_are_expanded(restore_environment):
     import os
 
-    from reportflow.definition_loader import expand_env
+    from reportflow.definitions.loader import expand_env
 
     os.environ["REPORTFLOW_APPRISE_TG"] = "123:tok"
     os.environ["REPORTFLOW_SECRET_KEY"] = "x" * 40

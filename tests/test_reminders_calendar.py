@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from reportflow.calendar import VN_TZ
 from reportflow.core.config import reload_settings
-from reportflow.definition_loader import load_organisation
+from reportflow.definitions.loader import load_organisation
 from reportflow.models import session_scope
 from reportflow.notifications.messages import vn_date, vn_weekday
 from reportflow.smtp_sink import message_text

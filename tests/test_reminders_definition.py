@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from reportflow.calendar import VN_TZ, LadderStep
 from reportflow.core.config import SAMPLES_DIR
-from reportflow.definition_loader import load_definition
-from reportflow.definition_schema import DefinitionError
+from reportflow.definitions.loader import load_definition
+from reportflow.definitions.schema import DefinitionError
 from reportflow.models import Cycle, ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import Delivery
 from reportflow.tasks.cycles import open_cycle

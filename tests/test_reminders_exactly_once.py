@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from reportflow.calendar import VN_TZ
 from reportflow.core.config import reload_settings
-from reportflow.definition_loader import load_organisation
+from reportflow.definitions.loader import load_organisation
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import send_message
 from reportflow.smtp_sink import message_text

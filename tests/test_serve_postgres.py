@@ -16,7 +16,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from reportflow.core.config import reload_settings
-from reportflow.definition_loader import load_definition
+from reportflow.definitions.loader import load_definition
 from reportflow.demo.run import wait_until
 from reportflow.models import CycleState, session_scope
 from reportflow.tasks.cycles import get_cycle, open_cycle

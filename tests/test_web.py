@@ -298,8 +298,8 @@ def test_check_reports_whether_the_web_address_answers(web, refused_port):
 
 
 def test_the_figures_form_checks_each_field_with_the_cli_rules(web):
-    from reportflow.definition_schema import IndicatorSpec
-    from reportflow.indicators import IndicatorValueError, read_indicator
+    from reportflow.definitions.indicators import IndicatorValueError, read_indicator
+    from reportflow.definitions.schema import IndicatorSpec
     from reportflow.models import IndicatorValue
 
     link = links_in_mails(web["smtp"], "bcvt@")["so-lieu-bcvt"]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from reportflow.core.config import get_settings
 from reportflow.core.signing import signing_key
-from reportflow.definition_loader import expand_env
+from reportflow.definitions.loader import expand_env
 
 
 def email_url(address: str) -> str:

@@ -15,7 +15,7 @@ from reportflow.calendar.periods import (
 )
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.core.errors import UserError
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.notifications.messages import vn_date, vn_weekday
 
 _INDEXED = {PeriodKind.monthly: 12, PeriodKind.quarterly: 4}

@@ -12,7 +12,7 @@ from sqlmodel import select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, UserError
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
     ApprovalCode,
     AuditEvent,

@@ -6,8 +6,8 @@ from sqlmodel import Session, select
 
 from reportflow.calendar.periods import PeriodKind
 from reportflow.core.errors import NotFound
-from reportflow.definition_loader import definition_digest, load_definition, load_organisation
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.loader import definition_digest, load_definition, load_organisation
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import Cycle, DefinitionSnapshot, SectionAssignment
 from reportflow.notifications.messages import render_string, vn_date
 from reportflow.tasks.audit import record_event

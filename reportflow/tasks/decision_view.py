@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from reportflow.indicators import read_indicator, result_cell
+from reportflow.definitions.indicators import read_indicator, result_cell
 from reportflow.models import ApprovalDecision, AuditEvent, Cycle, session_scope
 from reportflow.notifications.messages import vn_date
 from reportflow.tasks.approval import current_draft, last_refusal

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict
-from reportflow.definition_loader import load_organisation
+from reportflow.definitions.loader import load_organisation
 from reportflow.models import (
     Cycle,
     CycleState,

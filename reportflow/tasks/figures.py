@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import IndicatorValue, SectionAssignment
 
 FIGURES_PREFIX = "so-lieu-"

@@ -58,13 +58,13 @@ def _outbox() -> Finding:
 
 def _definitions() -> Finding:
     """Each definition with the file it comes from; the samples are named as samples."""
-    from reportflow.definition_loader import (
+    from reportflow.definitions.loader import (
         definition_files,
         is_sample,
         load_definition,
         organisation_file,
     )
-    from reportflow.definition_schema import DefinitionError
+    from reportflow.definitions.schema import DefinitionError
 
     def shown(path: Path) -> str:
         return f"mẫu {path.relative_to(PACKAGE_DIR.parent)}" if is_sample(path) else str(path)
@@ -99,8 +99,8 @@ def _definitions() -> Finding:
 def _literal_secrets() -> Finding:
     """Apprise URLs written with their token in the YAML end up in the database and in every
     definition snapshot; `${REPORTFLOW_APPRISE_…}` keeps them in the environment instead."""
-    from reportflow.definition_loader import definition_files, load_definition, load_organisation
-    from reportflow.definition_schema import DefinitionError
+    from reportflow.definitions.loader import definition_files, load_definition, load_organisation
+    from reportflow.definitions.schema import DefinitionError
     from reportflow.notifications.redaction import url_secrets
 
     try:

@@ -9,12 +9,12 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
 from reportflow.core.config import get_settings
-from reportflow.definition_loader import load_organisation
-from reportflow.definition_schema import OutlineItem, ReportDefinition
+from reportflow.definitions.indicators import rate_against_plan, read_indicator, result_cell
+from reportflow.definitions.loader import load_organisation
+from reportflow.definitions.schema import OutlineItem, ReportDefinition
 from reportflow.document.blocks import SectionContent, Table
 from reportflow.document.render import render_report
 from reportflow.document.report import Appendix, OutlineNode, ReportDocument
-from reportflow.indicators import rate_against_plan, read_indicator, result_cell
 from reportflow.models import (
     ApprovalDecision,
     Cycle,

@@ -7,7 +7,7 @@ from sqlmodel import Session, func, select
 
 from reportflow.core.clock import today
 from reportflow.core.errors import Conflict
-from reportflow.definition_loader import load_organisation
+from reportflow.definitions.loader import load_organisation
 from reportflow.models import (
     Cycle,
     CycleState,

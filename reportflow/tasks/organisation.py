@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, select
 
 from reportflow.core.errors import Forbidden, NotFound
-from reportflow.definition_schema import OrganisationSpec
+from reportflow.definitions.schema import OrganisationSpec
 from reportflow.models import Division, Person
 
 

@@ -19,7 +19,7 @@ from reportflow.calendar.ladder import LadderStep, ResolvedStep, due_step, in_of
 from reportflow.calendar.working_days import VN_TZ, WorkingCalendar
 from reportflow.core.clock import now as clock_now
 from reportflow.core.clock import today as clock_today
-from reportflow.definition_schema import ReportDefinition
+from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
     Cycle,
     CycleState,

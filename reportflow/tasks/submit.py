@@ -13,16 +13,16 @@ from sqlmodel import Session, func, select
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.core.safe_yaml import YamlRefused, load_yaml_file
-from reportflow.document.blocks import SectionContent
-from reportflow.document.errors import SectionInputError
-from reportflow.document.file_names import clean_file_name
-from reportflow.document.markdown_input import parse_markdown
-from reportflow.indicators import (
+from reportflow.definitions.indicators import (
     FIGURES_FILE_LIMITS,
     MAX_FIGURE_CODES,
     IndicatorValueError,
     read_indicator,
 )
+from reportflow.document.blocks import SectionContent
+from reportflow.document.errors import SectionInputError
+from reportflow.document.file_names import clean_file_name
+from reportflow.document.markdown_input import parse_markdown
 from reportflow.models import (
     Cycle,
     CycleState,

@@ -37,7 +37,7 @@ from reportflow.core.clock import today
 from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.core.errors import UserError
 from reportflow.core.signing import signing_key
-from reportflow.definition_schema import OutlineItem, ReportDefinition
+from reportflow.definitions.schema import OutlineItem, ReportDefinition
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
 from reportflow.document.file_names import clean_file_name

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reportflow.core.safe_yaml import YamlLimits
-from reportflow.definition_schema import IndicatorSpec, PercentSign
+from reportflow.definitions.schema import IndicatorSpec, PercentSign
 from reportflow.document.vi_format import (
     format_number,
     format_percent,

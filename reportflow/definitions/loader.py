@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from reportflow.core.config import SAMPLES_DIR, get_settings
 from reportflow.core.safe_yaml import YamlLimits, YamlRefused, load_yaml_file
-from reportflow.definition_schema import DefinitionError, OrganisationSpec, ReportDefinition
+from reportflow.definitions.schema import DefinitionError, OrganisationSpec, ReportDefinition
 
 ORGANISATION_FILE = "organisation.yaml"
 _ENV_REF = re.compile(r"\$\{(REPORTFLOW_APPRISE_[A-Z0-9_]+)\}")

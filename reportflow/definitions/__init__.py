@@ -1,0 +1,1 @@
+"""Report definitions: their schema, how they are found and loaded, their reference page, and the indicators they declare."""
