@@ -26,7 +26,7 @@ BODY = "Kính gửi: Ông Võ Thanh Hải\n\n" + "Nội dung đề nghị gửi 
 SINK = """
 import sys, time
 from pathlib import Path
-from reportflow.smtp_sink import SmtpSink
+from reportflow.runtime.smtp_sink import SmtpSink
 sink = SmtpSink(Path(sys.argv[1])).start()
 print(sink.port, flush=True)
 time.sleep(3600)

@@ -2,7 +2,7 @@
 changes, as flow runs and our progress tables make) beside a stream of Resume calls (what the
 director's Submit sends). Counts every call the server failed (5xx or a dropped connection)
 and its "database is locked" log lines: on Prefect's own `server start`, the baseline, and on
-`reportflow.prefect_sqlite_server`, which `serve` starts."""
+`reportflow.runtime.prefect_sqlite_server`, which `serve` starts."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import httpx
 
 from bench.harness import patched_environment
 from bench.results import Row
-from reportflow.prefect_server import ensure_server, stop_server
-from reportflow.smtp_sink import free_port
+from reportflow.runtime.prefect_server import ensure_server, stop_server
+from reportflow.runtime.smtp_sink import free_port
 
 WRITERS = 8
 SECONDS = 25.0

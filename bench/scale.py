@@ -58,8 +58,8 @@ from bench.harness import (
     submit_through_web,
 )
 from bench.results import Row
-from reportflow.prefect_processes import descendants, kill_tree
-from reportflow.smtp_sink import free_port
+from reportflow.runtime.prefect_processes import descendants, kill_tree
+from reportflow.runtime.smtp_sink import free_port
 
 POSTGRES = os.environ.get("REPORTFLOW_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 CLIENTS = 10
@@ -276,7 +276,7 @@ class Mailbox:
         self._lock = threading.Lock()
 
     def on_message(self, path: Path) -> None:
-        from reportflow.smtp_sink import message_text, read_eml
+        from reportflow.runtime.smtp_sink import message_text, read_eml
         from reportflow.web.links import verify
 
         arrived = time.monotonic()
@@ -481,7 +481,7 @@ def measure_floor(home: Path, runs: int = FLOOR_RUNS) -> float:
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
 
-    from reportflow.serve import POOL
+    from reportflow.runtime.serve import POOL
 
     source = flow.from_source(source=str(home), entrypoint="bench/floor.py:suspended_noop")
     source.deploy(
@@ -555,7 +555,7 @@ def parse_args(argv: list[str] | None) -> Plan:
 
 def main(argv: list[str] | None = None) -> list[Row]:
     from reportflow.models import init_db
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
 
     plan = parse_args(argv)
     all_sizes = sorted({*plan.sizes, plan.parallel[1], plan.cli_size, plan.locust} - {0})

@@ -37,7 +37,7 @@ from bench.harness import (
     web_process,
 )
 from bench.results import Row
-from reportflow.smtp_sink import free_port
+from reportflow.runtime.smtp_sink import free_port
 
 DIVISIONS = 100
 S1_P50_S = 0.1
@@ -75,7 +75,7 @@ def _timed_command(args: list[str], cwd: Path) -> float:
 
 def run(divisions: int = DIVISIONS, cli_runs: int = CLI_RUNS) -> list[Row]:
     from reportflow.models import init_db
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
 
     with tempfile.TemporaryDirectory(prefix="reportflow-bench-submit-") as tmp:
         folder = Path(tmp)

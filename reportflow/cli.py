@@ -603,7 +603,7 @@ def export(
 @app.command()
 def check() -> None:
     """Kiểm tra máy này: cơ sở dữ liệu, định nghĩa, máy chủ thư, Prefect, LibreOffice, khóa ký."""
-    from reportflow.tasks.health import run_checks
+    from reportflow.runtime.health import run_checks
 
     with console.status("Đang kiểm tra…"):
         findings = run_checks()
@@ -697,7 +697,7 @@ def smtp_sink(
     """Máy chủ SMTP thử nghiệm: lưu mọi thư nhận được thành tệp .eml (Ctrl+C để dừng)."""
     import time
 
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
 
     sink = SmtpSink(outbox, port=port).start()
     console.print(f"SMTP đang nhận tại 127.0.0.1:{sink.port}, lưu vào {outbox}")
@@ -728,7 +728,7 @@ def serve(
 ) -> None:
     """Chạy hệ thống cho cơ quan: máy chủ Prefect, cập nhật cơ sở dữ liệu, nhóm máy thực thi
     'reportflow', các deployment của prefect.yaml và máy thực thi; Ctrl+C để dừng tất cả."""
-    from reportflow.serve import ServeFailed, ServeOptions, ServeRefused, run
+    from reportflow.runtime.serve import ServeFailed, ServeOptions, ServeRefused, run
 
     def say(text: str) -> None:
         console.print(escape(text), highlight=False, soft_wrap=True)

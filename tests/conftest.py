@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from reportflow.smtp_sink import free_port  # stdlib and aiosmtpd only: nothing reads settings yet
+from reportflow.runtime.smtp_sink import (
+    free_port,
+)  # stdlib and aiosmtpd only: nothing reads settings yet
 
 POSTGRES_URL = os.environ.get("REPORTFLOW_TEST_POSTGRES_URL", "")
 SESSION: dict[str, str] = {}
@@ -38,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def leftover_processes() -> dict[int, str]:
     """Processes this session started (directly or not) that are still running."""
-    from reportflow.prefect_processes import processes_with_environment
+    from reportflow.runtime.prefect_processes import processes_with_environment
 
     me = [os.getpid()]
     return {
@@ -56,7 +58,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     fixtures' teardown."""
     if not SESSION:
         return
-    from reportflow.prefect_processes import kill_pids
+    from reportflow.runtime.prefect_processes import kill_pids
 
     left = leftover_processes()
     if not left:
@@ -76,7 +78,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
-    from reportflow.prefect_server import ensure_server, stop_server
+    from reportflow.runtime.prefect_server import ensure_server, stop_server
 
     api_url = os.environ["PREFECT_API_URL"]
     home = Path(os.environ["PREFECT_HOME"])
@@ -166,7 +168,7 @@ def _mail_server_of_the_settings(sink):
 
 @pytest.fixture
 def smtp(tmp_path: Path, restore_environment):
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
 
     sink = _mail_server_of_the_settings(SmtpSink(tmp_path / "outbox"))
     yield sink

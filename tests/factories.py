@@ -15,7 +15,7 @@ from reportflow.core.config import PACKAGE_DIR, reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycles import CycleRequest, open_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.documents import document_file, find_document

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from aiosmtpd.controller import Controller
 
-from reportflow.smtp_sink import SmtpSink, _Handler, free_port
+from reportflow.runtime.smtp_sink import SmtpSink, _Handler, free_port
 
 
 class _HoldingHandler(_Handler):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reportflow.smtp_sink import free_port
+from reportflow.runtime.smtp_sink import free_port
 
 SERVER_USER = "postgres"
 

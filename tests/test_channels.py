@@ -21,7 +21,7 @@ from reportflow.models import (
     ReminderRecord,
     session_scope,
 )
-from reportflow.smtp_sink import attachment_names
+from reportflow.runtime.smtp_sink import attachment_names
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.dispatch import dispatch_report
 from reportflow.tasks.merge import render_final

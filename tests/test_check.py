@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.config import reload_settings
-from reportflow.tasks.health import run_checks
+from reportflow.runtime.health import run_checks
 
 AGENCY = Path(__file__).parent / "definitions" / "soc-trang"
 

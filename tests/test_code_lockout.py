@@ -14,7 +14,7 @@ from reportflow.cli import app
 from reportflow.core.errors import UserError
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalCode, AuditEvent, session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.approval import MAX_WRONG_CODES, DirectorDecision
 from reportflow.tasks.cycle_steps import refuse_form, send_approval_codes
 from reportflow.tasks.cycles import get_cycle

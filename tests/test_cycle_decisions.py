@@ -16,7 +16,7 @@ from reportflow.models import (
     SectionAssignment,
     session_scope,
 )
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.submit import submit_section

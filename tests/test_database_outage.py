@@ -21,7 +21,7 @@ from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import OutboxMessage, ReminderRecord, init_db, session_scope
 from reportflow.models.db import _engine_for
-from reportflow.smtp_sink import SmtpSink
+from reportflow.runtime.smtp_sink import SmtpSink
 from tests.factories import open_sample_cycle
 from tests.hold_flow import ROOT
 from tests.own_postgres import OwnPostgres

@@ -24,7 +24,7 @@ from reportflow.cli import app
 from reportflow.core.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
-from reportflow.smtp_sink import attachment_names, message_text
+from reportflow.runtime.smtp_sink import attachment_names, message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.submit import submit_section
 from tests.browser import CHROMIUM, SCREENSHOTS, launch

@@ -18,7 +18,7 @@ from sqlmodel import select
 from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import AuditEvent, Cycle, CycleState, RenderedDocument, session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycle_steps import prepare_draft, request_sections
 from reportflow.tasks.drafting import draft_ahead, draft_folder, mark_drafting_if_complete
 from reportflow.tasks.submit import submit_indicators, submit_section

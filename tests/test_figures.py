@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from reportflow.core.errors import UserError
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.approval import DirectorDecision, record_decision
 from reportflow.tasks.cycle_steps import request_sections
 from reportflow.tasks.cycles import all_sections_in, assignments, get_cycle

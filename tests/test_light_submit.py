@@ -14,7 +14,7 @@ from reportflow.core.config import reload_settings
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope
-from reportflow.prefect_api import api_client, read_run_state
+from reportflow.runtime.prefect_api import api_client, read_run_state
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import SECTION_HEADS, open_sample_cycle, section_md

@@ -11,9 +11,9 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-from reportflow import office
 from reportflow.core.config import reload_settings
-from reportflow.prefect_processes import kill_tree
+from reportflow.runtime import office
+from reportflow.runtime.prefect_processes import kill_tree
 
 TEXT = "Báo cáo tình hình thực hiện nhiệm vụ 6 tháng đầu năm 2020 của Sở Thông tin và Truyền thông"
 
@@ -138,7 +138,7 @@ def test_a_failed_conversion_is_never_taken_for_the_earlier_one(warm, tmp_path):
 
 
 def test_check_tells_whether_the_warm_office_runs(data_dir, tmp_path):
-    from reportflow.tasks.health import _libreoffice
+    from reportflow.runtime.health import _libreoffice
 
     assert "không chạy sẵn" in _libreoffice().detail
     process = office.start_warm_office(data_dir / "office.log")

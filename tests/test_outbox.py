@@ -16,7 +16,7 @@ from reportflow.core.clock import VN_TZ
 from reportflow.core.config import reload_settings
 from reportflow.models import AuditEvent, OutboxMessage, Person, session_scope
 from reportflow.notifications.channels import channels
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.outbox import NO_CHANNEL_ERROR, Addressee, drain, enqueue, person_channels
 from reportflow.tasks.reminders import sweep
 from tests.factories import open_sample_cycle
@@ -153,7 +153,7 @@ class Overlap:
 def test_requests_go_out_several_at_once_within_the_bound_each_once(
     database, tmp_path, restore_environment
 ):
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
     from reportflow.tasks.cycle_steps import request_sections
 
     overlap = Overlap()

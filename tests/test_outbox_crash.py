@@ -27,7 +27,7 @@ from reportflow.models import (
     ReminderRecord,
     session_scope,
 )
-from reportflow.smtp_sink import read_eml
+from reportflow.runtime.smtp_sink import read_eml
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.merge import render_final
 from reportflow.tasks.numbering import assign_number
@@ -144,7 +144,7 @@ class Hold:
 
 @pytest.fixture
 def held_smtp(tmp_path: Path, restore_environment):
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
 
     hold = Hold(2)
     sink = SmtpSink(tmp_path / "outbox", on_message=hold).start()
@@ -235,7 +235,7 @@ def test_a_dispatcher_killed_after_the_first_message_sends_only_the_one_in_fligh
 def test_two_dispatchers_at_once_send_one_message_per_recipient_and_channel(
     database, tmp_path, restore_environment
 ):
-    from reportflow.smtp_sink import SmtpSink
+    from reportflow.runtime.smtp_sink import SmtpSink
 
     # The first message is held until the second arrives: the first dispatcher is then
     # stopped inside a send while the other one sends, so both are at work at once.

@@ -7,18 +7,18 @@ from __future__ import annotations
 import subprocess
 
 from bench.prefect_lock import measure
-from reportflow.prefect_server import server_module
+from reportflow.runtime.prefect_server import server_module
 
 
 def test_the_server_started_on_sqlite_is_the_immediate_one(prefect_server):
-    assert server_module({}) == "reportflow.prefect_sqlite_server"
+    assert server_module({}) == "reportflow.runtime.prefect_sqlite_server"
     assert server_module({"PREFECT_API_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:///x"}) == (
-        "reportflow.prefect_sqlite_server"
+        "reportflow.runtime.prefect_sqlite_server"
     )
     postgres = {"PREFECT_API_DATABASE_CONNECTION_URL": "postgresql+asyncpg://u@h/db"}
     assert server_module(postgres) == "prefect"
     listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert "reportflow.prefect_sqlite_server server start" in listed
+    assert "reportflow.runtime.prefect_sqlite_server server start" in listed
 
 
 def test_resumes_under_concurrent_writers_never_fail():

@@ -12,7 +12,7 @@ from reportflow.core.config import reload_settings
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import session_scope
 from reportflow.notifications.messages import vn_date, vn_weekday
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycles import open_cycle
 from reportflow.tasks.reminders import send_due_reminders
 from reportflow.tasks.submit import submit_indicators, submit_section

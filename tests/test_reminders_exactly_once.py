@@ -18,7 +18,7 @@ from reportflow.core.config import reload_settings
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import send_message
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.reminders import send_due_reminders
 from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from reportflow.prefect_api import PrefectApiError, api_client, read_run_state
+from reportflow.runtime.prefect_api import PrefectApiError, api_client, read_run_state
 from reportflow.tasks.approval import DirectorDecision
 from reportflow.tasks.decide import resume_with_input
 

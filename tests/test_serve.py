@@ -18,9 +18,14 @@ import yaml
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-from reportflow.prefect_processes import kill_pids, kill_tree, processes_with_environment
-from reportflow.prefect_server import is_healthy
-from reportflow.smtp_sink import free_port
+from reportflow.runtime.prefect_processes import (
+    descendants,
+    kill_pids,
+    kill_tree,
+    processes_with_environment,
+)
+from reportflow.runtime.prefect_server import is_healthy
+from reportflow.runtime.smtp_sink import free_port
 from tests.hold_flow import ROOT, deploy_hold, wait_for_flow_run_process, wait_until_running
 
 READY = "Sẵn sàng"
@@ -146,7 +151,7 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
             wait_until_running(flow_run.id)
         started = " | ".join(serve.processes().values())
         for command in (
-            "reportflow.prefect_sqlite_server server start",
+            "reportflow.runtime.prefect_sqlite_server server start",
             "prefect worker start",
             "prefect.engine",
         ):
@@ -180,6 +185,8 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
 
         # The web pages killed outright are started again on the same address.
         [web_pid] = [pid for pid, cmd in serve.processes().items() if "reportflow.cli web" in cmd]
+        web_workers = descendants(web_pid)
+        assert web_workers, "uvicorn's worker processes"
         os.kill(web_pid, signal.SIGKILL)
         serve.wait_for("Trang web đã dừng bất ngờ (mã -9); khởi động lại.", 30)
         deadline = time.monotonic() + 60
@@ -187,6 +194,7 @@ def test_serve_starts_everything_and_stops_all_of_it_on_ctrl_c(tmp_path):
             assert time.monotonic() < deadline, serve.output
             time.sleep(0.2)
         assert web_pid not in serve.processes() and serve.process.poll() is None
+        assert not web_workers & set(serve.processes()), "the old pages' workers are gone"
 
         stop_s = serve.stop_with(signal.SIGINT)
         print(f"reportflow serve: stopped {stop_s:.1f} s after SIGINT")

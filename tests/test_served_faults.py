@@ -25,7 +25,7 @@ from sqlmodel import select
 from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, AuditEvent, CycleState, session_scope
-from reportflow.prefect_processes import kill_pids
+from reportflow.runtime.prefect_processes import kill_pids
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.start_run import start_cycle_run
 from tests.factories import approval_codes, open_sample_cycle, submit_everything

@@ -15,7 +15,7 @@ from sqlmodel import select
 from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, CycleState, session_scope
-from reportflow.prefect_server import is_healthy
+from reportflow.runtime.prefect_server import is_healthy
 from reportflow.tasks.decide import send_decision
 from reportflow.tasks.start_run import start_cycle_run
 from tests.factories import approval_codes, open_sample_cycle, submit_everything

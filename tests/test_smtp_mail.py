@@ -12,7 +12,7 @@ from reportflow.notifications import smtp_mail
 from reportflow.notifications.channels import email_url, own_email_address
 from reportflow.notifications.message_id import stable_message_id
 from reportflow.notifications.sender import send_message
-from reportflow.smtp_sink import attachment_names, message_text
+from reportflow.runtime.smtp_sink import attachment_names, message_text
 
 ADDRESS = "truong.phong@sotttt.travinh.gov.vn"
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from reportflow.document.textdump import docx_text_lines
 from reportflow.document.vi_format import long_date
 from reportflow.models import CycleState, RegisterEntry, RenderedDocument, session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest
 from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.documents import document_file, find_document

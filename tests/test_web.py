@@ -18,7 +18,7 @@ from reportflow.core.config import reload_settings
 from reportflow.core.errors import UserError
 from reportflow.demo.run import wait_until
 from reportflow.models import OutboxMessage, SectionVersion, session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycle_steps import request_sections
 from reportflow.tasks.submit import read_section_bytes
 from reportflow.web.links import make_link, sign, verify
@@ -280,7 +280,7 @@ def test_a_cycle_that_ended_ends_its_links(web):
 
 
 def test_check_reports_whether_the_web_address_answers(web, refused_port):
-    from reportflow.tasks.health import _web
+    from reportflow.runtime.health import _web
 
     answering = _web()
     assert (answering.severity, answering.detail) == ("ok", f"{web['base']} trả lời")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reportflow.models import CycleState, session_scope
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycle_steps import prepare_draft
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.documents import find_document

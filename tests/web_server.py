@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from reportflow.smtp_sink import message_text
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.web.server import web_in_thread
 
 LINK = re.compile(r"(https?://\S+/l/[A-Za-z0-9_.-]+)")

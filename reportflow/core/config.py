@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     run) or whose run still waits although it need not (and wakes it)."""
     prefect_sqlite_immediate: bool = True
     """Whether a Prefect server started here on SQLite begins its write transactions IMMEDIATE
-    (`reportflow.prefect_sqlite_server`): Prefect's own DEFERRED ones fail with "database is
+    (`reportflow.runtime.prefect_sqlite_server`): Prefect's own DEFERRED ones fail with "database is
     locked" under a served cycle's load (bench P1). Off: Prefect's own `server start`."""
     warm_office: bool = True
     """Whether `reportflow serve` keeps one LibreOffice running on this machine for conversions

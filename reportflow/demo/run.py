@@ -67,8 +67,8 @@ def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | 
 
 
 def run_demo(out: Path, console: Console) -> Path:
-    from reportflow.prefect_server import ensure_server
-    from reportflow.smtp_sink import SmtpSink, attachment_names, message_text
+    from reportflow.runtime.prefect_server import ensure_server
+    from reportflow.runtime.smtp_sink import SmtpSink, attachment_names, message_text
     from reportflow.web.server import web_in_thread
 
     step = DemoStep(console)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from reportflow.smtp_sink import SmtpSink, message_text
+from reportflow.runtime.smtp_sink import SmtpSink, message_text
 from reportflow.web.links import verify
 
 LINK = re.compile(r"(https?://\S+/l/[A-Za-z0-9_.-]+)")

@@ -16,7 +16,7 @@ from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
 from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
-from reportflow.prefect_api import api_client, read_run_state
+from reportflow.runtime.prefect_api import api_client, read_run_state
 from reportflow.tasks.approval import (
     DECISION_VI,
     DecisionChoice,

@@ -16,7 +16,7 @@ from reportflow.document.blocks import Heading, ListItem, Paragraph, SectionCont
 from reportflow.document.numbering import number_outline
 from reportflow.document.report import OutlineNode
 from reportflow.models import AuditEvent, Cycle, IndicatorValue, SectionVersion, session_scope
-from reportflow.prefect_api import prefect_ui_url
+from reportflow.runtime.prefect_api import prefect_ui_url
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.documents import find_document

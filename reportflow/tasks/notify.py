@@ -28,7 +28,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.channels import channels
 from reportflow.notifications.sender import send_message
-from reportflow.prefect_api import prefect_ui_url
+from reportflow.runtime.prefect_api import prefect_ui_url
 from reportflow.tasks.outbox import (
     DEFAULT,
     Addressee,

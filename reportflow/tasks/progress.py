@@ -24,7 +24,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.notifications.redaction import redact_text
-from reportflow.prefect_api import api_client, put_artifact
+from reportflow.runtime.prefect_api import api_client, put_artifact
 from reportflow.tasks.cycles import assignments, cycle_definition, get_cycle
 from reportflow.tasks.organisation import division_names
 

@@ -52,6 +52,7 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
+from reportflow.runtime.web_health import web_dependencies
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.drafting import draft_ahead
 from reportflow.tasks.figures import is_figures_key
@@ -65,7 +66,6 @@ from reportflow.tasks.submit import (
     submit_indicator_values,
     submit_section_bytes,
 )
-from reportflow.tasks.web_health import web_dependencies
 from reportflow.web.blocks_html import section_html
 from reportflow.web.draft_page import draft_context, draft_file
 from reportflow.web.links import Link, LinkRefused, check_live, make_token, verify

@@ -12,7 +12,7 @@ from typing import Literal
 
 from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.notifications.redaction import redact_text
-from reportflow.office import warm_profile
+from reportflow.runtime.office import warm_profile
 
 Severity = Literal["ok", "cảnh báo", "lỗi"]
 

@@ -124,8 +124,12 @@ def kill_tree(process: subprocess.Popen, timeout_s: float = 30) -> None:
 
 def stop_tree(process: subprocess.Popen, grace_s: float = 10, timeout_s: float = 30) -> None:
     """SIGTERM to `process`'s group, so it stops in order; whatever of its tree is still there
-    after `grace_s` (the worker's flow runs, which sit in sessions of their own) gets SIGKILL."""
+    after `grace_s` (the worker's flow runs, which sit in sessions of their own) gets SIGKILL.
+    A process that died already may have left its group behind (uvicorn's worker processes
+    outlive a killed supervisor and keep its port): that group gets SIGKILL."""
     if process.poll() is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
         return
     seen = descendants(process.pid)
     _signal_groups([process.pid], signal.SIGTERM)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from reportflow.core.config import get_settings
-from reportflow.prefect_processes import start_in_own_group, stop_tree
+from reportflow.runtime.prefect_processes import start_in_own_group, stop_tree
 
 
 def is_healthy(api_url: str) -> bool:
@@ -33,7 +33,7 @@ def uses_sqlite(env: dict[str, str]) -> bool:
 def server_module(env: dict[str, str]) -> str:
     """Prefect's command line; on SQLite, with its write transactions begun IMMEDIATE."""
     immediate = get_settings().prefect_sqlite_immediate and uses_sqlite(env)
-    return "reportflow.prefect_sqlite_server" if immediate else "prefect"
+    return "reportflow.runtime.prefect_sqlite_server" if immediate else "prefect"
 
 
 def ensure_server(

@@ -1,4 +1,4 @@
-"""`python -m reportflow.prefect_sqlite_server server start …`: Prefect's own command line, with
+"""`python -m reportflow.runtime.prefect_sqlite_server server start …`: Prefect's own command line, with
 every SQLite transaction that Prefect begins taken as ``BEGIN IMMEDIATE``.
 
 Prefect 3.9 begins most of its write transactions DEFERRED: a transaction that reads first
