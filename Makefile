@@ -35,9 +35,10 @@ bench-scale: $(STAMP) ## whole cycles of 10/100/1,000 divisions, 10×100 at once
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.scale $(ARGS)
 
-lint: $(STAMP) ## ruff format check and lint
+lint: $(STAMP) ## ruff format check and lint, and the layers (import-linter)
 	$(BIN)/ruff format --check reportflow bench tests
 	$(BIN)/ruff check reportflow bench tests
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## ruff format and autofix
 	$(BIN)/ruff format reportflow bench tests

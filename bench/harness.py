@@ -75,7 +75,7 @@ def prefect_settings_for(api_url: str):
 @contextmanager
 def web_process(env: Mapping[str, str], log_path: Path, cwd: Path) -> Iterator[str]:
     """`reportflow web` (uvicorn) as a process of its own; yields its address."""
-    from reportflow.web.server import web_is_up
+    from reportflow.runtime.web_probe import web_is_up
 
     address = f"http://127.0.0.1:{env['REPORTFLOW_WEB_PORT']}"
     process = start_in_own_group(

@@ -13,9 +13,9 @@ from rich.table import Table
 
 from reportflow.core.config import SettingsError, get_settings
 from reportflow.core.errors import UserError
+from reportflow.core.vi_format import short_date as vn_date
 from reportflow.cycle_table import print_cycle_table
 from reportflow.definitions.schema import DefinitionError
-from reportflow.document.vi_format import short_date as vn_date
 from reportflow.models import init_db, session_scope
 from reportflow.models.db import shown_database_url
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from reportflow.document.vi_format import (
+from reportflow.core.vi_format import (
     format_number,
     format_percent,
     is_numeric_text,

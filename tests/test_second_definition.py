@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from reportflow.core.vi_format import long_date
 from reportflow.document.textdump import docx_text_lines
-from reportflow.document.vi_format import long_date
 from reportflow.models import CycleState, RegisterEntry, session_scope
 from reportflow.tasks.cycle_plan import CycleRequest
 from reportflow.tasks.cycles import get_cycle, open_cycle

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from reportflow.core.vi_format import long_date
 from reportflow.document.textdump import docx_text_lines
-from reportflow.document.vi_format import long_date
 from reportflow.models import CycleState, RegisterEntry, RenderedDocument, session_scope
 from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycle_plan import CycleRequest

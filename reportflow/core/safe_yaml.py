@@ -21,7 +21,7 @@ from yaml.resolver import Resolver
 if yaml.__with_libyaml__:
     from yaml.cyaml import CParser
 
-from reportflow.document.vi_format import format_number
+from reportflow.core.vi_format import format_number
 
 
 @dataclass(frozen=True)

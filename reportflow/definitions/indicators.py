@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reportflow.core.safe_yaml import YamlLimits
-from reportflow.definitions.schema import IndicatorSpec, PercentSign
-from reportflow.document.vi_format import (
+from reportflow.core.vi_format import (
     format_number,
     format_percent,
     parse_number,
     percent_number,
 )
+from reportflow.definitions.schema import IndicatorSpec, PercentSign
 
 MAX_FIGURE_DIGITS = 15
 """Digits a figure is written with (before and after the comma): the stored float keeps 15

@@ -207,7 +207,7 @@ class IndicatorTableSpec(Strict):
     def _plans_are_numbers(self) -> IndicatorTableSpec:
         if self.rate_header is None:
             return self
-        from reportflow.document.vi_format import parse_number
+        from reportflow.core.vi_format import parse_number
 
         for item in self.items:
             if item.kind == "text":

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from reportflow.core.config import reload_settings
+from reportflow.core.vi_format import short_date as vn_date
 from reportflow.demo.scenario import (
     DATA_DIR,
     SAMPLES_ONLY_ENV,
@@ -20,7 +21,6 @@ from reportflow.demo.scenario import (
     open_scenario_cycle,
     section_file,
 )
-from reportflow.document.vi_format import short_date as vn_date
 
 CODE_PATTERN = re.compile(r"Mã phê duyệt một lần của vòng này: ([0-9A-Z]{4}-[0-9A-Z]{4})")
 

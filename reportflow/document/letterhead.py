@@ -7,6 +7,7 @@ from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
+from reportflow.core.vi_format import blank_long_date, long_date, place_date_line
 from reportflow.document.appendix import appendix_label
 from reportflow.document.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
 from reportflow.document.oxml import (
@@ -20,7 +21,6 @@ from reportflow.document.oxml import (
     table_xml,
 )
 from reportflow.document.report import ReportDocument
-from reportflow.document.vi_format import blank_long_date, long_date, place_date_line
 
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"

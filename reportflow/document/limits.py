@@ -8,9 +8,9 @@ table's span is read before its cells are made, its rows are counted before they
 
 from __future__ import annotations
 
+from reportflow.core.vi_format import format_number
 from reportflow.document.blocks import Block, Table, runs_text
 from reportflow.document.errors import SectionInputError
-from reportflow.document.vi_format import format_number
 
 MAX_TABLE_COLUMNS = 63
 """Columns of a table, and so the widest merge (gridSpan, gridBefore): Word's own maximum."""

@@ -22,6 +22,7 @@ from functools import cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from reportflow.core.vi_format import format_number
 from reportflow.document.blocks import (
     Block,
     Heading,
@@ -46,7 +47,6 @@ from reportflow.document.limits import (
 )
 from reportflow.document.markdown_inline import parse_inline, strip_inline
 from reportflow.document.numbering import following_marker
-from reportflow.document.vi_format import format_number
 from reportflow.document.xml_text import find_illegal_char
 
 DEFAULT_MAX_BYTES = 2_000_000

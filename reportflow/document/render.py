@@ -16,6 +16,7 @@ import docx
 from docx.document import Document
 from lxml import etree
 
+from reportflow.core.vi_format import is_numeric_text
 from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, Table
 from reportflow.document.layout import (
     CONTENT_WIDTH_MM,
@@ -45,7 +46,6 @@ from reportflow.document.oxml import (
     with_body_content,
 )
 from reportflow.document.report import OutlineNode, ReportDocument
-from reportflow.document.vi_format import is_numeric_text
 
 _CHAR_MM = TABLE_SIZE_PT * 0.55 * 25.4 / 72  # average glyph width of table text
 _CELL_PADDING_MM = 4.5  # both cell margins and a little air

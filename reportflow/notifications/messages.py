@@ -11,7 +11,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from reportflow.core.clock import VN_TZ
 from reportflow.core.config import PACKAGE_DIR
-from reportflow.document.vi_format import short_date as vn_date
+from reportflow.core.vi_format import short_date as vn_date
 from reportflow.tasks.figures import figures_key
 
 WEEKDAYS_VI = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]

@@ -13,6 +13,7 @@ from typing import Literal
 from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.notifications.redaction import redact_text
 from reportflow.runtime.office import warm_profile
+from reportflow.runtime.web_probe import bind_address, web_is_up
 
 Severity = Literal["ok", "cảnh báo", "lỗi"]
 
@@ -246,8 +247,6 @@ def _stalled_cycles() -> list[Finding]:
 def _web() -> Finding:
     """The division heads' pages answer at the address the mails give them."""
     from urllib.parse import urlsplit
-
-    from reportflow.web.server import bind_address, web_is_up
 
     name, settings = "Trang web gửi báo cáo", get_settings()
     host, port = bind_address()

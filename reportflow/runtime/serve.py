@@ -27,6 +27,7 @@ from reportflow.core.errors import UserError
 from reportflow.runtime.office import start_warm_office, stop_warm_office, warm_pid
 from reportflow.runtime.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.runtime.prefect_server import ensure_server, is_healthy, stop_server
+from reportflow.runtime.web_probe import bind_address, web_is_up
 from reportflow.runtime.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
 from reportflow.tasks.run_mending import RunMender
 
@@ -474,8 +475,6 @@ def start_office(served: Served, say: Say) -> None:
 
 def start_web(env: dict[str, str], served: Served, say: Say, timeout_s: float = 60) -> None:
     """`reportflow web` in a process group of its own; ready once its health check answers."""
-    from reportflow.web.server import bind_address, web_is_up
-
     host, port = bind_address()
     served.web_address = f"http://{_url_host(host)}:{port}"
     say(f"Đang khởi động trang web gửi báo cáo tại {served.web_address}…")

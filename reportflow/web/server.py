@@ -10,11 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from reportflow.core.config import get_settings, reload_settings
-
-
-def bind_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
-    settings = get_settings()
-    return host or settings.web_host, port or settings.web_port
+from reportflow.runtime.web_probe import bind_address, web_is_up
 
 
 def run_web(host: str | None, port: int | None, say: Callable[[str], None]) -> None:
@@ -39,17 +35,6 @@ def run_web(host: str | None, port: int | None, say: Callable[[str], None]) -> N
         server_header=False,
         limit_concurrency=settings.web_max_connections,
     )
-
-
-def web_is_up(address: str, timeout_s: float = 2.0) -> bool:
-    """The health check at `address` answers "ok" (its first line; each dependency follows)."""
-    import httpx
-
-    try:
-        answer = httpx.get(f"{address.rstrip('/')}/healthz", timeout=timeout_s)
-    except httpx.HTTPError:
-        return False
-    return answer.status_code == 200 and answer.text.splitlines()[:1] == ["ok"]
 
 
 @contextmanager
