@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reportflow import cli_words
 from reportflow.core.config import SettingsError, get_settings
 from reportflow.core.errors import UserError
 from reportflow.core.vi_format import short_date as vn_date
@@ -19,8 +20,12 @@ from reportflow.definitions.schema import DefinitionError
 from reportflow.models import init_db, session_scope
 from reportflow.models.db import shown_database_url
 
+cli_words.install()
 app = typer.Typer(
-    help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.", no_args_is_help=True
+    help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
 )
 cycle_app = typer.Typer(help="Mở và chạy kỳ báo cáo.", no_args_is_help=True)
 register_app = typer.Typer(help="Sổ đăng ký văn bản đi.", no_args_is_help=True)
@@ -832,7 +837,7 @@ def main() -> None:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     try:
-        app()
+        app(prog_name="reportflow")
     except (OperationalError, InterfaceError) as exc:
         reason = str(exc.orig or exc).splitlines()[0]
         err.print(

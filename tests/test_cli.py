@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from sqlmodel import select
 from typer.main import get_command
@@ -11,6 +15,7 @@ from reportflow.cli import app
 from reportflow.models import Cycle, session_scope
 from reportflow.tasks.submit import submit_section
 from tests.factories import open_sample_cycle, row_counts, section_md
+from tests.hold_flow import ROOT
 
 runner = CliRunner()
 
@@ -27,11 +32,39 @@ def all_command_paths() -> list[list[str]]:
     return paths
 
 
+ENGLISH = [
+    "Usage",
+    "Options",
+    "Commands",
+    "Arguments",
+    "Show this message",
+    "completion",
+    "Missing",
+    "No such",
+    "Did you mean",
+    "Invalid value",
+    "Try '",
+    "[required]",
+    "[default",
+    "<int>",
+    "<str>",
+    "<bool>",
+    "Error",
+    "COMMAND",
+    "[OPTIONS]",
+]
+
+
+def english_in(text: str) -> list[str]:
+    return [word for word in ENGLISH if word in text]
+
+
 @pytest.mark.parametrize("path", all_command_paths(), ids=lambda p: " ".join(p) or "reportflow")
 def test_every_command_has_help(path):
-    result = runner.invoke(app, [*path, "--help"])
+    result = runner.invoke(app, [*path, "--help"], prog_name="reportflow", env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
-    assert "Usage" in result.output
+    assert "Cách dùng: reportflow" in result.output and "Hiện hướng dẫn này" in result.output
+    assert english_in(result.output) == [], "Typer's frame is Vietnamese too (issue 20, part 4)"
     command = get_command(app)
     for name in path:
         command = command.commands[name]
@@ -234,3 +267,31 @@ def test_remind_sends_once_and_status_names_an_unknown_cycle(database, smtp, mon
 
     unknown = runner.invoke(app, ["status", "99"])
     assert unknown.exit_code == 2 and "Không có kỳ báo cáo số 99" in unknown.output
+
+
+def reportflow_process(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "reportflow.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["approve"], "Thiếu tham số 'cycle_id'."),
+        (["approve", "abc"], "Giá trị của 'cycle_id' không hợp lệ: cần một số nguyên"),
+        (["aprove"], "Không có lệnh 'aprove'. Có phải ý là 'approve'"),
+        (["approve", "1", "--cod", "x"], "Không có tuỳ chọn --cod"),
+        (["status", "1", "2", "3"], "Thừa tham số"),
+    ],
+)
+def test_a_usage_error_is_said_in_vietnamese(args, said):
+    shown = reportflow_process(*args)
+    assert shown.returncode == 2
+    assert said in " ".join(shown.stderr.split()), shown.stderr
+    assert english_in(shown.stderr) == [], shown.stderr
