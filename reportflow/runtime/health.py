@@ -25,19 +25,46 @@ class Finding:
     detail: str
 
 
-def _database() -> Finding:
+def database_problem(upgrade: bool = False) -> str | None:
+    """Why the database does not answer (upgraded first when asked), or None when it does."""
     from sqlalchemy import text
 
     from reportflow.models import get_engine, init_db
-    from reportflow.models.db import shown_database_url
 
-    shown = shown_database_url()
     try:
-        init_db()
+        if upgrade:
+            init_db()
         with get_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - reported, not raised: this is a diagnosis
-        return Finding("Cơ sở dữ liệu", "lỗi", f"{shown}: {redact_text(str(exc))[:200]}")
+        return redact_text(str(exc))[:200]
+    return None
+
+
+def key_problem() -> str | None:
+    """Why the key that signs codes and links cannot be read, or None when it can."""
+    from reportflow.core.signing import signing_key
+
+    try:
+        signing_key()
+    except (ValueError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def web_dependencies() -> dict[str, bool]:
+    """What the division heads' pages need to answer a link, for `/healthz`: each working or
+    not, with no detail (the health check answers anyone)."""
+    return {"cơ sở dữ liệu": database_problem() is None, "khóa bí mật": key_problem() is None}
+
+
+def _database() -> Finding:
+    from reportflow.models.db import shown_database_url
+
+    shown = shown_database_url()
+    problem = database_problem(upgrade=True)
+    if problem is not None:
+        return Finding("Cơ sở dữ liệu", "lỗi", f"{shown}: {problem}")
     return Finding("Cơ sở dữ liệu", "ok", shown)
 
 
@@ -205,13 +232,12 @@ def _libreoffice() -> Finding:
 
 
 def _signing_key() -> Finding:
-    from reportflow.core.signing import KEY_FILE, signing_key
+    from reportflow.core.signing import KEY_FILE
 
     settings = get_settings()
-    try:
-        signing_key()
-    except ValueError as exc:
-        return Finding("Khóa ký mã phê duyệt", "lỗi", str(exc))
+    problem = key_problem()
+    if problem is not None:
+        return Finding("Khóa ký mã phê duyệt", "lỗi", problem)
     if settings.secret_key.get_secret_value():
         return Finding("Khóa ký mã phê duyệt", "ok", "REPORTFLOW_SECRET_KEY")
     return Finding(

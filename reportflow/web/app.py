@@ -52,7 +52,7 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
-from reportflow.runtime.web_health import web_dependencies
+from reportflow.runtime.health import web_dependencies
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.drafting import draft_ahead
 from reportflow.tasks.figures import is_figures_key
