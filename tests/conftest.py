@@ -203,6 +203,36 @@ def postgres_databases() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
+def prefect_of_backend(database, request, tmp_path: Path, monkeypatch) -> Iterator[str]:
+    """The Prefect server on the same kind of database as the project's, as `serve` picks it:
+    on SQLite the session's server; on PostgreSQL a server of this test's own, its database
+    beside the project's. Every process and client of the test then talks to it."""
+    if database == "sqlite":
+        yield request.getfixturevalue("prefect_server")
+        return
+    import psycopg
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from reportflow.runtime.prefect_server import ensure_server, stop_server
+
+    prefect_database, _ = request.getfixturevalue("postgres_databases")
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {prefect_database.rsplit('/', 1)[1]}")
+    api_url = f"http://127.0.0.1:{free_port()}/api"
+    home = Path(os.environ["PREFECT_HOME"]) / f"pg-{tmp_path.name}"
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", prefect_database)
+    process = ensure_server(api_url, home, home / "server.log", timeout_s=120)
+    monkeypatch.delenv("PREFECT_API_DATABASE_CONNECTION_URL")
+    monkeypatch.setenv("PREFECT_API_URL", api_url)
+    try:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            yield api_url
+    finally:
+        if process is not None:
+            stop_server(process)
+
+
+@pytest.fixture
 def holding_smtp(tmp_path: Path, restore_environment):
     """An SMTP server that can hold one message in the middle of its delivery."""
     from tests.mail_faults import HoldingSink

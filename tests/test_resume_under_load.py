@@ -1,7 +1,8 @@
 """Thirty presses of Submit on the Prefect UI's Resume form while Prefect is under load (issue
 19, part 1): wrong codes (which also trip the code lockout and its new mail), one send-back and
-the approval, in Chromium against the session's SQLite Prefect server (the one `serve` starts,
-its write transactions IMMEDIATE). The load is eight writers of logs, artifacts and state
+the approval, in Chromium, on SQLite (the session's Prefect server, the one `serve` starts, its
+write transactions IMMEDIATE) and on PostgreSQL (the project's database and Prefect's own beside
+it, as `serve` sets them up). The load is eight writers of logs, artifacts and state
 changes beside the presses (bench P1's load, which makes Prefect's own server fail resumes with
 "database is locked"); it stands in for a large cycle's submissions and a reminder sweep.
 No error toast, and every press is acted on exactly once."""
@@ -46,10 +47,10 @@ def decisions(cycle_id: int) -> list[AuditEvent]:
         )
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_thirty_presses_under_load_are_each_acted_on_once(
-    prefect_server, database, smtp, browser, tmp_path, monkeypatch
+    prefect_of_backend, database, smtp, browser, tmp_path, monkeypatch
 ):
+    prefect_server = prefect_of_backend
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
     monkeypatch.setenv("REPORTFLOW_PREFECT_UI_URL", prefect_server.removesuffix("/api"))
     monkeypatch.delenv("REPORTFLOW_PAUSE_POLL_S", raising=False)
