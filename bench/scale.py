@@ -356,7 +356,7 @@ def suspended_for_sections(cycle_id: int) -> bool:
 
 
 def open_and_start(run: CycleRun, definition: str) -> None:
-    from reportflow.tasks.start_run import start_cycle_run
+    from reportflow.runtime.runs import start_cycle_run
 
     run.opened = time.monotonic()
     run.cycle_id = open_bench_cycle(definition)

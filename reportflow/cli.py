@@ -176,7 +176,7 @@ def cycle_open(
 
 
 def _start_run(cycle_id: int, replace: bool = False) -> None:
-    from reportflow.tasks.start_run import start_cycle_run
+    from reportflow.runtime.runs import start_cycle_run
 
     try:
         started = start_cycle_run(cycle_id, replace)
@@ -310,7 +310,7 @@ def _print_stalled(cycle_ids: list[int]) -> None:
     """Open cycles whose run cannot carry them on, with the command that mends each."""
     import httpx
 
-    from reportflow.tasks.run_health import stalled_cycles
+    from reportflow.runtime.run_health import stalled_cycles
 
     try:
         stalled = stalled_cycles(cycle_ids)

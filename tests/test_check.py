@@ -164,8 +164,8 @@ def test_a_run_left_pending_by_a_dead_worker_is_named_with_the_replace_command(
 
     from reportflow.core.errors import Conflict
     from reportflow.models import session_scope
+    from reportflow.runtime.runs import start_cycle_run
     from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.start_run import start_cycle_run
     from tests.factories import open_sample_cycle
 
     @flow(name="report_cycle")

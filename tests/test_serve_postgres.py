@@ -19,9 +19,9 @@ from reportflow.core.config import reload_settings
 from reportflow.definitions.loader import load_definition
 from reportflow.demo.run import wait_until
 from reportflow.models import CycleState, session_scope
+from reportflow.runtime.runs import start_cycle_run
 from reportflow.tasks.cycles import get_cycle, open_cycle
 from reportflow.tasks.decide import send_decision
-from reportflow.tasks.start_run import start_cycle_run
 from reportflow.tasks.submit import submit_section
 from tests.factories import AGENCY_DEFINITIONS, approval_codes
 from tests.test_second_definition import REQUEST

@@ -18,10 +18,10 @@ from reportflow.core.config import reload_settings
 from reportflow.demo.run import wait_until
 from reportflow.models import CycleState, session_scope
 from reportflow.runtime.prefect_server import ensure_server, is_healthy, stop_server
+from reportflow.runtime.runs import start_cycle_run
 from reportflow.runtime.smtp_sink import message_text
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.decide import send_decision
-from reportflow.tasks.start_run import start_cycle_run
 from reportflow.tasks.submit import submit_indicators
 from reportflow.tasks.wake import wake_complete_cycles
 from tests.factories import (

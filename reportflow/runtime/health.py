@@ -176,7 +176,7 @@ def _prefect() -> list[Finding]:
     import httpx
     from prefect.settings import PREFECT_API_URL
 
-    from reportflow.tasks.start_run import REPORT_CYCLE_DEPLOYMENT
+    from reportflow.runtime.runs import REPORT_CYCLE_DEPLOYMENT
 
     api = PREFECT_API_URL.value()
     if not api:
@@ -252,7 +252,7 @@ def _stalled_cycles() -> list[Finding]:
     import httpx
     from sqlalchemy.exc import SQLAlchemyError
 
-    from reportflow.tasks.run_health import stalled_cycles
+    from reportflow.runtime.run_health import stalled_cycles
 
     try:
         stalled = stalled_cycles()

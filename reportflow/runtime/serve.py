@@ -24,12 +24,12 @@ import yaml
 
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
+from reportflow.runtime.mending import RunMender
 from reportflow.runtime.office import start_warm_office, stop_warm_office, warm_pid
 from reportflow.runtime.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.runtime.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.runtime.web_probe import bind_address, web_is_up
 from reportflow.runtime.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
-from reportflow.tasks.run_mending import RunMender
 
 POOL = "reportflow"
 WORKER_RESTART_S = 10.0

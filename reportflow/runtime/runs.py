@@ -7,11 +7,11 @@ from uuid import UUID
 
 from reportflow.core.errors import Conflict, UserError
 from reportflow.models import CycleState, session_scope
+from reportflow.runtime.run_health import pending_too_long
 from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.installation import installation_id
 from reportflow.tasks.notify import cycle_url
-from reportflow.tasks.run_health import pending_too_long
 
 REPORT_CYCLE_DEPLOYMENT = "report_cycle/report-cycle"
 """`<flow name>/<deployment name>` as prefect.yaml declares it."""
