@@ -12,7 +12,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from reportflow.core.clock import VN_TZ
 from reportflow.core.config import PACKAGE_DIR
 from reportflow.core.vi_format import short_date as vn_date
-from reportflow.tasks.figures import figures_key
+from reportflow.definitions.figure_sections import figures_key
+from reportflow.notifications.link_placeholders import placeholder
 
 WEEKDAYS_VI = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
 
@@ -31,8 +32,6 @@ def vn_weekday(value: dt.date) -> str:
 def web_link(cycle_id: int, section_key: str, person_code: str) -> str:
     """A placeholder the outbox replaces with the person's signed link when it sends the mail;
     empty when `REPORTFLOW_WEB_URL` is not set."""
-    from reportflow.web.links import placeholder
-
     return placeholder(cycle_id, section_key, person_code)
 
 

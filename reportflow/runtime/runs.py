@@ -7,8 +7,8 @@ from uuid import UUID
 
 from reportflow.core.errors import Conflict, UserError
 from reportflow.models import CycleState, session_scope
+from reportflow.models.audit import record_event
 from reportflow.runtime.run_health import pending_too_long
-from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import get_cycle
 from reportflow.tasks.installation import installation_id
 from reportflow.tasks.notify import cycle_url

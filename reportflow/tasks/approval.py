@@ -28,7 +28,7 @@ from reportflow.models import (
     Person,
     RenderedDocument,
 )
-from reportflow.tasks.audit import record_event
+from reportflow.models.audit import record_event
 from reportflow.tasks.cycles import assignments, get_cycle
 from reportflow.tasks.organisation import get_person, require_director
 

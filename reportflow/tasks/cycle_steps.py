@@ -12,6 +12,7 @@ from sqlmodel import select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, UserError
+from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
     ApprovalCode,
@@ -21,6 +22,7 @@ from reportflow.models import (
     SectionAssignment,
     session_scope,
 )
+from reportflow.models.audit import record_event
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import load_channel_plugins, send_to_channels
@@ -37,7 +39,6 @@ from reportflow.tasks.approval import (
     round_codes,
     round_decision,
 )
-from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import (
     all_sections_in,
     assignments,
@@ -48,7 +49,6 @@ from reportflow.tasks.cycles import (
 )
 from reportflow.tasks.documents import document_file
 from reportflow.tasks.drafting import draft_attachments, draft_copy
-from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import render_draft
 from reportflow.tasks.notify import (
     Outgoing,

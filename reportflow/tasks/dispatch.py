@@ -25,9 +25,9 @@ from reportflow.models import (
     RenderedDocument,
     session_scope,
 )
+from reportflow.models.audit import record_event
 from reportflow.notifications.channels import Channel, channels
 from reportflow.notifications.messages import render_message
-from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle
 from reportflow.tasks.documents import find_document, named_copy
 from reportflow.tasks.outbox import (

@@ -20,7 +20,7 @@ from pathlib import Path
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
 from reportflow.models import CycleState, RenderedDocument, session_scope
-from reportflow.tasks.audit import record_event
+from reportflow.models.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, get_cycle
 from reportflow.tasks.documents import named_copy
 from reportflow.tasks.export import convert_to_pdf

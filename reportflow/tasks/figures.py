@@ -8,24 +8,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from reportflow.definitions.figure_sections import figures_key
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import IndicatorValue, SectionAssignment
-
-FIGURES_PREFIX = "so-lieu-"
-FIGURES_TITLE = "Số liệu các chỉ tiêu"
-
-
-def figures_key(division_code: str) -> str:
-    return f"{FIGURES_PREFIX}{division_code}"
-
-
-def is_figures_key(section_key: str) -> bool:
-    return section_key.startswith(FIGURES_PREFIX)
-
-
-def figure_owners(definition: ReportDefinition) -> list[str]:
-    """Divisions that owe figures, in the order the table lists their first indicator."""
-    return list(dict.fromkeys(item.owner for item in definition.indicators.items))
 
 
 def mark_figures_in(

@@ -15,8 +15,8 @@ from reportflow.models import (
     RegisterOpening,
     session_scope,
 )
+from reportflow.models.audit import record_event
 from reportflow.notifications.messages import render_string
-from reportflow.tasks.audit import record_event
 from reportflow.tasks.cycles import cycle_definition, get_cycle, template_context
 
 

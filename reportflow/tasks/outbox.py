@@ -30,12 +30,12 @@ from sqlmodel import Session, select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.models import OutboxMessage, OutboxStatus, Person, session_scope
+from reportflow.models.audit import record_event
 from reportflow.models.db import while_database_answers
 from reportflow.notifications.channels import Channel, channels, known_secrets
 from reportflow.notifications.message_id import new_message_id, stable_message_id
 from reportflow.notifications.redaction import redact_text, redact_url
 from reportflow.notifications.sender import Delivery, send_message
-from reportflow.tasks.audit import record_event
 
 NO_CHANNEL = "-"
 NO_CHANNEL_ERROR = "chưa có kênh gửi (email hoặc apprise)"

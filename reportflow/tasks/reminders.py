@@ -19,6 +19,7 @@ from reportflow.calendar.ladder import LadderStep, ResolvedStep, due_step, in_of
 from reportflow.calendar.working_days import VN_TZ, WorkingCalendar
 from reportflow.core.clock import now as clock_now
 from reportflow.core.clock import today as clock_today
+from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
     Cycle,
@@ -34,7 +35,6 @@ from reportflow.notifications.messages import template_environment, vn_date, vn_
 from reportflow.notifications.sender import Delivery, send_message
 from reportflow.tasks.cycles import period_with_year
 from reportflow.tasks.dispatch import resume_dispatches
-from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.notify import (
     Outgoing,
     cancel_reminders,

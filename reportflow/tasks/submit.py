@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.core.safe_yaml import YamlRefused, load_yaml_file
+from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.indicators import (
     FIGURES_FILE_LIMITS,
     MAX_FIGURE_CODES,
@@ -32,9 +33,9 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
-from reportflow.tasks.audit import record_event
+from reportflow.models.audit import record_event
 from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
-from reportflow.tasks.figures import is_figures_key, mark_figures_in
+from reportflow.tasks.figures import mark_figures_in
 from reportflow.tasks.organisation import division_name, get_person
 from reportflow.tasks.progress import refresh_progress
 from reportflow.tasks.wake import wake_after_commit

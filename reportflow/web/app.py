@@ -37,6 +37,7 @@ from reportflow.core.clock import today
 from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.core.errors import UserError
 from reportflow.core.signing import signing_key
+from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import OutlineItem, ReportDefinition
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
@@ -55,7 +56,6 @@ from reportflow.notifications.messages import render_string, vn_date, vn_datetim
 from reportflow.runtime.health import web_dependencies
 from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
 from reportflow.tasks.drafting import draft_ahead
-from reportflow.tasks.figures import is_figures_key
 from reportflow.tasks.merge import WITHOUT_SOURCE, outline_nodes
 from reportflow.tasks.progress import ProgressRefresher
 from reportflow.tasks.submit import (

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -30,14 +29,14 @@ from reportflow.models import (
     WebLinkGeneration,
     session_scope,
 )
-from reportflow.tasks.audit import record_event
+from reportflow.models.audit import record_event
+from reportflow.notifications.link_placeholders import PLACEHOLDER
 
 LINK_GRACE_DAYS = 30
 """A link lives this many days past the later of the cycle's deadline and the day it was mailed
 (a late division keeps a working link: each reminder carries a fresh one); a cycle that ends
 (done, rejected) ends its links at once."""
 ENDED_STATES = {CycleState.DONE, CycleState.REJECTED}
-PLACEHOLDER = re.compile(r"\[\[reportflow-link:(\d+):([A-Za-z0-9_.-]+):([A-Za-z0-9_.@-]+)\]\]")
 
 
 class LinkRefused(Exception):
@@ -187,14 +186,6 @@ def check_live(session: Session, link: Link) -> tuple[Cycle, SectionAssignment, 
     if person.division_code != assignment.division_code:
         raise LinkRefused("not_owner")
     return cycle, assignment, person
-
-
-def placeholder(cycle_id: int, section_key: str, person_code: str) -> str:
-    """What a stored message body holds instead of a link: the link, a bearer credential, is
-    signed when the message is sent and never written to the database."""
-    if not get_settings().web_url:
-        return ""
-    return f"[[reportflow-link:{cycle_id}:{section_key}:{person_code}]]"
 
 
 def expand_placeholders(text: str) -> str:

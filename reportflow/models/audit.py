@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from reportflow.models import AuditEvent
+from reportflow.models.tables import AuditEvent
 
 
 def record_event(
