@@ -205,9 +205,9 @@ def agency_environment(folder: Path, divisions: int, **extra: str) -> dict[str, 
 
 def open_bench_cycle(definition: str = DEFINITION) -> int:
     """Opens a cycle of a generated definition on the configured database."""
+    from reportflow.cycle.cycles import open_cycle
+    from reportflow.cycle.opening.plan import CycleRequest
     from reportflow.models import session_scope
-    from reportflow.tasks.cycle_plan import CycleRequest
-    from reportflow.tasks.cycles import open_cycle
 
     with session_scope() as session:
         return open_cycle(session, definition, CycleRequest(**REQUEST), OFFICE_HEAD).id
@@ -215,8 +215,8 @@ def open_bench_cycle(definition: str = DEFINITION) -> int:
 
 def section_links(cycle_id: int, divisions: range) -> dict[int, str]:
     """Each division head's link to its section, as the request mail would carry it."""
+    from reportflow.cycle.links import make_link
     from reportflow.models import session_scope
-    from reportflow.web.links import make_link
 
     with session_scope() as session:
         return {i: make_link(session, cycle_id, section_key(i), head_code(i)) for i in divisions}

@@ -30,8 +30,8 @@ FAR = dt.timedelta(days=730)
 
 
 def _median_build(cycle_id: int, runs: int) -> tuple[float, int]:
+    from reportflow.cycle.tracking.progress import progress_rows
     from reportflow.models import session_scope
-    from reportflow.tasks.progress import progress_rows
 
     times, late = [], 0
     for _ in range(runs):
@@ -44,8 +44,8 @@ def _median_build(cycle_id: int, runs: int) -> tuple[float, int]:
 
 
 def run(divisions: int = DIVISIONS, runs: int = RUNS) -> list[Row]:
+    from reportflow.cycle.collecting.submit import read_section_bytes, store_section
     from reportflow.models import init_db
-    from reportflow.tasks.submit import read_section_bytes, store_section
 
     clock = dt.datetime.fromisoformat(CLOCK)
     with tempfile.TemporaryDirectory(prefix="reportflow-bench-progress-") as tmp:

@@ -24,6 +24,18 @@ from sqlmodel import Session, select
 from bench.results import Row
 from reportflow.calendar.working_days import WorkingCalendar
 from reportflow.core.config import reload_settings
+from reportflow.cycle.organisation import sync_organisation
+from reportflow.cycle.reminding.reminders import (
+    OPEN_SECTION_STATES,
+    OpenSection,
+    PlannedReminder,
+    Recipient,
+    ReminderTemplate,
+    decide,
+    plan_reminders,
+    recipients_for,
+    section_reminders,
+)
 from reportflow.definitions.loader import definition_digest, load_definition, load_organisation
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
@@ -35,18 +47,6 @@ from reportflow.models import (
     SectionAssignment,
     get_engine,
     init_db,
-)
-from reportflow.tasks.organisation import sync_organisation
-from reportflow.tasks.reminders import (
-    OPEN_SECTION_STATES,
-    OpenSection,
-    PlannedReminder,
-    Recipient,
-    ReminderTemplate,
-    decide,
-    plan_reminders,
-    recipients_for,
-    section_reminders,
 )
 
 CYCLES = 100

@@ -276,8 +276,8 @@ class Mailbox:
         self._lock = threading.Lock()
 
     def on_message(self, path: Path) -> None:
+        from reportflow.cycle.links import verify
         from reportflow.runtime.smtp_sink import message_text, read_eml
-        from reportflow.web.links import verify
 
         arrived = time.monotonic()
         message = read_eml(path)
@@ -338,8 +338,8 @@ def run_state(flow_run_id: str):
 
 
 def cycle_field(cycle_id: int, name: str):
+    from reportflow.cycle.cycles import get_cycle
     from reportflow.models import session_scope
-    from reportflow.tasks.cycles import get_cycle
 
     with session_scope() as session:
         return getattr(get_cycle(session, cycle_id), name)
@@ -422,8 +422,8 @@ def submit_cli(run: CycleRun, folder: Path) -> None:
 
 
 def decide_and_finish(run: CycleRun, mailbox: Mailbox, timeout_s: float) -> None:
+    from reportflow.cycle.deciding.decide import send_decision
     from reportflow.models import CycleState
-    from reportflow.tasks.decide import send_decision
 
     code, arrived = wait_until(
         lambda: mailbox.codes.get(run.cycle_id), timeout_s, f"draft of cycle {run.cycle_id}"

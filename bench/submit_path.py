@@ -51,9 +51,9 @@ def attach_flow_run(cycle_id: int) -> str:
     `cycle start` would."""
     from prefect.client.orchestration import get_client
 
+    from reportflow.cycle.cycles import get_cycle
     from reportflow.flows.report_cycle import report_cycle
     from reportflow.models import session_scope
-    from reportflow.tasks.cycles import get_cycle
 
     with get_client(sync_client=True) as client:
         run = client.create_flow_run(report_cycle, parameters={"cycle_id": cycle_id})

@@ -131,9 +131,9 @@ def cycle_open(
     ] = False,
 ) -> None:
     """Mở một kỳ báo cáo theo công văn yêu cầu; in kỳ chốt số liệu và các hạn trước khi ghi."""
+    from reportflow.cycle.cycles import open_cycle
+    from reportflow.cycle.opening.plan import CycleRequest, plan_cycle
     from reportflow.definitions.loader import load_definition
-    from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle
-    from reportflow.tasks.cycles import open_cycle
 
     request = CycleRequest(
         number=request_number,
@@ -223,8 +223,8 @@ def cycle_withdraw(
 
     Khi các phần đó được nộp lại, dự thảo mới được tổng hợp và gửi Giám đốc kèm mã mới.
     """
-    from reportflow.tasks.approval import withdraw_draft
-    from reportflow.tasks.wake import release_decision_wait
+    from reportflow.cycle.deciding.approval import withdraw_draft
+    from reportflow.cycle.wake import release_decision_wait
 
     init_db()
     try:
@@ -270,8 +270,8 @@ def status(
     """Bảng tiến độ: phần, đơn vị, trạng thái, số phiên bản, lần nhắc gần nhất."""
     from sqlmodel import select
 
+    from reportflow.cycle.tracking.progress import progress_rows, row_cells
     from reportflow.models import Cycle
-    from reportflow.tasks.progress import progress_rows, row_cells
 
     init_db()
     with session_scope() as session:
@@ -293,8 +293,8 @@ def status(
 def audit(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
     """Nhật ký của kỳ báo cáo: mở kỳ, đề nghị, bài nộp, nhắc việc, dự thảo, mã phê duyệt,
     quyết định, cấp số, phát hành."""
+    from reportflow.cycle.tracking.audit_trail import trail_rows
     from reportflow.models import Cycle
-    from reportflow.tasks.audit_trail import trail_rows
 
     init_db()
     with session_scope() as session:
@@ -332,7 +332,7 @@ def submit(
     by: Annotated[str, typer.Option(help="Mã người gửi")] = ...,
 ) -> None:
     """Gửi một phần báo cáo (.docx/.md) và/hoặc số liệu chỉ tiêu."""
-    from reportflow.tasks.submit import submit_indicators, submit_section
+    from reportflow.cycle.collecting.submit import submit_indicators, submit_section
 
     if (section is None) != (file is None) or (section is None and indicators is None):
         _fail(UserError("Cần 'MÃ_PHẦN TỆP', hoặc --indicators TỆP, hoặc cả hai."))
@@ -369,8 +369,8 @@ def remind(
 ) -> None:
     """Gửi nhắc việc cho các phần chưa nộp theo thang nhắc (mỗi bước một lần, trong giờ hành chính),
     và gửi nốt các tin đề nghị, phát hành còn dở do sự cố."""
-    from reportflow.tasks.reminders import dry_run_lines, planned_label, sweep
-    from reportflow.tasks.safety_net import wake_waiting_runs
+    from reportflow.cycle.reminding.reminders import dry_run_lines, planned_label, sweep
+    from reportflow.cycle.safety_net import wake_waiting_runs
 
     init_db()
     if dry_run:
@@ -440,7 +440,7 @@ def approve(
 
     Mã phê duyệt được gửi riêng cho Giám đốc, nên mã cho biết ai quyết định.
     """
-    from reportflow.tasks.decide import send_decision
+    from reportflow.cycle.deciding.decide import send_decision
 
     if code is None:
         code = typer.prompt("Mã phê duyệt một lần", hide_input=True)
@@ -456,7 +456,7 @@ def approve(
 @approval_app.command("renew")
 def approval_renew(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
     """Cấp và gửi lại mã phê duyệt mới cho Giám đốc (khi mã cũ hết hạn hoặc thất lạc); mã cũ bị thu hồi."""
-    from reportflow.tasks.cycle_steps import send_approval_codes
+    from reportflow.cycle.steps import send_approval_codes
 
     init_db()
     try:
@@ -475,8 +475,8 @@ def register_open(
     last_number: Annotated[int, typer.Option(help="Số văn bản đi cuối cùng đã dùng trong năm")],
 ) -> None:
     """Khai báo số cuối cùng đã dùng trong năm (khi bắt đầu dùng reportflow giữa năm)."""
+    from reportflow.cycle.issuing.numbering import open_register
     from reportflow.definitions.loader import load_organisation
-    from reportflow.tasks.numbering import open_register
 
     init_db()
     open_register(load_organisation().issuing_body, year, last_number)
@@ -519,9 +519,9 @@ def register_show(
 @app.command()
 def dispatch(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
     """Gửi lại báo cáo đã cấp số tới nơi nhận chưa nhận được (nơi đã nhận được bỏ qua)."""
+    from reportflow.cycle.cycles import get_cycle
+    from reportflow.cycle.issuing.dispatch import dispatch_report
     from reportflow.models import CycleState
-    from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.dispatch import dispatch_report
 
     init_db()
     try:
@@ -577,7 +577,7 @@ def export(
     """Xuất văn bản của kỳ báo cáo (bản chính thức, hoặc dự thảo mới nhất) ra .docx hoặc PDF."""
     import shutil
 
-    from reportflow.tasks.export import convert_to_pdf, latest_document, pdf_page_count
+    from reportflow.cycle.pdf_export import convert_to_pdf, latest_document, pdf_page_count
 
     try:
         if sample:
@@ -791,7 +791,7 @@ def link_show(
     person: Annotated[str, typer.Argument(help="Mã người nhận liên kết")],
 ) -> None:
     """In liên kết hiện tại của một người cho một phần (để gửi lại cho họ)."""
-    from reportflow.web.links import make_link
+    from reportflow.cycle.links import make_link
 
     init_db()
     if not _web_url():
@@ -811,7 +811,7 @@ def link_revoke(
     by: Annotated[str, typer.Option(help="Người thu hồi (ghi vào nhật ký)")] = "vanphong",
 ) -> None:
     """Thu hồi mọi liên kết đã gửi cho người này về phần này; in liên kết mới."""
-    from reportflow.web.links import revoke
+    from reportflow.cycle.links import revoke
 
     init_db()
     try:

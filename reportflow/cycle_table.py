@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from reportflow.tasks.progress import cycle_headline
+from reportflow.cycle.tracking.progress import cycle_headline
 
 _NO_WRAP = {"Mã phần", "Hạn"}
 _SHORT_HEADERS = {"Số phiên bản": "Bản", "Số ngày trễ": "Trễ", "Nhắc gần nhất": "Nhắc gần nhất"}

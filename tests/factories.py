@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from reportflow.core.config import PACKAGE_DIR, reload_settings
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.cycles import CycleRequest, open_cycle
+from reportflow.cycle.deciding.decide import send_decision
+from reportflow.cycle.documents import document_file, find_document
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import get_engine, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycles import CycleRequest, open_cycle
-from reportflow.tasks.decide import send_decision
-from reportflow.tasks.documents import document_file, find_document
-from reportflow.tasks.submit import submit_indicators, submit_section
 
 AGENCY_DEFINITIONS = Path(__file__).parent / "definitions"
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
@@ -101,9 +101,9 @@ def submit_everything(cycle_id: int, tmp_path: Path) -> None:
 def issue_code_for_draft(session, cycle, person_code: str = "giamdoc") -> str:
     """Straight to the state under test (the real path is covered by the flow tests): the
     round's draft rendered and awaiting the director, and a code issued for it."""
+    from reportflow.cycle.deciding.approval import issue_approval_code
+    from reportflow.cycle.drafting.merge import render_draft
     from reportflow.models import CycleState, Person
-    from reportflow.tasks.approval import issue_approval_code
-    from reportflow.tasks.merge import render_draft
 
     cycle.state = CycleState.AWAITING_DECISION
     session.add(cycle)
@@ -136,7 +136,7 @@ def pdf_pages(docx_path: Path) -> tuple[Path, list[str]]:
     """The document converted by LibreOffice, and each page's text with its spaces collapsed."""
     from pypdf import PdfReader
 
-    from reportflow.tasks.export import convert_to_pdf
+    from reportflow.cycle.pdf_export import convert_to_pdf
 
     pdf = convert_to_pdf(docx_path, docx_path.parent / "pdf")
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]

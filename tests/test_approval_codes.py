@@ -10,8 +10,7 @@ from sqlmodel import select
 
 from reportflow.core.config import reload_settings
 from reportflow.core.signing import KEY_FILE, signing_key
-from reportflow.models import ApprovalCode, Cycle, session_scope
-from reportflow.tasks.approval import (
+from reportflow.cycle.deciding.approval import (
     CODE_ALPHABET,
     DecisionRefused,
     DirectorDecision,
@@ -21,6 +20,7 @@ from reportflow.tasks.approval import (
     new_code,
     normalise_code,
 )
+from reportflow.models import ApprovalCode, Cycle, session_scope
 from tests.factories import issue_code_for_draft, open_sample_cycle
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from reportflow.core.errors import Conflict, Forbidden, UserError
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle, open_cycle
 from reportflow.definitions.schema import DefinitionError
 from reportflow.models import CycleState, session_scope
-from reportflow.tasks.cycles import get_cycle, open_cycle
-from reportflow.tasks.submit import submit_section
 from tests.factories import (
     SAMPLE_REQUEST,
     open_sample_cycle,

@@ -13,6 +13,12 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.clock import VN_TZ
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.drafting.merge import render_final
+from reportflow.cycle.issuing.dispatch import dispatch_report
+from reportflow.cycle.issuing.numbering import assign_number
+from reportflow.cycle.reminding.reminders import send_due_reminders
 from reportflow.models import (
     CycleState,
     OutboxMessage,
@@ -22,12 +28,6 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.runtime.smtp_sink import attachment_names
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.dispatch import dispatch_report
-from reportflow.tasks.merge import render_final
-from reportflow.tasks.numbering import assign_number
-from reportflow.tasks.reminders import send_due_reminders
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import DATA_DIR, open_sample_cycle, section_md, use_definitions
 from tests.webhook import Webhook
 

@@ -85,8 +85,8 @@ def test_an_open_cycle_whose_run_ended_is_reported_with_the_command_that_mends_i
     from prefect import flow
     from prefect.context import get_run_context
 
+    from reportflow.cycle.cycles import get_cycle
     from reportflow.models import session_scope
-    from reportflow.tasks.cycles import get_cycle
     from tests.factories import open_sample_cycle
 
     @flow
@@ -163,9 +163,9 @@ def test_a_run_left_pending_by_a_dead_worker_is_named_with_the_replace_command(
     from prefect.states import Pending
 
     from reportflow.core.errors import Conflict
+    from reportflow.cycle.cycles import get_cycle
     from reportflow.models import session_scope
     from reportflow.runtime.runs import start_cycle_run
-    from reportflow.tasks.cycles import get_cycle
     from tests.factories import open_sample_cycle
 
     @flow(name="report_cycle")

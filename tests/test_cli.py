@@ -12,8 +12,8 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from reportflow.cli import app
+from reportflow.cycle.collecting.submit import submit_section
 from reportflow.models import Cycle, session_scope
-from reportflow.tasks.submit import submit_section
 from tests.factories import open_sample_cycle, row_counts, section_md
 from tests.hold_flow import ROOT
 
@@ -219,9 +219,9 @@ def test_submit_from_the_command_line(database, tmp_path):
 def test_export_gives_the_latest_draft_and_the_audit_keeps_who_did_what(database, tmp_path):
     import docx
 
+    from reportflow.cycle.cycles import get_cycle
+    from reportflow.cycle.drafting.merge import render_draft
     from reportflow.models import AuditEvent
-    from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.merge import render_draft
 
     cycle_id = open_sample_cycle()
     nothing = runner.invoke(app, ["export", str(cycle_id), "--out", str(tmp_path / "x")])

@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.errors import UserError
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.approval import MAX_WRONG_CODES, DirectorDecision
+from reportflow.cycle.deciding.decide import send_decision
+from reportflow.cycle.steps import refuse_form, send_approval_codes
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalCode, AuditEvent, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.approval import MAX_WRONG_CODES, DirectorDecision
-from reportflow.tasks.cycle_steps import refuse_form, send_approval_codes
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decide import send_decision
 from tests.factories import issue_code_for_draft, open_sample_cycle, submit_everything
 
 CODE = re.compile(r"\b([0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4})\b")

@@ -33,7 +33,7 @@ PROCESSES = 10
 _FORKER = """
 import json, os, sys, traceback
 from pathlib import Path
-import reportflow.tasks.submit  # noqa: F401 - loaded once, before the fork
+import reportflow.cycle.collecting.submit  # noqa: F401 - loaded once, before the fork
 from reportflow.cli import app
 from reportflow.models import get_engine, init_db
 

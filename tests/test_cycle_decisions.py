@@ -6,6 +6,9 @@ import pytest
 from sqlmodel import select
 
 from reportflow.core.errors import UserError
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.decide import send_decision
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.textdump import docx_text_lines
 from reportflow.models import (
@@ -17,9 +20,6 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decide import send_decision
-from reportflow.tasks.submit import submit_section
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 
 pytestmark = pytest.mark.e2e

@@ -9,11 +9,11 @@ import pytest
 
 from reportflow.calendar.periods import PeriodKind
 from reportflow.core.errors import UserError
+from reportflow.cycle.opening.plan import CycleRequest, plan_cycle
+from reportflow.cycle.steps import request_sections
 from reportflow.definitions.loader import load_definition
 from reportflow.models import Cycle, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycle_plan import CycleRequest, plan_cycle
-from reportflow.tasks.cycle_steps import request_sections
 from tests.factories import SAMPLE_REQUEST, open_sample_cycle
 
 D = dt.date

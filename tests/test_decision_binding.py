@@ -14,6 +14,10 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.errors import Conflict
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import assignments, get_cycle
+from reportflow.cycle.deciding.decide import send_decision
+from reportflow.cycle.documents import document_file, find_document
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.blocks import Paragraph, Run, SectionContent
 from reportflow.document.textdump import docx_text_lines
@@ -25,10 +29,6 @@ from reportflow.models import (
     SectionVersion,
     session_scope,
 )
-from reportflow.tasks.cycles import assignments, get_cycle
-from reportflow.tasks.decide import send_decision
-from reportflow.tasks.documents import document_file, find_document
-from reportflow.tasks.submit import submit_section
 from tests.factories import approval_codes, open_sample_cycle, row_counts, submit_everything
 
 pytestmark = pytest.mark.e2e
@@ -193,9 +193,9 @@ def test_a_late_submission_is_refused_until_the_office_withdraws_the_draft(
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_the_final_is_built_from_the_approved_drafts_versions_and_rendered_once(database, tmp_path):
-    from reportflow.tasks.approval import DirectorDecision, record_decision
-    from reportflow.tasks.merge import render_final
-    from reportflow.tasks.numbering import assign_number
+    from reportflow.cycle.deciding.approval import DirectorDecision, record_decision
+    from reportflow.cycle.drafting.merge import render_final
+    from reportflow.cycle.issuing.numbering import assign_number
     from tests.factories import issue_code_for_draft
 
     cycle_id = open_sample_cycle()

@@ -14,10 +14,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.decide import release_decided_cycles
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import ApprovalCode, ApprovalDecision, CycleState, session_scope
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decide import release_decided_cycles
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 
 pytestmark = pytest.mark.e2e

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from reportflow.cycle.cycles import assignments
 from reportflow.definitions.loader import load_definition
 from reportflow.models import session_scope
-from reportflow.tasks.cycles import assignments
 from tests.factories import SAMPLE_OCR_ERRORS, SAMPLE_TEXT, open_sample_cycle, use_definitions
 
 SECOND = """

@@ -14,10 +14,10 @@ from prefect.deployments import run_deployment
 from sqlmodel import select
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.tracking.progress import section_of
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.runtime import prefect_processes
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.progress import section_of
 from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 from tests.test_progress import latest_table
 

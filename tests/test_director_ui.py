@@ -22,11 +22,11 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
 from reportflow.runtime.smtp_sink import attachment_names, message_text
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.submit import submit_section
 from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 

@@ -545,8 +545,8 @@ def test_accepts_what_it_refuses_once_cleaned():
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
 def test_docx_saved_by_libreoffice_comes_in_whole(tmp_path):
     """Not every division uses Word: LibreOffice writes its own dialect of .docx."""
+    from reportflow.cycle.pdf_export import convert_with_libreoffice
     from reportflow.document.blocks import Heading
-    from reportflow.tasks.export import convert_with_libreoffice
 
     source = tmp_path / "muc.html"
     source.write_text(

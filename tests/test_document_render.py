@@ -393,7 +393,7 @@ def _list_texts(blocks: list, tmp_path: Path) -> tuple[list[str], list[str]]:
     """The list items of a section as the DOCX prints them and as the web page shows them."""
     import re
 
-    from reportflow.web.blocks_html import section_html
+    from reportflow.document.blocks_html import section_html
 
     content = _content(*blocks)
     path = render_report(

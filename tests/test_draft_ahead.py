@@ -16,12 +16,12 @@ import httpx
 from sqlmodel import select
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.drafting.draft import draft_ahead, draft_folder, mark_drafting_if_complete
+from reportflow.cycle.steps import prepare_draft, request_sections
 from reportflow.demo.run import wait_until
 from reportflow.models import AuditEvent, Cycle, CycleState, RenderedDocument, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycle_steps import prepare_draft, request_sections
-from reportflow.tasks.drafting import draft_ahead, draft_folder, mark_drafting_if_complete
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import (
     DATA_DIR,
     SECTION_HEADS,
@@ -121,7 +121,7 @@ def test_nothing_is_made_ahead_while_a_section_is_missing(database, smtp, tmp_pa
 
 AHEAD_IN_A_CHILD = """
 import sys
-from reportflow.tasks.drafting import draft_ahead
+from reportflow.cycle.drafting.draft import draft_ahead
 print("made" if draft_ahead(int(sys.argv[1])) else "not made", flush=True)
 """
 

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.steps import ApprovalRequestUndelivered, prepare_draft
 from reportflow.models import ApprovalCode, CycleState, RenderedDocument, session_scope
-from reportflow.tasks.cycle_steps import ApprovalRequestUndelivered, prepare_draft
-from reportflow.tasks.cycles import get_cycle
 from tests.factories import approval_codes, open_sample_cycle
 
 

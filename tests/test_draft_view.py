@@ -7,12 +7,12 @@ import re
 
 import pytest
 
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.approval import DirectorDecision, record_decision
+from reportflow.cycle.deciding.decision_view import decision_description
+from reportflow.cycle.drafting.draft_view import changes_markdown, draft_markdown, escape
 from reportflow.models import session_scope
-from reportflow.tasks.approval import DirectorDecision, record_decision
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decision_view import decision_description
-from reportflow.tasks.draft_view import changes_markdown, draft_markdown, escape
-from reportflow.tasks.submit import submit_section
 from tests.factories import issue_code_for_draft, open_sample_cycle, submit_everything
 
 HOSTILE = "- Sản lượng <script>alert(1)</script> **đậm** {{ 7*7 }} | [x](http://bad) tăng 3,1%.\n"

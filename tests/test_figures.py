@@ -7,13 +7,13 @@ import pytest
 from pydantic import ValidationError
 
 from reportflow.core.errors import UserError
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.cycles import all_sections_in, assignments, get_cycle
+from reportflow.cycle.deciding.approval import DirectorDecision, record_decision
+from reportflow.cycle.steps import request_sections
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.approval import DirectorDecision, record_decision
-from reportflow.tasks.cycle_steps import request_sections
-from reportflow.tasks.cycles import all_sections_in, assignments, get_cycle
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import (
     DATA_DIR,
     SECTION_HEADS,

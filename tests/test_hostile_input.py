@@ -19,6 +19,7 @@ import pytest
 
 from reportflow.core.errors import UserError
 from reportflow.core.safe_yaml import YamlRefused, load_yaml_text
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
 from reportflow.definitions.indicators import (
     FIGURES_FILE_LIMITS,
     MAX_FIGURE_CODES,
@@ -41,7 +42,6 @@ from reportflow.document.limits import (
     MAX_TABLE_ROWS,
 )
 from reportflow.document.markdown_input import parse_markdown
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import open_sample_cycle, row_counts
 from tests.hostile_files import (
     ALIAS_BOMB_YAML,

@@ -12,6 +12,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from pydantic import ValidationError
 
 from reportflow.core.errors import UserError
+from reportflow.cycle.collecting.submit import submit_indicators
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.documents import document_file
+from reportflow.cycle.drafting.merge import build_document, render_draft
 from reportflow.definitions.indicators import (
     IndicatorValueError,
     rate_against_plan,
@@ -20,10 +24,6 @@ from reportflow.definitions.indicators import (
 )
 from reportflow.definitions.schema import IndicatorSpec, IndicatorTableSpec
 from reportflow.models import session_scope
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.documents import document_file
-from reportflow.tasks.merge import build_document, render_draft
-from reportflow.tasks.submit import submit_indicators
 from tests.factories import open_sample_cycle, row_counts, use_definitions
 
 

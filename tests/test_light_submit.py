@@ -11,12 +11,12 @@ import sys
 import pytest
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope
 from reportflow.runtime.prefect_api import api_client, read_run_state
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import SECTION_HEADS, open_sample_cycle, section_md
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,9 @@ def test_the_completing_cli_submission_wakes_the_run_without_importing_prefect(
             "--by", last_person,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "reportflow.tasks.submit" in modules, "the check sees the command's imports"
+        assert "reportflow.cycle.collecting.submit" in modules, (
+            "the check sees the command's imports"
+        )
         assert not {m for m in modules if m == "prefect" or m.startswith("prefect.")}
         assert "apprise" not in modules
         assert "quy trình tổng hợp dự thảo đã được đánh thức" in " ".join(done.stdout.split())
@@ -84,4 +86,4 @@ def test_help_and_a_refused_submission_load_no_prefect(database, tmp_path):
         "submit", str(cycle_id), "bcvt", str(section_md(tmp_path, "bcvt")), "--by", "chanhtt"
     )
     assert done.returncode == 2 and "Mỗi phòng chỉ gửi phần của mình" in done.stderr
-    assert "reportflow.tasks.submit" in modules and "prefect" not in modules
+    assert "reportflow.cycle.collecting.submit" in modules and "prefect" not in modules

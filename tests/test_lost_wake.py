@@ -9,11 +9,11 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 
+from reportflow.cycle.collecting import submit
+from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.flows.send_reminders import send_reminders
 from reportflow.models import CycleState, session_scope
-from reportflow.tasks import submit
-from reportflow.tasks.cycles import get_cycle
 from tests.factories import open_sample_cycle, submit_everything
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,7 @@ def test_a_submission_is_kept_and_reported_when_prefect_does_not_answer(database
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from reportflow.tasks.submit import submit_section
+    from reportflow.cycle.collecting.submit import submit_section
     from tests.factories import row_counts, section_md
 
     cycle_id = open_sample_cycle()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.drafting.merge import latest_versions, rows_by_key
 from reportflow.models import SectionVersion, session_scope
-from reportflow.tasks.merge import latest_versions, rows_by_key
-from reportflow.tasks.submit import submit_section
 from tests.factories import open_sample_cycle, section_md
 
 

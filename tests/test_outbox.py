@@ -14,11 +14,17 @@ from typer.testing import CliRunner
 from reportflow.cli import app
 from reportflow.core.clock import VN_TZ
 from reportflow.core.config import reload_settings
+from reportflow.cycle.reminding.reminders import sweep
 from reportflow.models import AuditEvent, OutboxMessage, Person, session_scope
 from reportflow.notifications.channels import channels
+from reportflow.notifications.outbox import (
+    NO_CHANNEL_ERROR,
+    Addressee,
+    drain,
+    enqueue,
+    person_channels,
+)
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.outbox import NO_CHANNEL_ERROR, Addressee, drain, enqueue, person_channels
-from reportflow.tasks.reminders import sweep
 from tests.factories import open_sample_cycle
 
 FRIDAY_9AM = dt.datetime(2020, 6, 5, 9, 0, tzinfo=VN_TZ)
@@ -153,8 +159,8 @@ class Overlap:
 def test_requests_go_out_several_at_once_within_the_bound_each_once(
     database, tmp_path, restore_environment
 ):
+    from reportflow.cycle.steps import request_sections
     from reportflow.runtime.smtp_sink import SmtpSink
-    from reportflow.tasks.cycle_steps import request_sections
 
     overlap = Overlap()
     sink = SmtpSink(tmp_path / "outbox", on_message=overlap).start()

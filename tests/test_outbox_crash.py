@@ -20,6 +20,10 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.drafting.merge import render_final
+from reportflow.cycle.issuing.numbering import assign_number
 from reportflow.models import (
     AuditEvent,
     CycleState,
@@ -27,12 +31,8 @@ from reportflow.models import (
     ReminderRecord,
     session_scope,
 )
+from reportflow.notifications.outbox import wall_now
 from reportflow.runtime.smtp_sink import read_eml
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.merge import render_final
-from reportflow.tasks.numbering import assign_number
-from reportflow.tasks.outbox import wall_now
-from reportflow.tasks.submit import submit_section
 from tests.factories import open_sample_cycle, section_md, use_definitions
 from tests.webhook import Webhook
 
@@ -297,7 +297,7 @@ def test_a_request_sender_killed_inside_its_send_is_finished_by_the_next_sweep(
         [
             sys.executable,
             "-c",
-            f"from reportflow.tasks.cycle_steps import request_sections as r; r({cycle_id})",
+            f"from reportflow.cycle.steps import request_sections as r; r({cycle_id})",
         ],
         env={
             **os.environ,
@@ -335,7 +335,7 @@ def test_a_request_sender_killed_inside_its_send_is_finished_by_the_next_sweep(
     assert {row.message_id for row in claimed} <= {m["Message-ID"] for m in received}
 
     # The run's retry of the step (the flow runs it again) sends none of them again.
-    from reportflow.tasks.cycle_steps import request_sections
+    from reportflow.cycle.steps import request_sections
 
     assert request_sections(cycle_id) == 0
     received = per_recipient(smtp)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.tracking.progress import refresh_progress, section_of
 from reportflow.models import Cycle, session_scope
-from reportflow.tasks.progress import refresh_progress, section_of
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import ASSIGNMENT_HEADS, PACKAGE_DIR, open_sample_cycle, section_md
 
 
@@ -138,8 +138,8 @@ def add_divisions(cycle_id: int, count: int) -> None:
 def queries_for_table(cycle_id: int) -> tuple[int, list]:
     from sqlalchemy import event
 
+    from reportflow.cycle.tracking.progress import progress_rows
     from reportflow.models import get_engine
-    from reportflow.tasks.progress import progress_rows
 
     statements: list[str] = []
 
@@ -230,7 +230,7 @@ def test_the_web_refresher_publishes_a_burst_once_and_always_after_the_last_mark
     import threading
     import time
 
-    from reportflow.tasks.progress import ProgressRefresher
+    from reportflow.cycle.tracking.progress import ProgressRefresher
 
     calls: list[tuple[int, float]] = []
     refreshed = threading.Event()

@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import select
 
 from reportflow.core.errors import Conflict
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.issuing.numbering import assign_number, format_number, open_register
 from reportflow.models import CycleState, RegisterEntry, session_scope
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.numbering import assign_number, format_number, open_register
 from tests.factories import open_sample_cycle
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 import os
 
 from bench import reminders as bench
+from reportflow.cycle.reminding.reminders import ReminderTemplate, plan_reminders
 from reportflow.models import session_scope
 from reportflow.notifications.messages import render_message
-from reportflow.tasks.reminders import ReminderTemplate, plan_reminders
 from tests.factories import open_sample_cycle
 
 

@@ -9,13 +9,13 @@ from dataclasses import replace
 
 from reportflow.calendar import VN_TZ
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.cycles import open_cycle
+from reportflow.cycle.reminding.reminders import send_due_reminders
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import session_scope
 from reportflow.notifications.messages import vn_date, vn_weekday
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycles import open_cycle
-from reportflow.tasks.reminders import send_due_reminders
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.factories import DATA_DIR, SAMPLE_REQUEST, section_md
 
 REQUEST = replace(

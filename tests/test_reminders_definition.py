@@ -11,12 +11,12 @@ from sqlmodel import select
 
 from reportflow.calendar import VN_TZ, LadderStep
 from reportflow.core.config import SAMPLES_DIR
+from reportflow.cycle.cycles import open_cycle
+from reportflow.cycle.reminding.reminders import plan_reminders, send_due_reminders
 from reportflow.definitions.loader import load_definition
 from reportflow.definitions.schema import DefinitionError
 from reportflow.models import Cycle, ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import Delivery
-from reportflow.tasks.cycles import open_cycle
-from reportflow.tasks.reminders import plan_reminders, send_due_reminders
 from tests.factories import SAMPLE_REQUEST, open_sample_cycle, use_definitions
 
 SAMPLE = SAMPLES_DIR / "ktxh-6-thang.yaml"

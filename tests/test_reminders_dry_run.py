@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from reportflow.calendar import DEFAULT_LADDER, VN_TZ, WorkingCalendar, due_step
 from reportflow.cli import app
 from reportflow.core.config import reload_settings
+from reportflow.cycle.reminding.reminders import reason_text, send_due_reminders
 from reportflow.models import Person, ReminderRecord, get_engine, session_scope
 from reportflow.notifications.sender import Delivery
-from reportflow.tasks.reminders import reason_text, send_due_reminders
 from tests.factories import open_sample_cycle
 
 runner = CliRunner()

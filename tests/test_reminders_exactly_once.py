@@ -15,11 +15,11 @@ from sqlmodel import select
 
 from reportflow.calendar import VN_TZ
 from reportflow.core.config import reload_settings
+from reportflow.cycle.reminding.reminders import send_due_reminders
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
 from reportflow.notifications.sender import send_message
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.reminders import send_due_reminders
 from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 
 # The sample cycle is due Wednesday 03/6/2020; Friday 05/6 is T+2, so each of its ten open

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from reportflow.cycle.deciding.approval import DirectorDecision
+from reportflow.cycle.deciding.decide import resume_with_input
 from reportflow.runtime.prefect_api import PrefectApiError, api_client, read_run_state
-from reportflow.tasks.approval import DirectorDecision
-from reportflow.tasks.decide import resume_with_input
 
 KEYSET = {
     "response": "decision-r1-response",

@@ -19,11 +19,11 @@ from sqlmodel import select
 
 from bench.prefect_lock import Load
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.approval import MAX_WRONG_CODES
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, session_scope
-from reportflow.tasks.approval import MAX_WRONG_CODES
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.submit import submit_section
 from tests.browser import SCREENSHOTS
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.test_director_ui import ClassicForm, _submit_and_time, browser

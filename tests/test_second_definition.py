@@ -10,12 +10,12 @@ import pytest
 from sqlmodel import select
 
 from reportflow.core.vi_format import long_date
+from reportflow.cycle.cycles import get_cycle, open_cycle
+from reportflow.cycle.documents import document_file, find_document
+from reportflow.cycle.drafting.merge import render_draft
+from reportflow.cycle.opening.plan import CycleRequest
 from reportflow.document.textdump import docx_text_lines
 from reportflow.models import CycleState, RegisterEntry, session_scope
-from reportflow.tasks.cycle_plan import CycleRequest
-from reportflow.tasks.cycles import get_cycle, open_cycle
-from reportflow.tasks.documents import document_file, find_document
-from reportflow.tasks.merge import render_draft
 from tests.factories import (
     greetings,
     pdf_pages,

@@ -16,13 +16,13 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_section
+from reportflow.cycle.cycles import get_cycle, open_cycle
+from reportflow.cycle.deciding.decide import send_decision
 from reportflow.definitions.loader import load_definition
 from reportflow.demo.run import wait_until
 from reportflow.models import CycleState, session_scope
 from reportflow.runtime.runs import start_cycle_run
-from reportflow.tasks.cycles import get_cycle, open_cycle
-from reportflow.tasks.decide import send_decision
-from reportflow.tasks.submit import submit_section
 from tests.factories import AGENCY_DEFINITIONS, approval_codes
 from tests.test_second_definition import REQUEST
 from tests.test_serve import READY, Serve, field, free_port, serve_environment

@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 
 from reportflow.cli import app
 from reportflow.core.config import reload_settings
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.decide import send_decision
 from reportflow.demo.run import wait_until
 from reportflow.models import AuditEvent, CycleState, SectionVersion, session_scope
 from reportflow.runtime.run_health import stalled_cycles
 from reportflow.runtime.smtp_sink import message_text
 from reportflow.runtime.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decide import send_decision
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.test_deployments import kill_machine, prefect, start_worker
 

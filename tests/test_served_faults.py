@@ -23,11 +23,11 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import select
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, AuditEvent, CycleState, session_scope
 from reportflow.runtime.prefect_processes import kill_pids
 from reportflow.runtime.runs import start_cycle_run
-from reportflow.tasks.cycles import get_cycle
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.hold_flow import ROOT
 from tests.test_serve import READY, Serve, free_port, serve_environment

@@ -13,11 +13,11 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import select
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.deciding.decide import send_decision
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, CycleState, session_scope
 from reportflow.runtime.prefect_server import is_healthy
 from reportflow.runtime.runs import start_cycle_run
-from reportflow.tasks.decide import send_decision
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.test_serve import READY, Serve, free_port, serve_environment
 from tests.test_server_outage import paused_key, state_of

@@ -15,15 +15,15 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from reportflow.core.config import reload_settings
+from reportflow.cycle.collecting.submit import submit_indicators
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.decide import send_decision
+from reportflow.cycle.wake import wake_complete_cycles
 from reportflow.demo.run import wait_until
 from reportflow.models import CycleState, session_scope
 from reportflow.runtime.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.runtime.runs import start_cycle_run
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.decide import send_decision
-from reportflow.tasks.submit import submit_indicators
-from reportflow.tasks.wake import wake_complete_cycles
 from tests.factories import (
     APPROVAL_CODE,
     DATA_DIR,
@@ -87,7 +87,7 @@ def test_suspended_cycles_resume_and_complete_after_a_three_minute_server_outage
             submit_indicators(late, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
             submit_indicators(late, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
             for key, person in list(SECTION_HEADS.items())[:-1]:
-                from reportflow.tasks.submit import submit_section
+                from reportflow.cycle.collecting.submit import submit_section
 
                 submit_section(late, key, section_md(tmp_path, key), person)
 

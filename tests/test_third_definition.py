@@ -14,13 +14,13 @@ import pytest
 from sqlmodel import select
 
 from reportflow.core.vi_format import long_date
+from reportflow.cycle.collecting.submit import submit_indicators
+from reportflow.cycle.cycles import get_cycle, open_cycle
+from reportflow.cycle.documents import document_file, find_document
+from reportflow.cycle.opening.plan import CycleRequest
 from reportflow.document.textdump import docx_text_lines
 from reportflow.models import CycleState, RegisterEntry, RenderedDocument, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycle_plan import CycleRequest
-from reportflow.tasks.cycles import get_cycle, open_cycle
-from reportflow.tasks.documents import document_file, find_document
-from reportflow.tasks.submit import submit_indicators
 from tests.factories import (
     greetings,
     pdf_pages,
@@ -182,8 +182,8 @@ def appendix_cycle(database, smtp, tmp_path, restore_environment) -> int:
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_the_directors_draft_page_and_artifact_show_the_appendices(appendix_cycle, smtp):
-    from reportflow.tasks.cycle_steps import prepare_draft
-    from reportflow.tasks.draft_view import draft_markdown
+    from reportflow.cycle.drafting.draft_view import draft_markdown
+    from reportflow.cycle.steps import prepare_draft
     from tests.test_web_draft import DRAFT_LINK
     from tests.web_server import serving_web
 
@@ -208,11 +208,11 @@ def test_the_directors_draft_page_and_artifact_show_the_appendices(appendix_cycl
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_the_final_appendix_holds_what_the_director_approved(appendix_cycle):
+    from reportflow.cycle.deciding.approval import DirectorDecision, record_decision
+    from reportflow.cycle.drafting.merge import render_final
+    from reportflow.cycle.issuing.numbering import assign_number
     from reportflow.document.blocks import Paragraph, Run, SectionContent
     from reportflow.models import SectionVersion
-    from reportflow.tasks.approval import DirectorDecision, record_decision
-    from reportflow.tasks.merge import render_final
-    from reportflow.tasks.numbering import assign_number
     from tests.factories import issue_code_for_draft
 
     with session_scope() as session:

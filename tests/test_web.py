@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 from reportflow.cli import app
 from reportflow.core.config import reload_settings
 from reportflow.core.errors import UserError
+from reportflow.cycle.collecting.submit import read_section_bytes
+from reportflow.cycle.links import make_link, sign, verify
+from reportflow.cycle.steps import request_sections
 from reportflow.demo.run import wait_until
 from reportflow.models import OutboxMessage, SectionVersion, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycle_steps import request_sections
-from reportflow.tasks.submit import read_section_bytes
-from reportflow.web.links import make_link, sign, verify
 from tests.factories import open_sample_cycle, row_counts
 from tests.web_server import links_in_mails, serving_web
 
@@ -315,8 +315,8 @@ def test_the_figures_form_checks_each_field_with_the_cli_rules(web):
     )
     assert wrong.status_code == 422
     with session_scope() as session:
+        from reportflow.cycle.cycles import cycle_definition
         from reportflow.models import Cycle
-        from reportflow.tasks.cycles import cycle_definition
 
         spec: IndicatorSpec = cycle_definition(session, session.get(Cycle, web["cycle"])).indicator(
             "ty-le-bdvhx"
@@ -354,7 +354,7 @@ def test_the_figures_form_checks_each_field_with_the_cli_rules(web):
 
 
 def test_my_work_lists_the_persons_open_assignments_across_cycles(web):
-    from reportflow.tasks.submit import submit_section
+    from reportflow.cycle.collecting.submit import submit_section
     from tests.factories import section_md
 
     link = links_in_mails(web["smtp"], "vanphong@")["tham-muu"]
@@ -376,7 +376,7 @@ def test_my_work_lists_the_persons_open_assignments_across_cycles(web):
 
 
 def test_the_pages_and_the_receipt_name_the_period_with_its_year(web):
-    from reportflow.tasks.cycles import get_cycle
+    from reportflow.cycle.cycles import get_cycle
 
     with session_scope() as session:
         cycle = get_cycle(session, web["cycle"])

@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from reportflow.cli import app
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.submit import submit_indicators, submit_section
 from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import SECTION_HEADS, open_sample_cycle, row_counts, section_md
 from tests.web_server import links_in_mails, serving_web

@@ -9,12 +9,12 @@ import re
 import httpx
 import pytest
 
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.documents import find_document
+from reportflow.cycle.links import make_link
+from reportflow.cycle.steps import prepare_draft
 from reportflow.models import CycleState, session_scope
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.cycle_steps import prepare_draft
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.documents import find_document
-from reportflow.web.links import make_link
 from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import open_sample_cycle, row_counts, submit_everything
 from tests.web_server import serving_web

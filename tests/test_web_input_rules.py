@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from reportflow.cycle.collecting.submit import submit_section
 from reportflow.demo.run import wait_until
 from reportflow.document.file_names import MAX_FILE_NAME_CHARS, clean_file_name
 from reportflow.runtime.smtp_sink import message_text
-from reportflow.tasks.submit import submit_section
 from tests.factories import row_counts, section_md
 from tests.test_web import CSRF, DATA, SUBMISSION, assert_plain_page, preview, versions, web
 from tests.web_server import links_in_mails

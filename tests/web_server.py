@@ -18,7 +18,7 @@ def serving_web():
 def links_in_mails(smtp, person_email_part: str = "") -> dict[str, str]:
     """Assignment key -> link, read from the .eml files the sink stored (the request e-mails);
     the key is what the signed link itself names."""
-    from reportflow.web.links import verify
+    from reportflow.cycle.links import verify
 
     found: dict[str, str] = {}
     for message in smtp.messages():

@@ -133,8 +133,8 @@ def wait_for_pause(
 
     from prefect.client.orchestration import get_client
 
+    from reportflow.cycle.cycles import get_cycle
     from reportflow.models import session_scope
-    from reportflow.tasks.cycles import get_cycle
 
     def run_id():
         with session_scope() as session:
@@ -153,10 +153,10 @@ def wait_for_pause(
 
 
 def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_text) -> Path:
+    from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+    from reportflow.cycle.deciding.decide import send_decision
+    from reportflow.cycle.reminding.reminders import send_due_reminders
     from reportflow.demo.web_client import newest_link, submit_through_web
-    from reportflow.tasks.decide import send_decision
-    from reportflow.tasks.reminders import send_due_reminders
-    from reportflow.tasks.submit import submit_indicators, submit_section
 
     work = out / "work"
     for entry in scenario["submissions"]:
@@ -204,8 +204,8 @@ def _collect_decide_dispatch(out, scenario, cycle_id, flow, step, sink, message_
 
 
 def _final_document(cycle_id: int) -> Path:
+    from reportflow.cycle.documents import document_file, find_document
     from reportflow.models import session_scope
-    from reportflow.tasks.documents import document_file, find_document
 
     with session_scope() as session:
         record = find_document(session, cycle_id, "final")
@@ -215,11 +215,11 @@ def _final_document(cycle_id: int) -> Path:
 def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachment_names) -> None:
     from sqlmodel import select
 
+    from reportflow.cycle.cycles import get_cycle
+    from reportflow.cycle.notify import cycle_url
+    from reportflow.cycle.tracking.progress import progress_rows, row_cells
     from reportflow.cycle_table import print_cycle_table
     from reportflow.models import RegisterEntry, session_scope
-    from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.notify import cycle_url
-    from reportflow.tasks.progress import progress_rows, row_cells
 
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id)

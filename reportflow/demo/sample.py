@@ -37,6 +37,10 @@ def scratch_project(frozen_now: str) -> Iterator[Path]:
 def build_sample_document() -> ReportDocument:
     from sqlmodel import select
 
+    from reportflow.cycle.collecting.submit import submit_indicators, submit_section
+    from reportflow.cycle.cycles import get_cycle
+    from reportflow.cycle.drafting.merge import build_document
+    from reportflow.cycle.issuing.numbering import assign_number
     from reportflow.demo.scenario import (
         DATA_DIR,
         load_scenario,
@@ -44,10 +48,6 @@ def build_sample_document() -> ReportDocument:
         section_file,
     )
     from reportflow.models import CycleState, RegisterEntry, session_scope
-    from reportflow.tasks.cycles import get_cycle
-    from reportflow.tasks.merge import build_document
-    from reportflow.tasks.numbering import assign_number
-    from reportflow.tasks.submit import submit_indicators, submit_section
 
     scenario = load_scenario()
     with scratch_project(scenario["clock"]) as folder:

@@ -34,10 +34,10 @@ def open_scenario_cycle(scenario: dict) -> tuple[int, dt.date]:
 
     Returns the cycle's id and the divisions' internal deadline.
     """
+    from reportflow.cycle.cycles import CycleRequest, open_cycle
+    from reportflow.cycle.issuing.numbering import open_register
     from reportflow.definitions.loader import load_organisation
     from reportflow.models import init_db, session_scope
-    from reportflow.tasks.cycles import CycleRequest, open_cycle
-    from reportflow.tasks.numbering import open_register
 
     init_db()
     request = scenario["request"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from reportflow.cycle.links import verify
 from reportflow.runtime.smtp_sink import SmtpSink, message_text
-from reportflow.web.links import verify
 
 LINK = re.compile(r"(https?://\S+/l/[A-Za-z0-9_.-]+)")
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')

@@ -11,10 +11,10 @@ from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from pydantic import ValidationError
 
+from reportflow.cycle import steps as cycle_steps
 from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
 from reportflow.notifications.sender import preload_channel_plugins
-from reportflow.tasks import cycle_steps
 from reportflow.tasks import prefect_tasks as steps
 
 UNDECIDED = {CycleState.COLLECTING, CycleState.DRAFTING, CycleState.AWAITING_DECISION}

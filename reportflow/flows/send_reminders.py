@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from reportflow.cycle.reminding.reminders import collecting_cycle_ids, sweep
+from reportflow.cycle.safety_net import wake_waiting_runs
 from reportflow.models import init_db
 from reportflow.tasks import prefect_tasks as steps
-from reportflow.tasks.reminders import collecting_cycle_ids, sweep
-from reportflow.tasks.safety_net import wake_waiting_runs
 
 
 @flow(name="send_reminders")

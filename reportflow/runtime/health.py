@@ -71,7 +71,7 @@ def _database() -> Finding:
 def _outbox() -> Finding:
     """Messages a crash left half-sent, and messages that keep failing: each with its command."""
     from reportflow.models import session_scope
-    from reportflow.tasks.outbox import troubles
+    from reportflow.notifications.outbox import troubles
 
     try:
         with session_scope() as session:

@@ -16,10 +16,10 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportflow.core.errors import UserError
+from reportflow.cycle.safety_net import wake_waiting_runs
 from reportflow.notifications.redaction import redact_text
 from reportflow.runtime.run_health import stalled_cycles
 from reportflow.runtime.runs import start_cycle_run
-from reportflow.tasks.safety_net import wake_waiting_runs
 
 MAX_MENDS_PER_HOUR = 5
 """A run that dies again and again (a machine out of memory at the same step) is left to a

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from reportflow.core.config import get_settings
+from reportflow.core.prefect_address import api_target
 
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 
@@ -44,35 +42,6 @@ class RunState:
     @property
     def is_final(self) -> bool:
         return self.type in FINAL_STATES
-
-
-def api_target() -> tuple[str, str, str]:
-    """The API address, auth string and API key, as Prefect itself would resolve them.
-
-    When Prefect is already imported in this process (a flow run, a test's temporary settings)
-    its settings answer. Otherwise the environment does when it names the API (it takes
-    precedence over profiles and files in Prefect's own order); only then are Prefect's settings
-    loaded, to read a profile.
-    """
-    if "prefect.settings" not in sys.modules and os.environ.get("PREFECT_API_URL"):
-        return (
-            os.environ["PREFECT_API_URL"],
-            os.environ.get("PREFECT_API_AUTH_STRING", ""),
-            os.environ.get("PREFECT_API_KEY", ""),
-        )
-    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY, PREFECT_API_URL
-
-    def text(value: object) -> str:
-        if value is None:
-            return ""
-        secret = getattr(value, "get_secret_value", None)
-        return str(secret() if secret else value)
-
-    return (
-        text(PREFECT_API_URL.value()),
-        text(PREFECT_API_AUTH_STRING.value()),
-        text(PREFECT_API_KEY.value()),
-    )
 
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -105,16 +74,6 @@ def _retry_after(response: httpx.Response) -> float | None:
         return min(float(response.headers.get("Retry-After", "")), 30.0)
     except ValueError:
         return None
-
-
-def prefect_ui_url() -> str:
-    """REPORTFLOW_PREFECT_UI_URL when set; otherwise the UI beside the API this process really
-    uses (a server on another port than 4200 gives links on that port)."""
-    settings = get_settings()
-    if "prefect_ui_url" in settings.model_fields_set:
-        return settings.prefect_ui_url.rstrip("/")
-    api_url = api_target()[0].rstrip("/")
-    return api_url.removesuffix("/api") if api_url else settings.prefect_ui_url.rstrip("/")
 
 
 @contextmanager

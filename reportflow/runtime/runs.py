@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from reportflow.core.errors import Conflict, UserError
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.installation import installation_id
+from reportflow.cycle.notify import cycle_url
 from reportflow.models import CycleState, session_scope
 from reportflow.models.audit import record_event
 from reportflow.runtime.run_health import pending_too_long
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.installation import installation_id
-from reportflow.tasks.notify import cycle_url
 
 REPORT_CYCLE_DEPLOYMENT = "report_cycle/report-cycle"
 """`<flow name>/<deployment name>` as prefect.yaml declares it."""

@@ -17,19 +17,15 @@ from prefect import get_run_logger
 from prefect import task as prefect_task
 from prefect.cache_policies import NO_CACHE
 
+from reportflow.cycle import steps as cycle_steps
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.documents import document_file
+from reportflow.cycle.drafting import draft as drafting
+from reportflow.cycle.drafting import draft_view
+from reportflow.cycle.drafting.merge import render_final as render_final_document
+from reportflow.cycle.issuing import dispatch, numbering
+from reportflow.cycle.tracking import audit_trail, progress
 from reportflow.models import session_scope
-from reportflow.tasks import (
-    audit_trail,
-    cycle_steps,
-    dispatch,
-    draft_view,
-    drafting,
-    numbering,
-    progress,
-)
-from reportflow.tasks.cycles import get_cycle
-from reportflow.tasks.documents import document_file
-from reportflow.tasks.merge import render_final as render_final_document
 
 F = TypeVar("F", bound=Callable)
 

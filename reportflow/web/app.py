@@ -37,10 +37,25 @@ from reportflow.core.clock import today
 from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.core.errors import UserError
 from reportflow.core.signing import signing_key
+from reportflow.cycle.collecting.submit import (
+    FigureProblems,
+    check_upload_size,
+    read_section_bytes,
+    settle_submission,
+    submit_indicator_values,
+    submit_section_bytes,
+)
+from reportflow.cycle.cycles import cycle_definition, period_with_year, template_context
+from reportflow.cycle.drafting.draft import draft_ahead
+from reportflow.cycle.drafting.draft_page import draft_context, draft_file
+from reportflow.cycle.drafting.merge import WITHOUT_SOURCE, outline_nodes
+from reportflow.cycle.links import Link, LinkRefused, check_live, make_token, verify
+from reportflow.cycle.tracking.progress import ProgressRefresher
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import OutlineItem, ReportDefinition
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
+from reportflow.document.blocks_html import section_html
 from reportflow.document.file_names import clean_file_name
 from reportflow.document.numbering import number_outline
 from reportflow.models import (
@@ -54,21 +69,6 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import render_string, vn_date, vn_datetime, vn_weekday
 from reportflow.runtime.health import web_dependencies
-from reportflow.tasks.cycles import cycle_definition, period_with_year, template_context
-from reportflow.tasks.drafting import draft_ahead
-from reportflow.tasks.merge import WITHOUT_SOURCE, outline_nodes
-from reportflow.tasks.progress import ProgressRefresher
-from reportflow.tasks.submit import (
-    FigureProblems,
-    check_upload_size,
-    read_section_bytes,
-    settle_submission,
-    submit_indicator_values,
-    submit_section_bytes,
-)
-from reportflow.web.blocks_html import section_html
-from reportflow.web.draft_page import draft_context, draft_file
-from reportflow.web.links import Link, LinkRefused, check_live, make_token, verify
 from reportflow.web.receipts import send_receipt
 
 log = logging.getLogger(__name__)

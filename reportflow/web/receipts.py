@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from reportflow.core.clock import utcnow
+from reportflow.cycle.cycles import cycle_definition, period_with_year
+from reportflow.cycle.links import assignment_of
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.models import Cycle, Person, SectionAssignment, SectionVersion, session_scope
 from reportflow.notifications.channels import channels
 from reportflow.notifications.messages import render_message
-from reportflow.tasks.cycles import cycle_definition, period_with_year
-from reportflow.tasks.outbox import Addressee, Drained, drain, enqueue, person_channels
-from reportflow.web.links import assignment_of
+from reportflow.notifications.outbox import Addressee, Drained, drain, enqueue, person_channels
 
 
 def send_receipt(

@@ -13,7 +13,20 @@ from sqlmodel import Session
 
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
+from reportflow.cycle.cycles import cycle_definition
+from reportflow.cycle.documents import document_file, find_document
+from reportflow.cycle.drafting.draft import draft_attachments, draft_copy
+from reportflow.cycle.drafting.merge import build_document, rows_by_key
+from reportflow.cycle.links import (
+    ENDED_STATES,
+    Link,
+    LinkRefused,
+    current_generation,
+    expiry_for,
+    sign,
+)
 from reportflow.document.appendix import appendix_label
+from reportflow.document.blocks_html import section_html, table_html
 from reportflow.document.numbering import number_outline
 from reportflow.document.report import OutlineNode
 from reportflow.models import (
@@ -23,19 +36,6 @@ from reportflow.models import (
     RenderedDocument,
     SectionVersion,
     session_scope,
-)
-from reportflow.tasks.cycles import cycle_definition
-from reportflow.tasks.documents import document_file, find_document
-from reportflow.tasks.drafting import draft_attachments, draft_copy
-from reportflow.tasks.merge import build_document, rows_by_key
-from reportflow.web.blocks_html import section_html, table_html
-from reportflow.web.links import (
-    ENDED_STATES,
-    Link,
-    LinkRefused,
-    current_generation,
-    expiry_for,
-    sign,
 )
 
 DRAFT_KEY = "du-thao"

@@ -11,6 +11,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
+from reportflow.core.prefect_address import prefect_ui_url
+from reportflow.cycle.cycles import assignments, get_cycle
+from reportflow.cycle.documents import find_document
+from reportflow.cycle.drafting.merge import build_document, rows_by_key
+from reportflow.cycle.tracking.progress import publish_progress
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import Heading, ListItem, Paragraph, SectionContent, Table
@@ -18,11 +23,6 @@ from reportflow.document.numbering import number_outline
 from reportflow.document.report import OutlineNode
 from reportflow.models import AuditEvent, Cycle, IndicatorValue, SectionVersion, session_scope
 from reportflow.models.audit import record_event
-from reportflow.runtime.prefect_api import prefect_ui_url
-from reportflow.tasks.cycles import assignments, get_cycle
-from reportflow.tasks.documents import find_document
-from reportflow.tasks.merge import build_document, rows_by_key
-from reportflow.tasks.progress import publish_progress
 
 _ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~&=:"})
 

@@ -19,6 +19,15 @@ from reportflow.calendar.ladder import LadderStep, ResolvedStep, due_step, in_of
 from reportflow.calendar.working_days import VN_TZ, WorkingCalendar
 from reportflow.core.clock import now as clock_now
 from reportflow.core.clock import today as clock_today
+from reportflow.cycle.cycles import period_with_year
+from reportflow.cycle.issuing.dispatch import resume_dispatches
+from reportflow.cycle.notify import (
+    Outgoing,
+    cancel_reminders,
+    cycle_url,
+    deliver_message,
+    resume_requests,
+)
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
@@ -32,17 +41,8 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.notifications.messages import template_environment, vn_date, vn_weekday
+from reportflow.notifications.outbox import DEFAULT, RowResult
 from reportflow.notifications.sender import Delivery, send_message
-from reportflow.tasks.cycles import period_with_year
-from reportflow.tasks.dispatch import resume_dispatches
-from reportflow.tasks.notify import (
-    Outgoing,
-    cancel_reminders,
-    cycle_url,
-    deliver_message,
-    resume_requests,
-)
-from reportflow.tasks.outbox import DEFAULT, RowResult
 
 OPEN_SECTION_STATES = ("pending", "returned")
 REMINDER_TEMPLATE = "messages/reminder.j2"

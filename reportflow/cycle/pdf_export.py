@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlmodel import select
 
 from reportflow.core.errors import NotFound
+from reportflow.cycle.documents import document_file
 from reportflow.models import RenderedDocument, session_scope
 from reportflow.runtime import office
-from reportflow.tasks.documents import document_file
 
 
 def latest_document(cycle_id: int) -> Path:

@@ -14,10 +14,7 @@ from sqlmodel import select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
-from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
-from reportflow.notifications.redaction import redact_text
-from reportflow.runtime.prefect_api import api_client, read_run_state
-from reportflow.tasks.approval import (
+from reportflow.cycle.deciding.approval import (
     DECISION_VI,
     DecisionChoice,
     DecisionRefused,
@@ -26,12 +23,15 @@ from reportflow.tasks.approval import (
     record_decision,
     refuse_decision,
 )
-from reportflow.tasks.cycle_steps import send_approval_codes
-from reportflow.tasks.wake import (
+from reportflow.cycle.steps import send_approval_codes
+from reportflow.cycle.wake import (
     DECISION_PAUSE_PREFIX,
     release_decision_wait,
     resume_with_input,
 )
+from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
+from reportflow.notifications.redaction import redact_text
+from reportflow.runtime.prefect_api import api_client, read_run_state
 
 __all__ = ["release_decided_cycles", "resume_with_input", "send_decision"]
 

@@ -14,6 +14,8 @@ from sqlmodel import Session, select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict
+from reportflow.cycle.cycles import cycle_definition, get_cycle
+from reportflow.cycle.documents import find_document, named_copy
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import (
     Cycle,
@@ -28,9 +30,7 @@ from reportflow.models import (
 from reportflow.models.audit import record_event
 from reportflow.notifications.channels import Channel, channels
 from reportflow.notifications.messages import render_message
-from reportflow.tasks.cycles import cycle_definition, get_cycle
-from reportflow.tasks.documents import find_document, named_copy
-from reportflow.tasks.outbox import (
+from reportflow.notifications.outbox import (
     DEFAULT,
     Addressee,
     RowResult,

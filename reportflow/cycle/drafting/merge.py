@@ -9,6 +9,8 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
 from reportflow.core.config import get_settings
+from reportflow.cycle.cycles import assignments, cycle_definition, template_context
+from reportflow.cycle.documents import find_document, store_document
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.indicators import rate_against_plan, read_indicator, result_cell
 from reportflow.definitions.loader import load_organisation
@@ -26,8 +28,6 @@ from reportflow.models import (
     SectionVersion,
 )
 from reportflow.notifications.messages import render_string
-from reportflow.tasks.cycles import assignments, cycle_definition, template_context
-from reportflow.tasks.documents import find_document, store_document
 
 WITHOUT_SOURCE = defer(SectionVersion.source_bytes)
 """The file a version was uploaded as (up to 10 MB each) is kept as evidence and never read to

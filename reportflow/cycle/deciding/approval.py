@@ -19,6 +19,8 @@ from reportflow.core.clock import today, utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Forbidden, UserError
 from reportflow.core.signing import key_id, signing_key
+from reportflow.cycle.cycles import assignments, get_cycle
+from reportflow.cycle.organisation import get_person, require_director
 from reportflow.models import (
     ApprovalCode,
     ApprovalDecision,
@@ -29,8 +31,6 @@ from reportflow.models import (
     RenderedDocument,
 )
 from reportflow.models.audit import record_event
-from reportflow.tasks.cycles import assignments, get_cycle
-from reportflow.tasks.organisation import get_person, require_director
 
 RESUBMISSION_WORKING_DAYS = 2
 """A section sent back is due again this many working days after the decision."""

@@ -7,10 +7,10 @@ import logging
 
 import httpx
 
+from reportflow.cycle.deciding.decide import release_decided_cycles
+from reportflow.cycle.reminding.reminders import collecting_cycle_ids
+from reportflow.cycle.wake import wake_complete_cycles
 from reportflow.notifications.redaction import redact_text
-from reportflow.tasks.decide import release_decided_cycles
-from reportflow.tasks.reminders import collecting_cycle_ids
-from reportflow.tasks.wake import wake_complete_cycles
 
 log = logging.getLogger(__name__)
 

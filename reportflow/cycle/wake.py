@@ -12,10 +12,10 @@ import time
 import httpx
 
 from reportflow.core.config import get_settings
+from reportflow.cycle.cycles import all_sections_in, get_cycle
 from reportflow.models import CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
 from reportflow.runtime.prefect_api import PrefectApiError, api_client, read_run_state, resume_run
-from reportflow.tasks.cycles import all_sections_in, get_cycle
 
 log = logging.getLogger(__name__)
 

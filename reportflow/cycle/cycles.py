@@ -6,14 +6,14 @@ from sqlmodel import Session, select
 
 from reportflow.calendar.periods import PeriodKind
 from reportflow.core.errors import NotFound
+from reportflow.cycle.opening.plan import CyclePlan, CycleRequest, plan_cycle
+from reportflow.cycle.organisation import get_person, sync_organisation
 from reportflow.definitions.figure_sections import FIGURES_TITLE, figure_owners, figures_key
 from reportflow.definitions.loader import definition_digest, load_definition, load_organisation
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import Cycle, DefinitionSnapshot, SectionAssignment
 from reportflow.models.audit import record_event
 from reportflow.notifications.messages import render_string, vn_date
-from reportflow.tasks.cycle_plan import CyclePlan, CycleRequest, plan_cycle
-from reportflow.tasks.organisation import get_person, sync_organisation
 
 
 def open_cycle(

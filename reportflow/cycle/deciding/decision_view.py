@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from reportflow.cycle.cycles import cycle_definition, get_cycle
+from reportflow.cycle.deciding.approval import current_draft, last_refusal
+from reportflow.cycle.drafting.draft_page import make_draft_link
+from reportflow.cycle.drafting.draft_view import artifact_url, escape, published_draft
+from reportflow.cycle.drafting.merge import latest_indicators, section_summary
+from reportflow.cycle.notify import directors
+from reportflow.cycle.organisation import division_names
+from reportflow.cycle.tracking.progress import progress_rows
 from reportflow.definitions.indicators import read_indicator, result_cell
 from reportflow.models import ApprovalDecision, AuditEvent, Cycle, session_scope
 from reportflow.notifications.messages import vn_date
-from reportflow.tasks.approval import current_draft, last_refusal
-from reportflow.tasks.cycles import cycle_definition, get_cycle
-from reportflow.tasks.draft_view import artifact_url, escape, published_draft
-from reportflow.tasks.merge import latest_indicators, section_summary
-from reportflow.tasks.notify import directors
-from reportflow.tasks.organisation import division_names
-from reportflow.tasks.progress import progress_rows
-from reportflow.web.draft_page import make_draft_link
 
 
 def previous_round_changes(session: Session, cycle: Cycle) -> dict[str, str]:

@@ -7,6 +7,7 @@ from sqlmodel import Session, func, select
 
 from reportflow.core.clock import today
 from reportflow.core.errors import Conflict
+from reportflow.cycle.cycles import cycle_definition, get_cycle, template_context
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import (
     Cycle,
@@ -17,7 +18,6 @@ from reportflow.models import (
 )
 from reportflow.models.audit import record_event
 from reportflow.notifications.messages import render_string
-from reportflow.tasks.cycles import cycle_definition, get_cycle, template_context
 
 
 def format_number(pattern: str, number: int) -> str:

@@ -16,6 +16,8 @@ from sqlmodel import Session, select
 
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
+from reportflow.core.prefect_address import prefect_ui_url
+from reportflow.cycle.links import expand_placeholders
 from reportflow.models import (
     Cycle,
     CycleState,
@@ -27,9 +29,7 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.notifications.channels import channels
-from reportflow.notifications.sender import send_message
-from reportflow.runtime.prefect_api import prefect_ui_url
-from reportflow.tasks.outbox import (
+from reportflow.notifications.outbox import (
     DEFAULT,
     Addressee,
     RowResult,
@@ -43,7 +43,7 @@ from reportflow.tasks.outbox import (
     retriable,
     wall_now,
 )
-from reportflow.web.links import expand_placeholders
+from reportflow.notifications.sender import send_message
 
 REQUEST_PREFIX = "request-"
 

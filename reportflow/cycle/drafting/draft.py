@@ -19,12 +19,12 @@ from pathlib import Path
 
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
+from reportflow.cycle.cycles import all_sections_in, get_cycle
+from reportflow.cycle.documents import named_copy
+from reportflow.cycle.drafting.merge import render_draft
+from reportflow.cycle.pdf_export import convert_to_pdf
 from reportflow.models import CycleState, RenderedDocument, session_scope
 from reportflow.models.audit import record_event
-from reportflow.tasks.cycles import all_sections_in, get_cycle
-from reportflow.tasks.documents import named_copy
-from reportflow.tasks.export import convert_to_pdf
-from reportflow.tasks.merge import render_draft
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,39 @@ from sqlmodel import select
 from reportflow.core.clock import utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, UserError
+from reportflow.cycle.cycles import (
+    all_sections_in,
+    assignments,
+    cycle_definition,
+    get_cycle,
+    period_with_year,
+    template_context,
+)
+from reportflow.cycle.deciding import decision_view
+from reportflow.cycle.deciding.approval import (
+    DECISION_VI,
+    DirectorDecision,
+    current_draft,
+    cycle_form,
+    is_open,
+    issue_approval_code,
+    record_decision,
+    refuse_decision,
+    round_codes,
+    round_decision,
+)
+from reportflow.cycle.documents import document_file
+from reportflow.cycle.drafting.draft import draft_attachments, draft_copy
+from reportflow.cycle.drafting.draft_page import make_draft_link
+from reportflow.cycle.drafting.merge import render_draft
+from reportflow.cycle.notify import (
+    Outgoing,
+    cycle_url,
+    deliver_all,
+    directors,
+    division_heads,
+)
+from reportflow.cycle.organisation import division_name
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (
@@ -26,39 +59,6 @@ from reportflow.models.audit import record_event
 from reportflow.notifications.channels import channel_urls
 from reportflow.notifications.messages import render_message, render_string
 from reportflow.notifications.sender import load_channel_plugins, send_to_channels
-from reportflow.tasks import decision_view
-from reportflow.tasks.approval import (
-    DECISION_VI,
-    DirectorDecision,
-    current_draft,
-    cycle_form,
-    is_open,
-    issue_approval_code,
-    record_decision,
-    refuse_decision,
-    round_codes,
-    round_decision,
-)
-from reportflow.tasks.cycles import (
-    all_sections_in,
-    assignments,
-    cycle_definition,
-    get_cycle,
-    period_with_year,
-    template_context,
-)
-from reportflow.tasks.documents import document_file
-from reportflow.tasks.drafting import draft_attachments, draft_copy
-from reportflow.tasks.merge import render_draft
-from reportflow.tasks.notify import (
-    Outgoing,
-    cycle_url,
-    deliver_all,
-    directors,
-    division_heads,
-)
-from reportflow.tasks.organisation import division_name
-from reportflow.web.draft_page import make_draft_link
 
 log = logging.getLogger(__name__)
 

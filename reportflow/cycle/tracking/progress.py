@@ -14,6 +14,8 @@ from sqlmodel import Session, func, select
 
 from reportflow.calendar.working_days import default_calendar
 from reportflow.core.clock import VN_TZ, now, today
+from reportflow.cycle.cycles import assignments, cycle_definition, get_cycle
+from reportflow.cycle.organisation import division_names
 from reportflow.models import (
     Cycle,
     CycleState,
@@ -25,8 +27,6 @@ from reportflow.models import (
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.notifications.redaction import redact_text
 from reportflow.runtime.prefect_api import api_client, put_artifact
-from reportflow.tasks.cycles import assignments, cycle_definition, get_cycle
-from reportflow.tasks.organisation import division_names
 
 log = logging.getLogger(__name__)
 

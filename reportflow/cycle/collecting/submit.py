@@ -13,6 +13,11 @@ from sqlmodel import Session, func, select
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, Forbidden, NotFound, UserError
 from reportflow.core.safe_yaml import YamlRefused, load_yaml_file
+from reportflow.cycle.collecting.figures import mark_figures_in
+from reportflow.cycle.cycles import all_sections_in, cycle_definition, get_cycle
+from reportflow.cycle.organisation import division_name, get_person
+from reportflow.cycle.tracking.progress import refresh_progress
+from reportflow.cycle.wake import wake_after_commit
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.indicators import (
     FIGURES_FILE_LIMITS,
@@ -34,11 +39,6 @@ from reportflow.models import (
     session_scope,
 )
 from reportflow.models.audit import record_event
-from reportflow.tasks.cycles import all_sections_in, cycle_definition, get_cycle
-from reportflow.tasks.figures import mark_figures_in
-from reportflow.tasks.organisation import division_name, get_person
-from reportflow.tasks.progress import refresh_progress
-from reportflow.tasks.wake import wake_after_commit
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".txt"}
 
