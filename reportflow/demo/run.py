@@ -217,8 +217,8 @@ def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachmen
 
     from reportflow.cycle.cycles import get_cycle
     from reportflow.cycle.notify import cycle_url
+    from reportflow.cycle.tracking.cycle_table import print_cycle_table
     from reportflow.cycle.tracking.progress import progress_rows, row_cells
-    from reportflow.cycle_table import print_cycle_table
     from reportflow.models import RegisterEntry, session_scope
 
     with session_scope() as session:

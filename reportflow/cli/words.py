@@ -1,7 +1,7 @@
 """Typer's own words on the command line, in Vietnamese: the help's frame (usage, panel titles,
 the --help option) and the usage errors. Typer keeps the frame's words as module constants and
 its copy of Click writes the rest in English, so the errors are said again from their English
-text. `reportflow.cli` installs this in its own process.
+text. `reportflow.cli.app` installs this in its own process.
 """
 
 from __future__ import annotations

@@ -1,0 +1,3 @@
+from reportflow.cli.app import main
+
+main()

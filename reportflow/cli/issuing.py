@@ -1,0 +1,152 @@
+"""`reportflow register …`, `dispatch` and `export`: the register of outgoing documents and
+the issued report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from reportflow.cli.output import console, err, fail
+from reportflow.core.errors import UserError
+from reportflow.core.vi_format import short_date as vn_date
+from reportflow.models import init_db, session_scope
+
+group = typer.Typer(help="Sổ đăng ký văn bản đi.", no_args_is_help=True)
+
+
+@group.command("open")
+def register_open(
+    year: Annotated[int, typer.Option(help="Năm")],
+    last_number: Annotated[int, typer.Option(help="Số văn bản đi cuối cùng đã dùng trong năm")],
+) -> None:
+    """Khai báo số cuối cùng đã dùng trong năm (khi bắt đầu dùng reportflow giữa năm)."""
+    from reportflow.cycle.issuing.numbering import open_register
+    from reportflow.definitions.loader import load_organisation
+
+    init_db()
+    open_register(load_organisation().issuing_body, year, last_number)
+    console.print(f"Sổ văn bản đi năm {year}: số tiếp theo là {last_number + 1:02d}.")
+
+
+@group.command("show")
+def register_show(
+    year: Annotated[int | None, typer.Option(help="Năm; bỏ trống: năm nay")] = None,
+) -> None:
+    """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận."""
+    from sqlmodel import select
+
+    from reportflow.core.clock import today
+    from reportflow.models import RegisterEntry
+
+    init_db()
+    year = year or today().year
+    with session_scope() as session:
+        entries = session.exec(
+            select(RegisterEntry).where(RegisterEntry.year == year).order_by(RegisterEntry.number)
+        ).all()
+    if not entries:
+        console.print(f"Sổ văn bản đi năm {year} chưa có văn bản nào.")
+        return
+    table = Table(title=f"Sổ văn bản đi năm {year}")
+    for column in ("Số, ký hiệu", "Ngày", "Trích yếu", "Người ký", "Nơi nhận"):
+        table.add_column(column, no_wrap=column in {"Số, ký hiệu", "Ngày"})
+    for entry in entries:
+        table.add_row(
+            entry.number_text,
+            vn_date(entry.issued_on),
+            entry.summary,
+            entry.signer,
+            "; ".join(r.removeprefix("- ").rstrip(";.") for r in entry.recipients),
+        )
+    console.print(table)
+
+
+def dispatch(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Gửi lại báo cáo đã cấp số tới nơi nhận chưa nhận được (nơi đã nhận được bỏ qua)."""
+    from reportflow.cycle.cycles import get_cycle
+    from reportflow.cycle.issuing.dispatch import dispatch_report
+    from reportflow.models import CycleState
+
+    init_db()
+    try:
+        with session_scope() as session:
+            state = CycleState(get_cycle(session, cycle_id).state)
+        if state not in {CycleState.NUMBERED, CycleState.DISPATCHING, CycleState.DONE}:
+            raise UserError(
+                f"Kỳ báo cáo số {cycle_id} chưa được cấp số ({state.label_vi}); "
+                "chỉ gửi được báo cáo đã phê duyệt và cấp số."
+            )
+        with console.status("Đang gửi báo cáo tới các nơi nhận…"):
+            outcome = dispatch_report(cycle_id, max_attempts=None)
+    except UserError as exc:
+        fail(exc)
+    for key in outcome.sent:
+        console.print(f"  đã gửi: {key}")
+    for key in outcome.already_sent:
+        console.print(f"  đã nhận từ trước, bỏ qua: {key}")
+    for key in outcome.failed:
+        console.print(f"  [red]chưa gửi được:[/] {escape(key)}")
+    for key in outcome.in_progress:
+        console.print(
+            f"  [yellow]đang được gửi ở nơi khác hoặc bị ngắt giữa chừng:[/] {escape(key)}"
+        )
+    for row in outcome.problems:
+        reason = row.error or held_until(row.lease_until)
+        console.print(
+            f"    {row.recipient} · {row.channel}: {reason}", markup=False, highlight=False
+        )
+    if outcome.failed or outcome.in_progress:
+        err.print("Một số nơi nhận chưa gửi được; kiểm tra máy chủ thư rồi chạy lại lệnh này.")
+        raise typer.Exit(code=1)
+    console.print(f"Kỳ báo cáo số {cycle_id}: mọi nơi nhận đã có báo cáo.")
+
+
+def held_until(lease_until) -> str:
+    from reportflow.notifications.messages import vn_datetime
+
+    if lease_until is None:
+        return "đang gửi"
+    return f"một tiến trình khác đang giữ tin này; nếu nó đã dừng, chạy lại sau {vn_datetime(lease_until)}"
+
+
+def export(
+    cycle_id: Annotated[int | None, typer.Argument(help="Số kỳ báo cáo")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Xuất PDF qua LibreOffice")] = False,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Xuất báo cáo mẫu 859/BC-STTTT-VP từ dữ liệu demo")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Thư mục kết quả")] = Path("out/export"),
+) -> None:
+    """Xuất văn bản của kỳ báo cáo (bản chính thức, hoặc dự thảo mới nhất) ra .docx hoặc PDF."""
+    import shutil
+
+    from reportflow.cycle.pdf_export import convert_to_pdf, latest_document, pdf_page_count
+
+    try:
+        if sample:
+            from reportflow.demo.sample import build_sample_document
+            from reportflow.document.render import render_report
+
+            out.mkdir(parents=True, exist_ok=True)
+            document = render_report(build_sample_document(), out / "859-BC-STTTT-VP.docx")
+        elif cycle_id is not None:
+            init_db()
+            document = latest_document(cycle_id)
+        else:
+            raise UserError("Cần số kỳ báo cáo, hoặc --sample.")
+        if pdf:
+            with console.status(f"Đang chuyển {document.name} sang PDF bằng LibreOffice…"):
+                target = convert_to_pdf(document, out)
+            console.print(f"Đã xuất {target} ({pdf_page_count(target)} trang).")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / document.name
+            if target.resolve() != document.resolve():
+                shutil.copyfile(document, target)
+            console.print(f"Đã xuất {target}.")
+    except UserError as exc:
+        fail(exc)

@@ -1,0 +1,28 @@
+"""What every command shares: the consoles it prints on, how it fails, how it reads a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console()
+err = Console(stderr=True)
+
+
+def parse_date(value: str) -> dt.date:
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            pass
+    raise typer.BadParameter(
+        f"'{value}' không phải ngày hợp lệ (viết dd/mm/yyyy, ví dụ 13/05/2020)."
+    )
+
+
+def fail(exc: Exception) -> None:
+    err.print("[bold red]Lỗi:[/]", escape(str(exc)))
+    raise typer.Exit(code=2)
