@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel import select
 
 from reportflow.core.clock import utcnow
@@ -59,3 +61,26 @@ def send_receipt(
             cycle_id=cycle_id,
         )
     return drain(ids, person_channels)
+
+
+log = logging.getLogger(__name__)
+
+FIGURES_SOURCE = "biểu mẫu số liệu trên web"
+
+"""Where figures entered on the web page are said to come from (kept with them and in the receipt)."""
+
+
+def mail_receipt(cycle_id: int, section_key: str, person_code: str, version_no: int) -> None:
+    """After the response: the submission is stored whatever becomes of this mail (a failed
+    send stays in the outbox, where `reportflow check` reports it)."""
+    try:
+        send_receipt(cycle_id, section_key, person_code, version_no)
+    except Exception:  # noqa: BLE001 - logged; the page already told the person it was received
+        log.exception("receipt mail for cycle %s section %s not sent", cycle_id, section_key)
+
+
+def mail_figures_receipt(cycle_id: int, key: str, person_code: str, codes: str) -> None:
+    try:
+        send_receipt(cycle_id, key, person_code, None, f"{FIGURES_SOURCE}: {codes}")
+    except Exception:  # noqa: BLE001 - as mail_receipt
+        log.exception("receipt mail for cycle %s figures not sent", cycle_id)
