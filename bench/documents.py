@@ -14,8 +14,8 @@ from docxtpl import DocxTemplate
 
 from bench.results import Row
 from reportflow.document.blocks import Paragraph, Run, SectionContent, Table
-from reportflow.document.render import render_report_bytes
-from reportflow.document.report import OutlineNode, ReportDocument
+from reportflow.document.writing.render import render_report_bytes
+from reportflow.document.writing.report import OutlineNode, ReportDocument
 
 SECTIONS = 100
 PARAGRAPHS = 10

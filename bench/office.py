@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.documents import sample_report
 from bench.harness import patched_environment
 from bench.results import Row
-from reportflow.document.render import render_report_bytes
+from reportflow.document.writing.render import render_report_bytes
 from reportflow.runtime import office
 
 GOAL_RATIO = 0.3

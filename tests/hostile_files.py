@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import docx
 
-from reportflow.document.limits import MAX_TABLE_ROWS
+from reportflow.document.reading.limits import MAX_TABLE_ROWS
 
 
 def docx_bytes(document) -> bytes:

@@ -10,7 +10,7 @@ from reportflow.cycle.collecting.submit import submit_section
 from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.deciding.decide import send_decision
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.writing.textdump import docx_text_lines
 from reportflow.models import (
     ApprovalDecision,
     AuditEvent,

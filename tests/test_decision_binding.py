@@ -20,7 +20,7 @@ from reportflow.cycle.deciding.decide import send_decision
 from reportflow.cycle.documents import document_file, find_document
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.document.blocks import Paragraph, Run, SectionContent
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.writing.textdump import docx_text_lines
 from reportflow.models import (
     ApprovalCode,
     ApprovalDecision,

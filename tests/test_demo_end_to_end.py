@@ -11,8 +11,8 @@ from rich.console import Console
 from reportflow.definitions.loader import load_definition
 from reportflow.demo.run import DATA_DIR, run_demo
 from reportflow.document.blocks import block_text
-from reportflow.document.markdown_input import parse_markdown
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.reading.markdown import parse_markdown
+from reportflow.document.writing.textdump import docx_text_lines
 from reportflow.runtime.smtp_sink import attachment_names, read_eml
 
 pytestmark = pytest.mark.e2e

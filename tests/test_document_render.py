@@ -13,12 +13,12 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 
 from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
-from reportflow.document.docx_input import parse_docx
-from reportflow.document.markdown_input import parse_markdown
-from reportflow.document.numbering import DEFAULT_NUMBERING
-from reportflow.document.render import render_report
-from reportflow.document.report import Appendix, OutlineNode, ReportDocument
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.reading.markdown import parse_markdown
+from reportflow.document.reading.word import parse_docx
+from reportflow.document.writing.numbering import DEFAULT_NUMBERING
+from reportflow.document.writing.render import render_report
+from reportflow.document.writing.report import Appendix, OutlineNode, ReportDocument
+from reportflow.document.writing.textdump import docx_text_lines
 
 SUMMARY = (
     "Tình hình thực hiện nhiệm vụ phát triển kinh tế - xã hội ngành thông tin và truyền thông "
@@ -393,7 +393,7 @@ def _list_texts(blocks: list, tmp_path: Path) -> tuple[list[str], list[str]]:
     """The list items of a section as the DOCX prints them and as the web page shows them."""
     import re
 
-    from reportflow.document.blocks_html import section_html
+    from reportflow.document.writing.blocks_html import section_html
 
     content = _content(*blocks)
     path = render_report(

@@ -28,9 +28,8 @@ from reportflow.definitions.indicators import (
 )
 from reportflow.definitions.loader import DEFINITION_FILE_LIMITS, load_definition
 from reportflow.definitions.schema import DefinitionError
-from reportflow.document.docx_input import parse_docx
-from reportflow.document.errors import SectionInputError
-from reportflow.document.limits import (
+from reportflow.document.reading.errors import SectionInputError
+from reportflow.document.reading.limits import (
     MAX_LIST_LEVELS,
     MAX_MARKDOWN_LINES,
     MAX_NESTING,
@@ -41,7 +40,8 @@ from reportflow.document.limits import (
     MAX_TABLE_COLUMNS,
     MAX_TABLE_ROWS,
 )
-from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.reading.markdown import parse_markdown
+from reportflow.document.reading.word import parse_docx
 from tests.factories import open_sample_cycle, row_counts
 from tests.hostile_files import (
     ALIAS_BOMB_YAML,

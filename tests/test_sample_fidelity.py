@@ -11,8 +11,8 @@ from pypdf import PdfReader
 
 from reportflow.cycle.pdf_export import convert_to_pdf, pdf_page_count
 from reportflow.demo.sample import build_sample_document
-from reportflow.document.render import render_report
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.writing.render import render_report
+from reportflow.document.writing.textdump import docx_text_lines
 from tests.factories import SAMPLE_TEXT
 
 MARKUP = re.compile(r"(^#+\s*)|(\*\*)|(\\\*)|(^\s*\*\s)", re.MULTILINE)

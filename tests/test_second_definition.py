@@ -14,7 +14,7 @@ from reportflow.cycle.cycles import get_cycle, open_cycle
 from reportflow.cycle.documents import document_file, find_document
 from reportflow.cycle.drafting.merge import render_draft
 from reportflow.cycle.opening.plan import CycleRequest
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.writing.textdump import docx_text_lines
 from reportflow.models import CycleState, RegisterEntry, session_scope
 from tests.factories import (
     greetings,

@@ -18,7 +18,7 @@ from reportflow.cycle.collecting.submit import submit_indicators
 from reportflow.cycle.cycles import get_cycle, open_cycle
 from reportflow.cycle.documents import document_file, find_document
 from reportflow.cycle.opening.plan import CycleRequest
-from reportflow.document.textdump import docx_text_lines
+from reportflow.document.writing.textdump import docx_text_lines
 from reportflow.models import CycleState, RegisterEntry, RenderedDocument, session_scope
 from reportflow.runtime.smtp_sink import message_text
 from tests.factories import (

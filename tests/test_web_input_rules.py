@@ -17,7 +17,7 @@ import pytest
 
 from reportflow.cycle.collecting.submit import submit_section
 from reportflow.demo.run import wait_until
-from reportflow.document.file_names import MAX_FILE_NAME_CHARS, clean_file_name
+from reportflow.document.reading.file_names import MAX_FILE_NAME_CHARS, clean_file_name
 from reportflow.runtime.smtp_sink import message_text
 from tests.factories import row_counts, section_md
 from tests.test_web import CSRF, DATA, SUBMISSION, assert_plain_page, preview, versions, web

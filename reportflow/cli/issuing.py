@@ -129,7 +129,7 @@ def export(
     try:
         if sample:
             from reportflow.demo.sample import build_sample_document
-            from reportflow.document.render import render_report
+            from reportflow.document.writing.render import render_report
 
             out.mkdir(parents=True, exist_ok=True)
             document = render_report(build_sample_document(), out / "859-BC-STTTT-VP.docx")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reportflow.document.numbering import DEFAULT_NUMBERING, NUMBERING_PATTERNS
+from reportflow.document.writing.numbering import DEFAULT_NUMBERING, NUMBERING_PATTERNS
 
 if TYPE_CHECKING:
     from reportflow.calendar.ladder import LadderStep

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reportflow.core.config import reload_settings
 from reportflow.demo.scenario import SAMPLES_ONLY_ENV
-from reportflow.document.report import ReportDocument
+from reportflow.document.writing.report import ReportDocument
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 import docx
 
 from reportflow.document.blocks import Heading, ListItem, Paragraph, Table
-from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.reading.markdown import parse_markdown
 
 
 def write_docx_like_a_person(markdown_text: str, target: Path) -> Path:

@@ -30,8 +30,8 @@ from reportflow.cycle.collecting.views import (
     section_context,
 )
 from reportflow.cycle.drafting.draft import draft_ahead
-from reportflow.document.blocks_html import section_html
-from reportflow.document.file_names import clean_file_name
+from reportflow.document.reading.file_names import clean_file_name
+from reportflow.document.writing.blocks_html import section_html
 from reportflow.web.refusals import Refused
 from reportflow.web.site import READ_ONLY, csrf_token, open_link, page, read_form
 

@@ -26,9 +26,9 @@ from reportflow.definitions.indicators import (
     read_indicator,
 )
 from reportflow.document.blocks import SectionContent
-from reportflow.document.errors import SectionInputError
-from reportflow.document.file_names import clean_file_name
-from reportflow.document.markdown_input import parse_markdown
+from reportflow.document.reading.errors import SectionInputError
+from reportflow.document.reading.file_names import clean_file_name
+from reportflow.document.reading.markdown import parse_markdown
 from reportflow.models import (
     Cycle,
     CycleState,
@@ -79,7 +79,7 @@ def read_section_bytes(data: bytes, name: str) -> tuple[SectionContent, bytes, s
     suffix = Path(name).suffix.lower()
     try:
         if suffix == ".docx" or suffix == ".docm":
-            from reportflow.document.docx_input import parse_docx  # python-docx: ~0.1 s to load
+            from reportflow.document.reading.word import parse_docx  # python-docx: ~0.1 s to load
 
             content, fmt = parse_docx(data, name, max_bytes=limit), "docx"
         elif suffix in MARKDOWN_SUFFIXES:

@@ -16,10 +16,10 @@ from reportflow.cycle.drafting.merge import WITHOUT_SOURCE, outline_nodes
 from reportflow.cycle.links import Link, check_live, make_token
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import OutlineItem, ReportDefinition
-from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import SectionContent
-from reportflow.document.blocks_html import section_html
-from reportflow.document.numbering import number_outline
+from reportflow.document.writing.appendix import appendix_label
+from reportflow.document.writing.blocks_html import section_html
+from reportflow.document.writing.numbering import number_outline
 from reportflow.models import (
     Cycle,
     CycleState,

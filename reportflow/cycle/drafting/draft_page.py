@@ -25,10 +25,10 @@ from reportflow.cycle.links import (
     expiry_for,
     sign,
 )
-from reportflow.document.appendix import appendix_label
-from reportflow.document.blocks_html import section_html, table_html
-from reportflow.document.numbering import number_outline
-from reportflow.document.report import OutlineNode
+from reportflow.document.writing.appendix import appendix_label
+from reportflow.document.writing.blocks_html import section_html, table_html
+from reportflow.document.writing.numbering import number_outline
+from reportflow.document.writing.report import OutlineNode
 from reportflow.models import (
     Cycle,
     IndicatorValue,

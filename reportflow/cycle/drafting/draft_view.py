@@ -17,10 +17,10 @@ from reportflow.cycle.documents import find_document
 from reportflow.cycle.drafting.merge import build_document, rows_by_key
 from reportflow.cycle.tracking.progress import publish_progress
 from reportflow.definitions.figure_sections import is_figures_key
-from reportflow.document.appendix import appendix_label
 from reportflow.document.blocks import Heading, ListItem, Paragraph, SectionContent, Table
-from reportflow.document.numbering import number_outline
-from reportflow.document.report import OutlineNode
+from reportflow.document.writing.appendix import appendix_label
+from reportflow.document.writing.numbering import number_outline
+from reportflow.document.writing.report import OutlineNode
 from reportflow.models import AuditEvent, Cycle, IndicatorValue, SectionVersion, session_scope
 from reportflow.models.audit import record_event
 

@@ -16,8 +16,8 @@ from reportflow.definitions.indicators import rate_against_plan, read_indicator,
 from reportflow.definitions.loader import load_organisation
 from reportflow.definitions.schema import OutlineItem, ReportDefinition
 from reportflow.document.blocks import SectionContent, Table
-from reportflow.document.render import render_report
-from reportflow.document.report import Appendix, OutlineNode, ReportDocument
+from reportflow.document.writing.render import render_report
+from reportflow.document.writing.report import Appendix, OutlineNode, ReportDocument
 from reportflow.models import (
     ApprovalDecision,
     Cycle,

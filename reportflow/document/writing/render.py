@@ -18,22 +18,22 @@ from lxml import etree
 
 from reportflow.core.vi_format import is_numeric_text
 from reportflow.document.blocks import Block, Heading, ListItem, Paragraph, Run, Table
-from reportflow.document.layout import (
+from reportflow.document.writing.layout import (
     CONTENT_WIDTH_MM,
     TABLE_SIZE_PT,
     StyleIds,
     setup_page,
     setup_styles,
 )
-from reportflow.document.letterhead import (
+from reportflow.document.writing.letterhead import (
     appendix_heading_xml,
     header_block_xml,
     setup_page_header,
     signature_block_xml,
     title_block_xml,
 )
-from reportflow.document.numbering import ListPrefixes, number_outline
-from reportflow.document.oxml import (
+from reportflow.document.writing.numbering import ListPrefixes, number_outline
+from reportflow.document.writing.oxml import (
     ParaSpec,
     mm_to_twips,
     paragraph_xml,
@@ -45,7 +45,7 @@ from reportflow.document.oxml import (
     table_xml,
     with_body_content,
 )
-from reportflow.document.report import OutlineNode, ReportDocument
+from reportflow.document.writing.report import OutlineNode, ReportDocument
 
 _CHAR_MM = TABLE_SIZE_PT * 0.55 * 25.4 / 72  # average glyph width of table text
 _CELL_PADDING_MM = 4.5  # both cell margins and a little air

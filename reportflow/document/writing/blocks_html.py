@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from reportflow.document.blocks import Heading, ListItem, Paragraph, Run, SectionContent, Table
-from reportflow.document.numbering import ListPrefixes
+from reportflow.document.writing.numbering import ListPrefixes
 
 
 def _runs(runs: list[Run]) -> str:

@@ -8,9 +8,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
 from reportflow.core.vi_format import blank_long_date, long_date, place_date_line
-from reportflow.document.appendix import appendix_label
-from reportflow.document.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
-from reportflow.document.oxml import (
+from reportflow.document.writing.appendix import appendix_label
+from reportflow.document.writing.layout import CONTENT_WIDTH_MM, PAGE_NUMBER_SIZE_PT
+from reportflow.document.writing.oxml import (
     ParaSpec,
     field_xml,
     mm_to_twips,
@@ -20,7 +20,7 @@ from reportflow.document.oxml import (
     run_xml,
     table_xml,
 )
-from reportflow.document.report import ReportDocument
+from reportflow.document.writing.report import ReportDocument
 
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from lxml import etree
 
-from reportflow.document.docx_package import DocxPackage
-from reportflow.document.errors import SectionInputError
+from reportflow.document.reading.errors import SectionInputError
+from reportflow.document.reading.word_package import DocxPackage
 
 NS = {
     "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",

@@ -12,8 +12,8 @@ import re
 from docx.oxml.ns import qn
 from lxml import etree
 
-from reportflow.document.errors import SectionInputError
-from reportflow.document.limits import (
+from reportflow.document.reading.errors import SectionInputError
+from reportflow.document.reading.limits import (
     MAX_LIST_LEVELS,
     MAX_NESTING,
     MAX_SECTION_CELLS,
@@ -118,7 +118,7 @@ def _table_cells(tbl: etree._Element, table_no: int) -> int:
 
 
 def check_limits(body: etree._Element) -> None:
-    """Refuses a body whose walk would pass a limit of reportflow.document.limits."""
+    """Refuses a body whose walk would pass a limit of reportflow.document.reading.limits."""
     _check_nesting(body)
     cells = sum(_table_cells(tbl, no) for no, tbl in enumerate(body.iter(_W_TBL), start=1))
     if cells > MAX_SECTION_CELLS:

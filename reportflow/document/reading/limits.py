@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reportflow.core.vi_format import format_number
 from reportflow.document.blocks import Block, Table, runs_text
-from reportflow.document.errors import SectionInputError
+from reportflow.document.reading.errors import SectionInputError
 
 MAX_TABLE_COLUMNS = 63
 """Columns of a table, and so the widest merge (gridSpan, gridBefore): Word's own maximum."""

@@ -32,8 +32,8 @@ from reportflow.document.blocks import (
     SectionContent,
     Table,
 )
-from reportflow.document.errors import SectionInputError
-from reportflow.document.limits import (
+from reportflow.document.reading.errors import SectionInputError
+from reportflow.document.reading.limits import (
     MAX_LIST_LEVELS,
     MAX_MARKDOWN_LINES,
     MAX_SECTION_CHARS,
@@ -45,8 +45,8 @@ from reportflow.document.limits import (
     refuse_table_rows,
     refuse_too_long,
 )
-from reportflow.document.markdown_inline import parse_inline, strip_inline
-from reportflow.document.numbering import following_marker
+from reportflow.document.reading.markdown_inline import parse_inline, strip_inline
+from reportflow.document.writing.numbering import following_marker
 from reportflow.document.xml_text import find_illegal_char
 
 DEFAULT_MAX_BYTES = 2_000_000

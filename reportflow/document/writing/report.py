@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from reportflow.document.blocks import SectionContent, Table
-from reportflow.document.numbering import DEFAULT_NUMBERING
+from reportflow.document.writing.numbering import DEFAULT_NUMBERING
 
 
 @dataclass

@@ -17,7 +17,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 from docx.styles.style import ParagraphStyle
 
-from reportflow.document.oxml import set_rfonts, set_style_outline_level
+from reportflow.document.writing.oxml import set_rfonts, set_style_outline_level
 
 FONT_NAME = "Times New Roman"
 LANGUAGE = "vi-VN"

@@ -3,7 +3,7 @@ every page that lists a report's parts."""
 
 from __future__ import annotations
 
-from reportflow.document.numbering import roman
+from reportflow.document.writing.numbering import roman
 
 APPENDIX_WORD = "Phụ lục"
 

@@ -29,12 +29,17 @@ from reportflow.document.blocks import (
     SectionContent,
     Table,
 )
-from reportflow.document.docx_checks import check_body, xpath
-from reportflow.document.docx_limits import check_limits, grid_before, grid_span, whole_number
-from reportflow.document.docx_package import DocxPackage, open_package
-from reportflow.document.errors import SectionInputError
-from reportflow.document.limits import SectionBudget
-from reportflow.document.numbering import roman
+from reportflow.document.reading.errors import SectionInputError
+from reportflow.document.reading.limits import SectionBudget
+from reportflow.document.reading.word_checks import check_body, xpath
+from reportflow.document.reading.word_limits import (
+    check_limits,
+    grid_before,
+    grid_span,
+    whole_number,
+)
+from reportflow.document.reading.word_package import DocxPackage, open_package
+from reportflow.document.writing.numbering import roman
 
 DEFAULT_MAX_BYTES = 10_000_000
 

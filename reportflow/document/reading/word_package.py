@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from reportflow.core.vi_format import format_number
-from reportflow.document.errors import SectionInputError
+from reportflow.document.reading.errors import SectionInputError
 
 MAX_UNCOMPRESSED_BYTES = 50_000_000
 MAX_COMPRESSION_RATIO = 100
