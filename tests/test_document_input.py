@@ -625,3 +625,33 @@ def test_word_decimal_list_is_numbered_1_2_3():
         document.add_paragraph(text, style="List Number")
     blocks = parse_docx(_save(document)).blocks
     assert [(b.ordered, b.marker) for b in blocks] == [(True, "1."), (True, "2."), (True, "3.")]
+
+
+def test_a_word_upload_is_decompressed_once(monkeypatch):
+    """One read of the package: each part is decompressed one time, for the checks and for
+    python-docx alike (issue 20: the zip used to be read by our checks and then again by
+    `docx.Document`)."""
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def counting_open(self, name, *args, **kwargs):
+        opened.append(name.filename if isinstance(name, zipfile.ZipInfo) else name)
+        return real_open(self, name, *args, **kwargs)
+
+    data = _simple_docx("MỘT LẦN")
+    parts = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    content = parse_docx(data, "phan.docx")
+    assert "MỘT LẦN" in content.plain_text()
+    assert sorted(opened) == sorted(parts)
+
+
+def test_refuses_a_doctype_in_the_body():
+    doctype = b'<!DOCTYPE w:document [<!ENTITY x "MARKER">]>'
+    data = _rewrite(
+        _simple_docx(),
+        edits={"word/document.xml": lambda xml: xml.replace(b"?>", b"?>" + doctype, 1)},
+    )
+    err = _refusal(data)
+    assert err.code == "malformed_xml"
+    assert "DOCTYPE" in str(err) and "word/document.xml" in str(err)

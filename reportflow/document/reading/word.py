@@ -8,7 +8,6 @@ are dropped on purpose so that every section takes the report's own layout.
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from dataclasses import dataclass
 
@@ -32,6 +31,7 @@ from reportflow.document.blocks import (
 from reportflow.document.reading.errors import SectionInputError
 from reportflow.document.reading.limits import SectionBudget
 from reportflow.document.reading.word_checks import check_body, xpath
+from reportflow.document.reading.word_document import document_of, xml_trees
 from reportflow.document.reading.word_limits import (
     check_limits,
     grid_before,
@@ -373,21 +373,41 @@ class _Walker:
         return Table(header=rows[0], rows=rows[1:])
 
 
-def _open_document(package: DocxPackage, data: bytes) -> docx.document.Document:
-    package.read_xml(package.main_part)  # precise message for malformed XML in the body
-    for name in ("word/styles.xml", "word/numbering.xml"):
-        if package.has(name):
+def _malformed_part(package: DocxPackage) -> None:
+    """Names the XML part python-docx could not parse (only on that path: the parts are
+    parsed once, by python-docx, when they are sound)."""
+    for name in package.parts:
+        if name.endswith((".xml", ".rels")):
             package.read_xml(name)
+
+
+def _open_document(package: DocxPackage) -> docx.document.Document:
     try:
-        return docx.Document(io.BytesIO(data))
+        document = document_of(package)
+    except etree.XMLSyntaxError as exc:
+        _malformed_part(package)
+        raise SectionInputError(
+            f"Tệp Word bị hỏng: có phần không phải XML hợp lệ ({exc.msg}). {_RESAVE}",
+            code="malformed_xml",
+        ) from exc
     except SectionInputError:
         raise
     except Exception as exc:  # python-docx raises many kinds on damaged packages
         raise SectionInputError(
-            f"Không đọc được tệp Word ({type(exc).__name__}: {exc}). Tệp có thể bị hỏng; hãy mở "
-            "tệp bằng Word, lưu lại thành Word Document (.docx) rồi nộp lại.",
+            f"Không đọc được tệp Word ({type(exc).__name__}: {exc}). Tệp có thể bị hỏng; {_RESAVE}",
             code="unreadable",
         ) from exc
+    for name, tree in xml_trees(document):
+        if tree.docinfo.doctype:
+            raise SectionInputError(
+                f"Tệp Word có phần {name} chứa khai báo DOCTYPE, điều mà Word không bao giờ tạo "
+                f"ra. Tệp có thể đã bị chỉnh sửa bằng công cụ khác. {_RESAVE}",
+                code="malformed_xml",
+            )
+    return document
+
+
+_RESAVE = "hãy mở tệp bằng Word, lưu lại thành Word Document (.docx) rồi nộp lại."
 
 
 def parse_docx(
@@ -395,7 +415,7 @@ def parse_docx(
 ) -> SectionContent:
     """Parse a submitted .docx into blocks; raises SectionInputError for anything refused."""
     package = open_package(data, filename=filename, max_bytes=max_bytes)
-    document = _open_document(package, data)
+    document = _open_document(package)
     body = document.element.body
     check_body(package, body)
     check_limits(body)

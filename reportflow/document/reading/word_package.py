@@ -11,7 +11,7 @@ import io
 import posixpath
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -42,7 +42,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_LOCAL_HEADER = b"PK\x03\x04"
 # What zipfile and zlib raise on a damaged member: bad CRC, cut data, bad headers.
 _DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
-_READ_CHUNK = 1 << 20
 
 _RESUBMIT = (
     "Hãy mở tệp bằng Word, chọn Lưu thành (Save As) định dạng Word Document (.docx) rồi nộp lại."
@@ -117,22 +116,18 @@ def _describe_non_zip(data: bytes) -> str:
 
 @dataclass
 class DocxPackage:
-    """An opened package that passed the size, bomb, macro and content-type checks."""
+    """An opened package that passed the size, bomb, macro and content-type checks, with every
+    part already decompressed once (bounded by MAX_UNCOMPRESSED_BYTES): nothing reads the zip
+    again, python-docx included."""
 
-    zip: zipfile.ZipFile
     main_part: str  # e.g. "word/document.xml"
+    parts: dict[str, bytes] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
-        try:
-            self.zip.getinfo(name)
-        except KeyError:
-            return False
-        return True
+        return name in self.parts
 
     def read(self, name: str) -> bytes:
-        info = self.zip.getinfo(name)
-        with self.zip.open(info) as handle:
-            return handle.read(info.file_size)
+        return self.parts[name]
 
     def read_xml(self, name: str) -> etree._Element:
         return parse_part_xml(name, self.read(name))
@@ -173,14 +168,17 @@ def _check_entries(zf: zipfile.ZipFile) -> None:
         )
 
 
-def _check_integrity(zf: zipfile.ZipFile) -> None:
-    """Decompresses every part once, so that a bad CRC or cut data is refused by name here
-    and not met later inside python-docx. The total was bounded by _check_entries."""
+def _read_parts(zf: zipfile.ZipFile) -> dict[str, bytes]:
+    """Every part decompressed once, so that a bad CRC or cut data is refused by name here and
+    not met later inside python-docx. The total was bounded by _check_entries, and each read by
+    the size the directory gives."""
+    parts = {}
     for info in zf.infolist():
         try:
             with zf.open(info) as handle:
-                while handle.read(_READ_CHUNK):
-                    pass
+                data = handle.read(info.file_size)
+                if handle.read(1):
+                    raise zipfile.BadZipFile("more data than the directory says")
         except _DAMAGE as exc:
             reason = "sai mã kiểm tra CRC" if "CRC" in str(exc) else "dữ liệu nén bị hỏng"
             raise SectionInputError(
@@ -188,6 +186,8 @@ def _check_integrity(zf: zipfile.ZipFile) -> None:
                 + _DAMAGED,
                 code="damaged",
             ) from exc
+        parts[info.filename] = data
+    return parts
 
 
 def _relationships(package: DocxPackage, source: str) -> list[str]:
@@ -264,7 +264,7 @@ def _content_type_of(types: etree._Element, part: str) -> str | None:
 
 
 def _check_main_part(package: DocxPackage) -> None:
-    names = set(package.zip.namelist())
+    names = set(package.parts)
     if "xl/workbook.xml" in names:
         raise SectionInputError(
             "Tệp là bảng tính Excel, không phải tệp Word .docx. Hãy chép số liệu vào một "
@@ -320,8 +320,7 @@ def open_package(data: bytes, filename: str = "", max_bytes: int = 10_000_000) -
         raise SectionInputError(_describe_non_zip(data), code=code) from exc
     _check_entries(zf)
     _check_macros(zf, filename)
-    _check_integrity(zf)
-    package = DocxPackage(zf, main_part="word/document.xml")
+    package = DocxPackage(main_part="word/document.xml", parts=_read_parts(zf))
     package.main_part = _main_part_name(package)
     _check_main_part(package)
     _check_parts_present(package)
