@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import subprocess
 from pathlib import Path
 
 import docx
@@ -468,7 +469,8 @@ def test_data_table_has_grid_repeating_bold_header(document):
         assert _font_flag(paragraph, paragraph.runs[0], "bold")
 
 
-def test_numeric_cells_right_aligned_and_13pt(document):
+def test_numeric_columns_right_aligned_and_13pt(document):
+    """A figures column is right-aligned as a whole, its text note too (issue 21, part 7)."""
     table = _data_table(document)
 
     def align(row, col):
@@ -479,7 +481,8 @@ def test_numeric_cells_right_aligned_and_13pt(document):
     assert align(2, 4) == WD_ALIGN_PARAGRAPH.RIGHT  # "96,47%"
     assert align(3, 3) == WD_ALIGN_PARAGRAPH.RIGHT  # "547,5"
     assert align(1, 1) != WD_ALIGN_PARAGRAPH.RIGHT  # text
-    assert align(1, 4) != WD_ALIGN_PARAGRAPH.RIGHT  # "82/85 xã ..."
+    assert align(1, 2) != WD_ALIGN_PARAGRAPH.RIGHT  # "Xã": a column of units
+    assert align(1, 4) == WD_ALIGN_PARAGRAPH.RIGHT  # "82/85 xã ...", among "228" and "96,47%"
     paragraph = table.rows[1].cells[1].paragraphs[0]
     assert paragraph.style.font.size == Pt(13)
 
@@ -671,9 +674,14 @@ def test_appendices_follow_the_signature_each_in_a_section_of_its_own(tmp_path, 
     starts = [s._sectPr.find(qn("w:pgNumType")) for s in document.sections]
     assert starts[0] is None
     assert [s.get(qn("w:start")) for s in starts[1:]] == ["1", "1"]
+    # Only the document's own first page goes without a number; an appendix's first shows "1".
+    assert [s.different_first_page_header_footer for s in document.sections] == [
+        True,
+        False,
+        False,
+    ]
     for section in document.sections:
         assert section.start_type == 2  # WD_SECTION.NEW_PAGE
-        assert section.different_first_page_header_footer
         assert section.page_width == document.sections[0].page_width
 
 
@@ -797,3 +805,22 @@ def test_large_report_keeps_every_paragraph_and_row(tmp_path):
     (table,) = [t for t in reopened.tables if t.rows[0].cells[0].text == "TT"]
     assert len(table.rows) == 501
     assert table.rows[500].cells[1].text == "Chỉ tiêu 499"
+
+
+def test_every_appendix_page_shows_its_number_in_libreoffice(tmp_path):
+    """The page after the signature is an appendix's page 1 and says so at its top; the
+    document's own first page stays without a number (Decree 30, Phụ lục I)."""
+    from tests.factories import pdf_pages
+
+    path = render_report(_report(appendices=APPENDICES), tmp_path / "phu-luc.docx")
+    pdf, pages = pdf_pages(path)
+    first_appendix = next(i for i, text in enumerate(pages) if "Phụ lục I " in text + " ")
+    second_appendix = next(i for i, text in enumerate(pages) if text.startswith(("1 Phụ lục II",)))
+    assert not pages[0].startswith("1 "), pages[0][:80]
+    assert pages[first_appendix].startswith("1 Phụ lục I"), pages[first_appendix][:80]
+    assert pages[second_appendix].startswith("1 Phụ lục II"), pages[second_appendix][:80]
+    out = Path("out/document/appendix-page-numbers")
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", str(pdf), str(out / "page")], check=True, timeout=120
+    )

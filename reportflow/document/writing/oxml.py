@@ -244,6 +244,12 @@ def restart_page_numbers(sect_pr: etree._Element) -> None:
     existing.set(qn("w:start"), "1")
 
 
+def number_first_page(sect_pr: etree._Element) -> None:
+    """The section's first page shows its number like the others (no "different first page")."""
+    for title_page in sect_pr.findall(qn("w:titlePg")):
+        sect_pr.remove(title_page)
+
+
 def section_break_xml(sect_pr: etree._Element, restart_numbering: bool = False) -> str:
     """A paragraph ending a section laid out like ``sect_pr`` (page, margins, headers); the
     next section starts on a new page."""

@@ -10,6 +10,7 @@ import io
 import os
 import uuid
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from pathlib import Path
 
 import docx
@@ -36,6 +37,7 @@ from reportflow.document.writing.numbering import ListPrefixes, number_outline
 from reportflow.document.writing.oxml import (
     ParaSpec,
     mm_to_twips,
+    number_first_page,
     paragraph_xml,
     restart_page_numbers,
     row_xml,
@@ -124,11 +126,11 @@ class _BodyWriter:
         ids = self.ids
         header_cells = [self._cell(text, ids.table_header) for text in header]
         xml_rows = [row_xml(header_cells, widths, header=True, cant_split=True)]
+        styles = [
+            ids.table_number if numeric else ids.table_text for numeric in _numeric_columns(rows)
+        ]
         for row in rows:
-            cells = [
-                self._cell(text, ids.table_number if is_numeric_text(text) else ids.table_text)
-                for text in row
-            ]
+            cells = [self._cell(text, style) for text, style in zip(row, styles, strict=True)]
             xml_rows.append(row_xml(cells, widths, cant_split=True))
         self.parts.append(table_xml(widths, xml_rows, style_id=ids.table_grid))
         # Word merges two adjacent tables; a small paragraph keeps them apart and gives air.
@@ -149,21 +151,38 @@ class _BodyWriter:
                 self.table(node.table)
 
 
+def _numeric_columns(rows: list[list[str]]) -> list[bool]:
+    """A column is aligned as one: right when at least half of its filled cells are numbers, so
+    a note among the figures ("82/85 xã") lines up with them."""
+    if not rows:
+        return []
+    flags = []
+    for cells in zip(*rows, strict=True):
+        filled = [text for text in cells if text.strip()]
+        numbers = sum(1 for text in filled if is_numeric_text(text))
+        flags.append(bool(numbers) and 2 * numbers >= len(filled))
+    return flags
+
+
 def _appendices(writer: _BodyWriter, report: ReportDocument, body_section: etree._Element) -> None:
     """Each appendix is a section of its own after the signature block: it starts on a new
-    page and numbers its pages from 1 (Decree 30, Phụ lục I, III.1). The body's last section
-    properties become the last appendix's, so they restart the numbering too."""
+    page and numbers its pages from 1 (Decree 30, Phụ lục I, III.1), its first page included
+    (only the document's own first page goes without). The body's last section properties
+    become the last appendix's, so they restart the numbering too."""
     if not report.appendices:
         return
+    appendix_section = deepcopy(body_section)
+    number_first_page(appendix_section)
     writer.parts.append(section_break_xml(body_section))
     for position, appendix in enumerate(report.appendices, start=1):
         if position > 1:
-            writer.parts.append(section_break_xml(body_section, restart_numbering=True))
+            writer.parts.append(section_break_xml(appendix_section, restart_numbering=True))
         writer.parts.append(appendix_heading_xml(report, position))
         if appendix.table is not None:
             writer.table(appendix.table)
         writer.outline(appendix.outline, report.numbering)
     restart_page_numbers(body_section)
+    number_first_page(body_section)
 
 
 def build_document(report: ReportDocument) -> Document:
