@@ -116,3 +116,54 @@ def test_two_cycles_racing_for_a_number_get_two_numbers(database, monkeypatch):
     assert sorted(numbers.values()) == [f"0{n}/BC-STTTT-VP" for n in range(1, 5)]
     with session_scope() as session:
         assert len(session.exec(select(RegisterEntry)).all()) == 4
+
+
+def test_the_archive_copy_is_kept_apart_from_the_recipients(database, monkeypatch):
+    """Decree 30's register has a column of its own for the archive copy ("Lưu: VT."): the
+    archive is not a recipient (issue 21, part 7)."""
+    from typer.testing import CliRunner
+
+    from reportflow.cli import app
+    from reportflow.core.config import reload_settings
+
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    monkeypatch.setenv("COLUMNS", "200")
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    approve_in_db(cycle_id)
+    entry = assign_number(cycle_id)
+    assert entry.archive == "Lưu: VT."
+    assert entry.recipients and not any("Lưu" in r for r in entry.recipients)
+    shown = CliRunner().invoke(app, ["register", "show", "--year", "2020"])
+    assert shown.exit_code == 0, shown.output
+    assert "Bản lưu" in shown.output and "VT" in shown.output
+
+
+def test_an_entry_numbered_before_the_archive_column_gets_its_archive_moved(empty_database):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from reportflow.models import get_engine
+    from reportflow.models.migrate import _config, upgrade_db
+
+    with get_engine().begin() as connection:
+        command.upgrade(_config(connection), "0005")
+    cycle_id = open_sample_cycle()
+    with get_engine().begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO registerentry (issuing_body, year, number, number_text, doc_type, "
+                "summary, signer, issued_on, recipients, copies, cycle_id, registered_at) VALUES "
+                "('SỞ', 2020, 859, '859/BC-STTTT-VP', 'BC', 'Báo cáo', 'Giám đốc', '2020-06-05', "
+                ":recipients, 1, :cycle_id, '2020-06-05 02:00:00')"
+            ),
+            {
+                "recipients": '["- Sở Kế hoạch và Đầu tư;", "- Lưu: VT, VP."]',
+                "cycle_id": cycle_id,
+            },
+        )
+    assert upgrade_db().after == "0006"
+    with session_scope() as session:
+        entry = session.exec(select(RegisterEntry)).one()
+    assert entry.recipients == ["- Sở Kế hoạch và Đầu tư;"]
+    assert entry.archive == "Lưu: VT, VP."

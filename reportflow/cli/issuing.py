@@ -36,7 +36,7 @@ def register_open(
 def register_show(
     year: Annotated[int | None, typer.Option(help="Năm; bỏ trống: năm nay")] = None,
 ) -> None:
-    """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận."""
+    """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận, bản lưu."""
     from sqlmodel import select
 
     from reportflow.core.clock import today
@@ -52,7 +52,7 @@ def register_show(
         console.print(f"Sổ văn bản đi năm {year} chưa có văn bản nào.")
         return
     table = Table(title=f"Sổ văn bản đi năm {year}")
-    for column in ("Số, ký hiệu", "Ngày", "Trích yếu", "Người ký", "Nơi nhận"):
+    for column in ("Số, ký hiệu", "Ngày", "Trích yếu", "Người ký", "Nơi nhận", "Bản lưu"):
         table.add_column(column, no_wrap=column in {"Số, ký hiệu", "Ngày"})
     for entry in entries:
         table.add_row(
@@ -61,6 +61,7 @@ def register_show(
             entry.summary,
             entry.signer,
             "; ".join(r.removeprefix("- ").rstrip(";.") for r in entry.recipients),
+            entry.archive.removeprefix("Lưu:").strip().rstrip("."),
         )
     console.print(table)
 

@@ -252,6 +252,9 @@ class RegisterEntry(SQLModel, table=True):
     signer: str
     issued_on: dt.date
     recipients: list[str] = _json_list_column()
+    archive: str = ""
+    """Who keeps the archive copy, e.g. "Lưu: VT, VP" (Decree 30's own register column: the
+    archive is not a recipient)."""
     copies: int = 1
     cycle_id: int = Field(foreign_key="cycle.id")
     registered_at: dt.datetime = Field(default_factory=utcnow)

@@ -59,7 +59,8 @@ def _register(session: Session, cycle: Cycle) -> RegisterEntry:
         summary=render_string(definition.summary, **template_context(cycle)),
         signer=signer.name,
         issued_on=issued_on,
-        recipients=[r.label for r in definition.recipients] + [definition.archive_line],
+        recipients=[r.label for r in definition.recipients],
+        archive=definition.archive_line.strip(),
         cycle_id=cycle.id,
     )
     session.add(entry)
