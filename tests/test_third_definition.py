@@ -142,20 +142,22 @@ def test_a_report_with_two_appendices_goes_through_a_whole_cycle(
 
     # Each appendix starts a page of its own.
     pdf, pages = pdf_pages(document_file(final))
-    appendix_pages = [i for i, text in enumerate(pages) if text.startswith("Phụ lục")]
+    # Each appendix numbers its pages from 1, its first page included.
+    appendix_pages = [i for i, text in enumerate(pages) if text.startswith("1 Phụ lục")]
     assert len(pages) >= 1 + len(APPENDIX_TITLES)
     assert len(appendix_pages) == 2 and appendix_pages[0] >= 1, pages
-    assert pages[appendix_pages[0]].startswith(f"Phụ lục I {APPENDIX_TITLES[0]}")
-    assert pages[appendix_pages[1]].startswith(f"Phụ lục II {APPENDIX_TITLES[1]}")
+    assert pages[appendix_pages[0]].startswith(f"1 Phụ lục I {APPENDIX_TITLES[0]}")
+    assert pages[appendix_pages[1]].startswith(f"1 Phụ lục II {APPENDIX_TITLES[1]}")
     assert "TL. GIÁM ĐỐC" in pages[appendix_pages[0] - 1]
 
-    # The register lists the real recipients; the addressees are greeted by name.
+    # The register lists the real recipients, the archive copy apart; the addressees are
+    # greeted by name.
     assert entry.recipients == [
         "Cục Quản lý tài nguyên nước",
         "UBND tỉnh Bến Tre",
         "Giám đốc Sở (b/c)",
-        "Lưu: VT, TNN.",
     ]
+    assert entry.archive == "Lưu: VT, TNN."
     dispatched = {
         str(m["To"]): m for m in smtp.messages() if entry.number_text in str(m["Subject"])
     }
