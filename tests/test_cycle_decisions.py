@@ -66,14 +66,16 @@ def test_changes_requested_then_approved(prefect_server, database, smtp, tmp_pat
             ).all()
             assert (cycle.state, cycle.round) == (CycleState.COLLECTING, 2)
             assert [(a.section_key, a.return_comment, str(a.due)) for a in returned] == [
-                ("bcvt", "Bổ sung số liệu bưu chính quý II", "2020-06-09")
+                # Sent back on Friday 05/6 for a report due on Monday 08/6: due the same day.
+                ("bcvt", "Bổ sung số liệu bưu chính quý II", "2020-06-05")
             ]
         wait_for_pause(cycle_id, "sections-", flow)
         returned_mail = [m for m in smtp.messages() if "đề nghị chỉnh sửa" in str(m["Subject"])]
         assert [str(m["To"]) for m in returned_mail] == ["bcvt@stttt.travinh.example"]
         returned_text = message_text(returned_mail[0])
         assert "Bổ sung số liệu bưu chính quý II" in returned_text
-        assert "09/6/2020" in returned_text
+        assert "Hạn gửi lại: ngày 05/6/2020" in returned_text
+        assert "Không còn ngày làm việc nào trước hạn nộp báo cáo (08/6/2020)" in returned_text
 
         revised = tmp_path / "bcvt-v2.md"
         revised.write_text("- Bổ sung: sản lượng bưu chính quý II tăng 12,5%.\n", encoding="utf-8")

@@ -112,7 +112,9 @@ def test_a_refused_form_burns_its_valid_code_mails_a_new_one_and_asks_again(
         "approval_code": "Mã phê duyệt một lần",
         "comment": "Ý kiến chung",
         "changes": "Các phần trả lại",
+        "resubmission_due": "Hạn gửi lại",
     }
+    assert "Bỏ trống: ngày" in schema["properties"]["resubmission_due"]["description"]
     assert schema["required"] == ["decision", "approval_code"]
     assert "default" not in schema["properties"]["decision"], "nothing is chosen for him"
     assert "description" not in schema["$defs"]["DecisionChoice"]

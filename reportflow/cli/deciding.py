@@ -26,6 +26,14 @@ def approve(
         list[str] | None,
         typer.Option("--changes", help="MÃ_PHẦN=ý kiến: trả lại phần này để sửa (lặp lại được)"),
     ] = None,
+    due: Annotated[
+        str,
+        typer.Option(
+            metavar="DD/MM/YYYY",
+            help="Hạn gửi lại các phần trả lại; bỏ trống: ngày sớm hơn trong hai ngày làm việc "
+            "(2 ngày sau khi trả lại; 1 ngày trước hạn nộp báo cáo)",
+        ),
+    ] = "",
     reject: Annotated[bool, typer.Option("--reject", help="Hủy báo cáo")] = False,
     comment: Annotated[str, typer.Option(help="Ý kiến chung")] = "",
 ) -> None:
@@ -40,7 +48,7 @@ def approve(
 
     init_db()
     try:
-        outcome = send_decision(cycle_id, code, changes or [], reject, comment)
+        outcome = send_decision(cycle_id, code, changes or [], reject, comment, due=due)
     except UserError as exc:
         fail(exc)
     console.print(outcome)

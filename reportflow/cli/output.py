@@ -8,19 +8,19 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from reportflow.core.vi_format import parse_date as parse_vi_date
+
 console = Console()
 err = Console(stderr=True)
 
 
 def parse_date(value: str) -> dt.date:
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            pass
-    raise typer.BadParameter(
-        f"'{value}' không phải ngày hợp lệ (viết dd/mm/yyyy, ví dụ 13/05/2020)."
-    )
+    day = parse_vi_date(value)
+    if day is None:
+        raise typer.BadParameter(
+            f"'{value}' không phải ngày hợp lệ (viết dd/mm/yyyy, ví dụ 13/05/2020)."
+        )
+    return day
 
 
 def fail(exc: Exception) -> None:

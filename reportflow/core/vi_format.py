@@ -176,3 +176,19 @@ def place_date_line(place: str, date: dt.date | None) -> str:
     when = long_date(date) if date is not None else blank_long_date()
     place = place.strip()
     return f"{place}, {when}" if place else when[0].upper() + when[1:]
+
+
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date written the Vietnamese way (13/05/2020, 9/6/2020) or as ISO 8601; None if not."""
+    value = text.strip()
+    if len(value) > 10:
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            pass
+    return None

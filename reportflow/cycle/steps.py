@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from reportflow.core.clock import utcnow
+from reportflow.core.clock import today, utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Conflict, UserError
 from reportflow.cycle.cycles import (
@@ -33,6 +33,7 @@ from reportflow.cycle.deciding.approval import (
     round_codes,
     round_decision,
 )
+from reportflow.cycle.deciding.resubmission import resubmission_due
 from reportflow.cycle.documents import document_file
 from reportflow.cycle.drafting.draft import draft_attachments, draft_copy
 from reportflow.cycle.drafting.draft_page import make_draft_link
@@ -186,6 +187,7 @@ def _request_text(
     return render_message(
         template,
         due=item.due,
+        due_warning=resubmission_due(today(), cycle.deadline, item.due).warning_vi(),
         section_key=item.section_key,
         section_title=item.title,
         is_figures=is_figures_key(item.section_key),

@@ -14,12 +14,13 @@ from prefect.input import RunInput
 from pydantic import BaseModel, BeforeValidator, Field, create_model, field_validator
 from sqlmodel import Session, select
 
-from reportflow.calendar.working_days import default_calendar
 from reportflow.core.clock import today, utcnow
 from reportflow.core.config import get_settings
 from reportflow.core.errors import Forbidden, UserError
 from reportflow.core.signing import key_id, signing_key
+from reportflow.core.vi_format import parse_date, short_date
 from reportflow.cycle.cycles import assignments, get_cycle
+from reportflow.cycle.deciding.resubmission import ResubmissionDue, resubmission_due
 from reportflow.cycle.organisation import get_person, require_director
 from reportflow.models import (
     ApprovalCode,
@@ -31,9 +32,6 @@ from reportflow.models import (
     RenderedDocument,
 )
 from reportflow.models.audit import record_event
-
-RESUBMISSION_WORKING_DAYS = 2
-"""A section sent back is due again this many working days after the decision."""
 
 
 class SectionChange(BaseModel):
@@ -65,6 +63,12 @@ _CHOICE_CODES = {
 }
 
 
+RESUBMISSION_DUE_HELP = (
+    "Chỉ khi trả lại để sửa. Bỏ trống: ngày sớm hơn trong hai ngày làm việc (2 ngày sau khi "
+    "trả lại; 1 ngày trước hạn nộp báo cáo). Hoặc ghi ngày, ví dụ 09/6/2020."
+)
+
+
 class DirectorDecision(RunInput):
     """The form the director fills in the Prefect UI when resuming the cycle.
 
@@ -85,6 +89,11 @@ class DirectorDecision(RunInput):
         title="Các phần trả lại",
         description="Chỉ điền khi chọn Trả lại để sửa: phần cần sửa và ý kiến cho từng phần.",
     )
+    resubmission_due: str = Field(
+        default="",
+        title="Hạn gửi lại",
+        description=RESUBMISSION_DUE_HELP,
+    )
 
     @field_validator("decision", mode="before")
     @classmethod
@@ -98,9 +107,12 @@ def section_label(key: str, title: str) -> str:
     return f"{key} · {' '.join(title.split()).rstrip(':')}"
 
 
-def decision_form(sections: list[tuple[str, str]]) -> type[DirectorDecision]:
+def decision_form(
+    sections: list[tuple[str, str]], due_help: str = RESUBMISSION_DUE_HELP
+) -> type[DirectorDecision]:
     """The director's form for one draft: the sections to send back are chosen from a list of
-    the draft's own (key and title), not typed. A bare key is accepted too (scripts, CLI)."""
+    the draft's own (key and title), not typed. A bare key is accepted too (scripts, CLI).
+    ``due_help`` says which day a send-back today would give."""
     if not sections:
         return DirectorDecision
     # No docstring on purpose: pydantic would show it in the form.
@@ -127,12 +139,30 @@ def decision_form(sections: list[tuple[str, str]]) -> type[DirectorDecision]:
             list[change],
             Field(default_factory=list, title=field.title, description=field.description),
         ),
+        resubmission_due=(
+            str,
+            Field(default="", title="Hạn gửi lại", description=due_help),
+        ),
     )
 
 
 def cycle_form(session: Session, cycle: Cycle) -> type[DirectorDecision]:
-    """The form for the cycle's current draft, its sections in the report's order."""
-    return decision_form([(a.section_key, a.title) for a in assignments(session, cycle.id)])
+    """The form for the cycle's current draft, its sections in the report's order, and the
+    day a send-back today would give."""
+    return decision_form(
+        [(a.section_key, a.title) for a in assignments(session, cycle.id)],
+        due_help_today(cycle),
+    )
+
+
+def due_help_today(cycle: Cycle) -> str:
+    due = resubmission_due(today(), cycle.deadline)
+    help_text = (
+        f"Chỉ khi trả lại để sửa. Bỏ trống: ngày {short_date(due.day)} (sớm hơn trong hai ngày: "
+        f"2 ngày làm việc sau khi trả lại; 1 ngày làm việc trước hạn nộp báo cáo "
+        f"{short_date(cycle.deadline)}). Hoặc ghi ngày khác, ví dụ {short_date(due.day)}."
+    )
+    return f"{help_text} {due.warning_vi()}".strip()
 
 
 DECISION_VI = {
@@ -304,11 +334,29 @@ def check_decision(
             raise DecisionRefused(
                 f"Không có phần: {', '.join(unknown)}. Các phần: {', '.join(sorted(keys))}."
             )
+        chosen_due(cycle, decision)
     elif decision.changes:
         raise DecisionRefused(
             "Đã nêu các phần trả lại nhưng quyết định không phải 'Trả lại để sửa'; chọn lại."
         )
     return director, code
+
+
+def chosen_due(cycle: Cycle, decision: DirectorDecision) -> ResubmissionDue:
+    """The send-back's due day: the director's, checked, or the default."""
+    text = decision.resubmission_due.strip()
+    chosen = parse_date(text) if text else None
+    if text and chosen is None:
+        raise DecisionRefused(
+            f"Hạn gửi lại '{text[:20]}' không phải ngày hợp lệ; ghi ngày/tháng/năm, ví dụ "
+            "09/6/2020, hoặc bỏ trống để dùng hạn mặc định."
+        )
+    if chosen is not None and chosen < today():
+        raise DecisionRefused(
+            f"Hạn gửi lại {short_date(chosen)} đã qua; chọn từ hôm nay ({short_date(today())}) "
+            "trở đi, hoặc bỏ trống để dùng hạn mặc định."
+        )
+    return resubmission_due(today(), cycle.deadline, chosen)
 
 
 def round_decision(session: Session, cycle_id: int, round_no: int) -> ApprovalDecision | None:
@@ -346,7 +394,7 @@ def record_decision(
     elif decision.decision is DecisionChoice.REJECT:
         cycle.state = CycleState.REJECTED
     else:
-        reopen_sections(session, cycle, changes)
+        reopen_sections(session, cycle, changes, chosen_due(cycle, decision).day)
     session.add(cycle)
     record_event(
         session,
@@ -362,9 +410,12 @@ def record_decision(
     return record
 
 
-def reopen_sections(session: Session, cycle: Cycle, comments: dict[str, str]) -> None:
-    """A new round that waits for the named sections, each due again shortly."""
-    new_due = default_calendar().add_working_days(today(), RESUBMISSION_WORKING_DAYS)
+def reopen_sections(
+    session: Session, cycle: Cycle, comments: dict[str, str], due: dt.date | None = None
+) -> None:
+    """A new round that waits for the named sections, each due again by ``due`` (by default
+    soon, and before the report's own deadline: `resubmission.resubmission_due`)."""
+    new_due = due or resubmission_due(today(), cycle.deadline).day
     for assignment in assignments(session, cycle.id):
         if assignment.section_key in comments:
             assignment.state = "returned"

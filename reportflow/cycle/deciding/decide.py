@@ -48,7 +48,9 @@ def recorded_form(decision: str) -> dict[str, object]:
     return {"decision": choice.value, "approval_code": "", "comment": RECORDED_COMMENT}
 
 
-def build_decision(code: str, changes: list[str], reject: bool, comment: str) -> DirectorDecision:
+def build_decision(
+    code: str, changes: list[str], reject: bool, comment: str, due: str = ""
+) -> DirectorDecision:
     parsed = []
     for item in changes:
         key, sep, text = item.partition("=")
@@ -57,8 +59,16 @@ def build_decision(code: str, changes: list[str], reject: bool, comment: str) ->
         parsed.append(SectionChange(section=key.strip(), comment=text.strip()))
     if reject and parsed:
         raise UserError("Không thể vừa hủy báo cáo vừa trả lại phần để sửa.")
+    if due.strip() and not parsed:
+        raise UserError("Hạn gửi lại (--due) chỉ dùng khi trả lại phần để sửa (--changes).")
     decision = "reject" if reject else "request_changes" if parsed else "approve"
-    return DirectorDecision(decision=decision, approval_code=code, comment=comment, changes=parsed)
+    return DirectorDecision(
+        decision=decision,
+        approval_code=code,
+        comment=comment,
+        changes=parsed,
+        resubmission_due=due.strip(),
+    )
 
 
 def refuse(cycle_id: int, decision: DirectorDecision, reason: str, path: str) -> str:
@@ -83,9 +93,10 @@ def send_decision(
     comment: str,
     wait_s: float = 30,
     path: str = "cli",
+    due: str = "",
 ) -> str:
     """Records the decision (or the refusal, in the audit) first, then resumes the run."""
-    decision = build_decision(code, changes, reject, comment)
+    decision = build_decision(code, changes, reject, comment, due)
     try:
         with session_scope() as session:
             recorded = record_decision(session, cycle_id, decision)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from reportflow.core.clock import today
 from reportflow.cycle.cycles import cycle_definition, get_cycle
 from reportflow.cycle.deciding.approval import current_draft, last_refusal
+from reportflow.cycle.deciding.resubmission import resubmission_due
 from reportflow.cycle.drafting.draft_page import make_draft_link
 from reportflow.cycle.drafting.draft_view import artifact_url, escape, published_draft
 from reportflow.cycle.drafting.merge import latest_indicators, section_summary
@@ -52,6 +54,9 @@ def _summary(session: Session, cycle: Cycle) -> list[str]:
         f"**{vn_date(cycle.deadline)}** · {submitted}/{len(rows)} phần đã nộp"
         + (f", {late} phần nộp trễ hạn nội bộ" if late else ", không phần nào trễ"),
     ]
+    due = resubmission_due(today(), cycle.deadline)
+    if due.no_day_left:
+        lines += ["", f"> **Hạn nộp báo cáo có nguy cơ trễ:** {escape(due.warning_vi())}"]
     links = published_draft(session, cycle)
     shown = []
     if links.get("draft"):
