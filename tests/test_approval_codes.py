@@ -119,7 +119,7 @@ def test_the_director_form_offers_vietnamese_choices_and_accepts_the_cli_codes()
     ]
     titles = {name: field["title"] for name, field in schema["properties"].items()}
     assert titles["decision"] == "Quyết định"
-    assert titles["approval_code"] == "Mã phê duyệt một lần"
+    assert titles["approval_code"] == "Mã phê duyệt một lần (8 ký tự, trong thư riêng)"
     assert "approver" not in schema["properties"], "the code alone says who decides"
     assert schema["required"] == ["decision", "approval_code"]
     from_cli = DirectorDecision(decision="request_changes", approval_code="x")

@@ -144,6 +144,44 @@ def browser() -> Iterator:
 
 
 PHONE = {"width": 390, "height": 844}
+FIRST_PX = 100
+"""What the director must see without scrolling sits in the top of the form's description box
+(the classic UI gives that box about 100 px of height)."""
+FIRST_LINES_JS = """(dialog, texts) => {
+  const out = {};
+  for (const text of texts) {
+    const holders = [...dialog.querySelectorAll('*')].filter(
+      el => el.textContent.includes(text)
+        && ![...el.children].some(child => child.textContent.includes(text)));
+    if (!holders.length) { out[text] = null; continue; }
+    const el = holders[0];
+    let box = el.parentElement;
+    while (box && box !== dialog) {
+      const style = getComputedStyle(box);
+      if (['auto', 'scroll'].includes(style.overflowY)) break;
+      box = box.parentElement;
+    }
+    box = box && box !== dialog ? box : dialog;
+    const top = el.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+    const bottom = top + el.getBoundingClientRect().height;
+    out[text] = [Math.round(top), Math.round(bottom), box.clientHeight];
+  }
+  return out;
+}"""
+
+
+def first_lines(form: ResumeForm, texts: list[str]) -> dict[str, list[int] | None]:
+    """Where each text sits in the description's own scroll box: [top, bottom, box height]."""
+    return form.dialog().evaluate(FIRST_LINES_JS, texts)
+
+
+def assert_seen_first(form: ResumeForm, texts: list[str], shot: str) -> None:
+    form.shot(shot)
+    placed = first_lines(form, texts)
+    for text, where in placed.items():
+        assert where is not None, f"{text!r} is not in the form ({shot})"
+        top, bottom, height = where
+        assert top < FIRST_PX and bottom <= height, (shot, text, where)
 
 
 @contextmanager
@@ -235,6 +273,14 @@ def test_the_director_decides_in_the_prefect_ui(
 
         form.open()
         form.shot("01-resume-form")
+        first = ["Vòng 1", "08/6/2020", "Toàn văn dự thảo"]
+        sizes = [(1366, 768), (1920, 1080)] if ui == "classic" else [(390, 844)]
+        for width, height in sizes:
+            with sync_browser_page(browser, {"width": width, "height": height}) as sized:
+                other = FORMS[ui](sized, form.ui_url, run_id, folder)
+                other.open()
+                time.sleep(0.5)  # the dialog's opening animation
+                assert_seen_first(other, first, f"01c-first-lines-{width}x{height}")
         with sync_browser_page(browser, PHONE) as phone:
             FORMS[ui](phone, form.ui_url, run_id, folder).open_on_phone()
         text = form.text()
@@ -255,7 +301,16 @@ def test_the_director_decides_in_the_prefect_ui(
         form.shot("03-wrong-code-submitted")
         wait_for_pause(cycle_id, "decision-r1-w1", flow)
         form.open()
+        time.sleep(0.5)
         form.shot("04-asked-again-with-reason")
+        reason_first = ["Lần trước chưa được chấp nhận", "Vòng 1", "Toàn văn dự thảo"]
+        assert_seen_first(form, reason_first, "04b-reason")
+        for width, height in sizes:
+            with sync_browser_page(browser, {"width": width, "height": height}) as sized:
+                other = FORMS[ui](sized, form.ui_url, run_id, folder)
+                other.open()
+                time.sleep(0.5)
+                assert_seen_first(other, reason_first, f"04c-reason-{width}x{height}")
         text = form.text()
         assert text.index("Lần trước chưa được chấp nhận") < text.index("Vòng 1")
         assert "Mã phê duyệt không đúng" in text
@@ -278,10 +333,12 @@ def test_the_director_decides_in_the_prefect_ui(
         codes = wait_until(lambda: (c := approval_codes(smtp)) and len(c) == 2 and c, 30, "mail")
 
         form.open()
+        time.sleep(0.5)
         form.shot("06-round-2-form")
+        assert_seen_first(form, ["Vòng 2", "Xem thay đổi"], "06a-round-2-first")
         assert "Vòng 2" in form.text() and "Thay đổi từ vòng 1" in form.text()
-        changes_link = form.dialog().get_by_role("link", name="Xem thay đổi so với vòng trước")
-        draft_link = form.dialog().get_by_role("link", name="Xem toàn văn dự thảo")
+        changes_link = form.dialog().get_by_role("link", name="Xem thay đổi")
+        draft_link = form.dialog().get_by_role("link", name="Toàn văn dự thảo")
         links = [changes_link.get_attribute("href"), draft_link.get_attribute("href")]
         page.goto(links[0], wait_until="networkidle")
         page.get_by_text("phiên bản 1 → 2").first.wait_for()

@@ -63,10 +63,9 @@ _CHOICE_CODES = {
 }
 
 
-RESUBMISSION_DUE_HELP = (
-    "Chỉ khi trả lại để sửa. Bỏ trống: ngày sớm hơn trong hai ngày làm việc (2 ngày sau khi "
-    "trả lại; 1 ngày trước hạn nộp báo cáo). Hoặc ghi ngày, ví dụ 09/6/2020."
-)
+RESUBMISSION_DUE_TITLE = "Hạn gửi lại (ngày/tháng/năm)"
+"""No description under it, nor under the sections to send back: the form's summary says which
+day an empty field gives."""
 
 
 class DirectorDecision(RunInput):
@@ -75,25 +74,13 @@ class DirectorDecision(RunInput):
     There is no name to type: the one-time code was mailed to one person, so it says who decides.
     """
 
-    decision: DecisionChoice = Field(
-        title="Quyết định",
-        description="Chọn Phê duyệt, Trả lại để sửa (nêu các phần ở mục dưới) hoặc Hủy báo cáo.",
-    )
-    approval_code: str = Field(
-        title="Mã phê duyệt một lần",
-        description="Mã 8 ký tự trong thư gửi riêng cho Giám đốc, ví dụ K7QM-4TZP.",
-    )
+    # The fields are kept short: the description box above them gets only the dialog's height
+    # they leave (none at 1366×768 when they are long).
+    decision: DecisionChoice = Field(title="Quyết định")
+    approval_code: str = Field(title="Mã phê duyệt một lần (8 ký tự, trong thư riêng)")
     comment: str = Field(default="", title="Ý kiến chung")
-    changes: list[SectionChange] = Field(
-        default_factory=list,
-        title="Các phần trả lại",
-        description="Chỉ điền khi chọn Trả lại để sửa: phần cần sửa và ý kiến cho từng phần.",
-    )
-    resubmission_due: str = Field(
-        default="",
-        title="Hạn gửi lại",
-        description=RESUBMISSION_DUE_HELP,
-    )
+    changes: list[SectionChange] = Field(default_factory=list, title="Các phần trả lại")
+    resubmission_due: str = Field(default="", title=RESUBMISSION_DUE_TITLE)
 
     @field_validator("decision", mode="before")
     @classmethod
@@ -107,12 +94,9 @@ def section_label(key: str, title: str) -> str:
     return f"{key} · {' '.join(title.split()).rstrip(':')}"
 
 
-def decision_form(
-    sections: list[tuple[str, str]], due_help: str = RESUBMISSION_DUE_HELP
-) -> type[DirectorDecision]:
+def decision_form(sections: list[tuple[str, str]]) -> type[DirectorDecision]:
     """The director's form for one draft: the sections to send back are chosen from a list of
-    the draft's own (key and title), not typed. A bare key is accepted too (scripts, CLI).
-    ``due_help`` says which day a send-back today would give."""
+    the draft's own (key and title), not typed. A bare key is accepted too (scripts, CLI)."""
     if not sections:
         return DirectorDecision
     # No docstring on purpose: pydantic would show it in the form.
@@ -135,34 +119,13 @@ def decision_form(
         "DirectorDecision",
         __base__=DirectorDecision,
         __doc__=DirectorDecision.__doc__,
-        changes=(
-            list[change],
-            Field(default_factory=list, title=field.title, description=field.description),
-        ),
-        resubmission_due=(
-            str,
-            Field(default="", title="Hạn gửi lại", description=due_help),
-        ),
+        changes=(list[change], Field(default_factory=list, title=field.title)),
     )
 
 
 def cycle_form(session: Session, cycle: Cycle) -> type[DirectorDecision]:
-    """The form for the cycle's current draft, its sections in the report's order, and the
-    day a send-back today would give."""
-    return decision_form(
-        [(a.section_key, a.title) for a in assignments(session, cycle.id)],
-        due_help_today(cycle),
-    )
-
-
-def due_help_today(cycle: Cycle) -> str:
-    due = resubmission_due(today(), cycle.deadline)
-    help_text = (
-        f"Chỉ khi trả lại để sửa. Bỏ trống: ngày {short_date(due.day)} (sớm hơn trong hai ngày: "
-        f"2 ngày làm việc sau khi trả lại; 1 ngày làm việc trước hạn nộp báo cáo "
-        f"{short_date(cycle.deadline)}). Hoặc ghi ngày khác, ví dụ {short_date(due.day)}."
-    )
-    return f"{help_text} {due.warning_vi()}".strip()
+    """The form for the cycle's current draft, its sections in the report's order."""
+    return decision_form([(a.section_key, a.title) for a in assignments(session, cycle.id)])
 
 
 DECISION_VI = {

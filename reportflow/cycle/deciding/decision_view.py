@@ -42,33 +42,49 @@ def previous_round_changes(session: Session, cycle: Cycle) -> dict[str, str]:
     return {key: "Văn phòng rút dự thảo để nộp lại" for key in reopened}
 
 
-def _summary(session: Session, cycle: Cycle) -> list[str]:
+def first_sentence(text: str) -> str:
+    """Up to the first full stop that ends a sentence: what fits beside the round's line."""
+    for end in (". ", "; "):
+        if end in text:
+            return text.split(end, 1)[0] + "."
+    return text
+
+
+def _summary(session: Session, cycle: Cycle, full_reason: str = "") -> list[str]:
     definition = cycle_definition(session, cycle)
     rows = progress_rows(session, cycle.id)
     submitted = sum(1 for r in rows if r.state == "submitted")
     late = sum(1 for r in rows if r.days_late)
-    lines = [
-        f"## {escape(definition.name)}",
-        "",
-        f"**Vòng {cycle.round}** · hạn gửi {escape(cycle.request_sender)}: "
-        f"**{vn_date(cycle.deadline)}** · {submitted}/{len(rows)} phần đã nộp"
-        + (f", {late} phần nộp trễ hạn nội bộ" if late else ", không phần nào trễ"),
-    ]
-    due = resubmission_due(today(), cycle.deadline)
-    if due.no_day_left:
-        lines += ["", f"> **Hạn nộp báo cáo có nguy cơ trễ:** {escape(due.warning_vi())}"]
+    # What the director needs first fits the form's small description box (about 80-100 px in
+    # the classic UI): the reason of a refused try, the round, the deadline and the links, in
+    # two or three lines; the rest follows.
     links = published_draft(session, cycle)
     shown = []
-    if links.get("draft"):
-        shown.append(f"[Xem toàn văn dự thảo]({artifact_url(links['draft'])})")
-    if links.get("changes"):
-        shown.append(f"[Xem thay đổi so với vòng trước]({artifact_url(links['changes'])})")
     director = next(iter(directors(session)), None)
     page = make_draft_link(session, cycle, director.code) if director else ""
     if page:
-        shown.append(f"[Trang dự thảo, tải DOCX/PDF]({page})")
-    if shown:
-        lines += ["", " · ".join(shown)]
+        shown.append(f"[Dự thảo PDF]({page})")
+    if links.get("draft"):
+        shown.append(f"[Toàn văn dự thảo]({artifact_url(links['draft'])})")
+    if links.get("changes"):
+        shown.append(f"[Xem thay đổi]({artifact_url(links['changes'])})")
+    lines = [" · ".join([f"**Vòng {cycle.round}** · hạn **{vn_date(cycle.deadline)}**", *shown])]
+    due = resubmission_due(today(), cycle.deadline)
+    if due.no_day_left:
+        lines += ["", f"**Hạn nộp báo cáo có nguy cơ trễ:** {escape(due.warning_vi())}"]
+    lines += [
+        "",
+        f"Trả lại để sửa hôm nay: phần trả lại hạn gửi lại **{vn_date(due.day)}** (bỏ trống ô "
+        "Hạn gửi lại), hoặc ngày ghi vào ô đó.",
+    ]
+    if full_reason:
+        lines += ["", full_reason]
+    lines += [
+        "",
+        f"**{escape(definition.name)}** · hạn gửi {escape(cycle.request_sender)}: "
+        f"{vn_date(cycle.deadline)} · {submitted}/{len(rows)} phần đã nộp"
+        + (f", {late} phần nộp trễ hạn nội bộ" if late else ", không phần nào trễ"),
+    ]
     changes = previous_round_changes(session, cycle)
     if changes:
         lines += ["", f"**Thay đổi từ vòng {cycle.round - 1}:**"]
@@ -89,17 +105,21 @@ def decision_description(cycle_id: int) -> str:
         definition = cycle_definition(session, cycle)
         refused = last_refusal(session, cycle)
         lines = []
+        full_reason = ""
         if refused is not None:
+            reason = refused.detail["reason"]
             burnt = (
                 " Mã đã nhập ở lần đó bị hủy; mã mới đã được gửi qua thư riêng."
                 if refused.detail.get("code_burnt")
                 else ""
             )
-            lines += [
-                f"> **Lần trước chưa được chấp nhận:** {escape(refused.detail['reason'])}{burnt}",
-                "",
-            ]
-        lines += _summary(session, cycle)
+            first = first_sentence(reason)
+            # One paragraph with the round's line below (a line break, not a new paragraph):
+            # both fit the box.
+            lines += [f"**Lần trước chưa được chấp nhận:** {escape(first)}  "]
+            if first != reason or burnt:
+                full_reason = f"Lý do: {escape(reason)}{burnt}"
+        lines += _summary(session, cycle, full_reason)
         lines += ["", "| Phần | Đơn vị | Số từ |", "|---|---|---|"]
         rows = section_summary(session, cycle)
         names = division_names(session, (row["division"] for row in rows))
