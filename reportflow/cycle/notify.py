@@ -324,3 +324,11 @@ def cycle_url(flow_run_id: str | None) -> str:
     if not flow_run_id:
         return ""
     return f"{prefect_ui_url()}/runs/flow-run/{flow_run_id}"
+
+
+def phone_url(flow_run_id: str | None) -> str:
+    """The same run in Prefect's V2 UI, which fits a phone (the classic UI draws the Resume
+    dialog off the left edge of a phone's screen)."""
+    if not flow_run_id:
+        return ""
+    return f"{prefect_ui_url()}/v2/runs/flow-run/{flow_run_id}"

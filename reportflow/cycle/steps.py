@@ -44,6 +44,7 @@ from reportflow.cycle.notify import (
     deliver_all,
     directors,
     division_heads,
+    phone_url,
 )
 from reportflow.cycle.organisation import division_name
 from reportflow.definitions.figure_sections import is_figures_key
@@ -287,6 +288,7 @@ def send_approval_codes(cycle_id: int, renew: bool = False) -> int:
                 expires_at=record.expires_at,
                 draft_url=make_draft_link(session, cycle, director.code),
                 cycle_url=cycle_url(cycle.flow_run_id),
+                phone_url=phone_url(cycle.flow_run_id),
                 cycle_id=cycle.id,
                 pdf_missing=pdf_missing,
             )
