@@ -19,7 +19,7 @@ from reportflow.cycle.deciding.decision_view import decision_description
 from reportflow.cycle.deciding.resubmission import resubmission_due
 from reportflow.cycle.steps import request_sections
 from reportflow.demo.run import wait_until
-from reportflow.models import ApprovalDecision, SectionAssignment, session_scope
+from reportflow.models import ApprovalDecision, Person, SectionAssignment, session_scope
 from reportflow.runtime.smtp_sink import message_text
 from tests.test_code_lockout import awaiting
 
@@ -94,6 +94,7 @@ def test_a_send_back_on_the_last_day_is_due_that_day_and_the_mail_says_so(frozen
         "the send-back mail",
     )
     text = message_text(mail[0])
+    assert str(mail[0]["Subject"]).endswith("] Giám đốc đề nghị chỉnh sửa: Bưu chính – Viễn thông")
     assert "Hạn gửi lại: ngày 05/6/2020" in text
     assert "Lưu ý: Không còn ngày làm việc nào trước hạn nộp báo cáo (08/6/2020)" in text
 
@@ -126,3 +127,23 @@ def test_a_due_day_without_a_send_back_is_refused_before_anything(frozen, awaiti
     waiting = awaiting
     with pytest.raises(UserError, match="chỉ dùng khi trả lại"):
         send_decision(waiting["cycle"], waiting["code"], [], False, "", due="04/6/2020")
+
+
+@JUNE_1
+def test_the_send_back_mail_names_the_deputy_who_decided(frozen, awaiting):
+    """The mail names the title of whoever sent the section back (issue 21, part 6)."""
+    with session_scope() as session:
+        director = session.get(Person, "giamdoc")
+        director.title = "Phó Giám đốc"
+        session.add(director)
+    send_decision(awaiting["cycle"], awaiting["code"], ["bcvt=Bổ sung"], False, "")
+    request_sections(awaiting["cycle"])
+    mail = wait_until(
+        lambda: [
+            m for m in awaiting["smtp"].messages() if "đề nghị chỉnh sửa" in str(m["Subject"])
+        ],
+        20,
+        "the send-back mail",
+    )
+    assert "Phó Giám đốc đề nghị chỉnh sửa" in str(mail[0]["Subject"])
+    assert "Phó Giám đốc đề nghị chỉnh sửa phần" in message_text(mail[0])

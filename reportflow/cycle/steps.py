@@ -53,6 +53,7 @@ from reportflow.models import (
     ApprovalCode,
     AuditEvent,
     CycleState,
+    Person,
     RenderedDocument,
     SectionAssignment,
     session_scope,
@@ -187,6 +188,7 @@ def _request_text(
         )
     return render_message(
         template,
+        asked_by=_who_sent_back(session, cycle),
         due=item.due,
         due_warning=resubmission_due(today(), cycle.deadline, item.due).warning_vi(),
         section_key=item.section_key,
@@ -195,6 +197,16 @@ def _request_text(
         comment=item.return_comment,
         **common,
     )
+
+
+def _who_sent_back(session, cycle) -> str:
+    """The title of whoever sent the round's sections back: the one who decided (the director,
+    or his deputy), or the office when it withdrew the draft."""
+    decided = round_decision(session, cycle.id, cycle.round - 1)
+    if decided is None or decided.decision != "request_changes":
+        return "Văn phòng"
+    person = session.get(Person, decided.approver_code)
+    return person.title if person else "Giám đốc"
 
 
 def prepare_draft(cycle_id: int) -> Path:
