@@ -113,6 +113,16 @@ def read_run_state(client: httpx.Client, flow_run_id: str) -> RunState | None:
     )
 
 
+def run_state_or_none(flow_run_id: str, timeout_s: float = 3) -> RunState | None:
+    """The run's state, or None when the server does not know the run or does not answer (a
+    page that shows progress says so, and asks again later)."""
+    try:
+        with api_client(timeout_s) as client:
+            return read_run_state(client, flow_run_id)
+    except httpx.HTTPError:
+        return None
+
+
 def resume_run(client: httpx.Client, flow_run_id: str, run_input: dict | None = None) -> None:
     """`prefect.flow_runs.resume_flow_run` in one call; raises when the server refuses."""
     response = client.post(f"flow_runs/{flow_run_id}/resume", json={"run_input": run_input})

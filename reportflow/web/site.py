@@ -96,13 +96,18 @@ async def open_link(request: Request, token: str) -> Link:
     return link
 
 
-async def read_form(request: Request, link: Link) -> Any:
+async def read_form(
+    request: Request, link: Link, max_fields: int = 8, max_bytes: int | None = None
+) -> Any:
+    """The POSTed form, refused unread when larger than ``max_bytes`` (by default what carries
+    one upload) or than ``max_fields``, and when its CSRF token is not the link's."""
+    cap = _body_cap() if max_bytes is None else max_bytes
     length = request.headers.get("content-length")
     if length is None or not length.isdigit():
         raise Refused("too_large")
-    if int(length) > _body_cap():
+    if int(length) > cap:
         raise Refused("too_large")
-    form = await request.form(max_files=1, max_fields=8, max_part_size=_body_cap())
+    form = await request.form(max_files=1, max_fields=max_fields, max_part_size=cap)
     if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(link)):
         raise Refused("csrf")
     return form

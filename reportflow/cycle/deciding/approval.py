@@ -257,9 +257,12 @@ def current_draft(session: Session, cycle: Cycle) -> RenderedDocument | None:
 
 
 def check_decision(
-    session: Session, cycle: Cycle, decision: DirectorDecision
+    session: Session, cycle: Cycle, decision: DirectorDecision, person_code: str | None = None
 ) -> tuple[Person, ApprovalCode]:
-    """Everything a decision must satisfy; raises with the reason, writes nothing."""
+    """Everything a decision must satisfy; raises with the reason, writes nothing.
+
+    ``person_code``: the person whose own page sent the decision; a code mailed to another is
+    refused there."""
     if cycle.state != CycleState.AWAITING_DECISION:
         raise DecisionRefused(
             f"Kỳ báo cáo số {cycle.id} không ở bước chờ phê duyệt ({CycleState(cycle.state).label_vi})."
@@ -286,6 +289,11 @@ def check_decision(
     if draft is None or code.draft_id not in (None, draft.id):
         raise DecisionRefused(
             "Mã phê duyệt này thuộc một dự thảo cũ; dùng mã gửi kèm dự thảo mới nhất."
+        )
+    if person_code is not None and code.person_code != person_code:
+        raise DecisionRefused(
+            "Mã phê duyệt này được gửi cho người khác, không phải cho người mở trang này; "
+            "dùng mã trong thư gửi riêng cho mình."
         )
     director = require_director(session, code.person_code)
     if decision.decision is DecisionChoice.REQUEST_CHANGES:
@@ -331,11 +339,16 @@ def round_decision(session: Session, cycle_id: int, round_no: int) -> ApprovalDe
 
 
 def record_decision(
-    session: Session, cycle_id: int, decision: DirectorDecision
+    session: Session,
+    cycle_id: int,
+    decision: DirectorDecision,
+    person_code: str | None = None,
+    path: str = "prefect-ui",
 ) -> ApprovalDecision:
-    """Stores the decision and its effect (sections returned, cycle state) in one transaction."""
+    """Stores the decision and its effect (sections returned, cycle state) in one transaction;
+    the audit names the path it came by."""
     cycle = get_cycle(session, cycle_id, for_update=True)
-    director, code = check_decision(session, cycle, decision)
+    director, code = check_decision(session, cycle, decision, person_code)
     code.used_at = utcnow()
     session.add(code)
     revoke_open_codes(session, cycle, "vòng đã có quyết định")
@@ -368,6 +381,7 @@ def record_decision(
         sections=sorted(changes),
         comment=decision.comment,
         draft_sha256=code.draft_sha256,
+        path=path,
     )
     session.flush()
     return record

@@ -33,7 +33,7 @@ from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
 from reportflow.runtime.prefect_api import api_client, read_run_state
 
-__all__ = ["release_decided_cycles", "resume_with_input", "send_decision"]
+__all__ = ["release_decided_cycles", "resume_with_input", "send_decision", "submit_decision"]
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,24 @@ def send_decision(
     path: str = "cli",
     due: str = "",
 ) -> str:
-    """Records the decision (or the refusal, in the audit) first, then resumes the run."""
+    """The command line's decision (`reportflow approve`): see `submit_decision`."""
     decision = build_decision(code, changes, reject, comment, due)
+    return submit_decision(cycle_id, decision, wait_s=wait_s, path=path)
+
+
+def submit_decision(
+    cycle_id: int,
+    decision: DirectorDecision,
+    wait_s: float = 30,
+    path: str = "cli",
+    person_code: str | None = None,
+) -> str:
+    """Records the decision (or the refusal, in the audit) first, then resumes the run.
+
+    ``person_code``: the person whose own page sent it; his code only is accepted."""
     try:
         with session_scope() as session:
-            recorded = record_decision(session, cycle_id, decision)
+            recorded = record_decision(session, cycle_id, decision, person_code, path)
             outcome = (
                 f"Đã ghi quyết định của {recorded.approver_name} (vòng {recorded.round}): "
                 f"{DECISION_VI[recorded.decision]}."
@@ -114,11 +127,14 @@ def send_decision(
         resumed = False
     if resumed:
         return outcome
-    return (
-        outcome + " Quy trình chưa tiếp tục (máy chủ Prefect chưa trả lời hoặc quy trình chưa ở "
-        "bước chờ); nó đọc quyết định này khi chạy tiếp. reportflow serve đánh thức nó trong "
-        "vòng một phút khi máy chủ Prefect trả lời (nếu không chạy serve: reportflow remind)."
-    )
+    return outcome + NOT_RESUMED_VI
+
+
+NOT_RESUMED_VI = (
+    " Quy trình chưa tiếp tục (máy chủ Prefect chưa trả lời hoặc quy trình chưa ở "
+    "bước chờ); nó đọc quyết định này khi chạy tiếp. reportflow serve đánh thức nó trong "
+    "vòng một phút khi máy chủ Prefect trả lời (nếu không chạy serve: reportflow remind)."
+)
 
 
 def release_decided_cycles() -> list[int]:

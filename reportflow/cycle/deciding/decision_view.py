@@ -148,5 +148,9 @@ def decision_description(cycle_id: int) -> str:
             "Chọn **Quyết định**; nhập **Mã phê duyệt một lần** trong thư gửi riêng (mã cho biết "
             "ai quyết định). Khi *Trả lại để sửa*, thêm từng phần ở **Các phần trả lại** và "
             "chọn phần trong danh sách, kèm ý kiến.",
+            "",
+            "Sau khi bấm Submit, Prefect luôn báo “Flow run resumed” màu xanh, kể cả khi mã sai: "
+            "nếu quyết định chưa được chấp nhận, bấm **Resume** lần nữa để xem lý do ở đầu biểu "
+            "mẫu.",
         ]
         return "\n".join(lines)

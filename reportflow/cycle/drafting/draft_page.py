@@ -53,7 +53,11 @@ def make_draft_link(session: Session, cycle: Cycle, person_code: str) -> str:
     return f"{get_settings().web_url.rstrip('/')}/d/{token}"
 
 
-def _draft_of(session: Session, link: Link) -> tuple[Cycle, RenderedDocument]:
+def draft_of(
+    session: Session, link: Link, ended_too: bool = False
+) -> tuple[Cycle, RenderedDocument]:
+    """The cycle and the draft a director's link names; ``ended_too``: also once the cycle has
+    ended (the page that follows his decision to the dispatch)."""
     kind, _, round_part = link.section_key.rpartition("-r")
     cycle = session.get(Cycle, link.cycle_id)
     person = session.get(Person, link.person_code)
@@ -61,7 +65,7 @@ def _draft_of(session: Session, link: Link) -> tuple[Cycle, RenderedDocument]:
         raise LinkRefused("tampered")
     if person.role != "director":
         raise LinkRefused("not_director")
-    if cycle.state in ENDED_STATES:
+    if cycle.state in ENDED_STATES and not ended_too:
         raise LinkRefused("ended")
     if current_generation(session, cycle.id, DRAFT_KEY, person.code) != link.generation:
         raise LinkRefused("revoked")
@@ -86,7 +90,7 @@ def _rows(nodes: list[OutlineNode], scheme: tuple[str, ...], depth: int = 0) -> 
 
 def draft_context(link: Link) -> dict[str, Any]:
     with session_scope() as session:
-        cycle, draft = _draft_of(session, link)
+        cycle, draft = draft_of(session, link)
         definition = cycle_definition(session, cycle)
         versions = rows_by_key(session, SectionVersion, draft.section_versions or {})
         figures = rows_by_key(session, IndicatorValue, draft.indicator_values or {})
@@ -118,7 +122,7 @@ def draft_file(link: Link, suffix: str) -> Path:
     """The draft's DOCX (its stored bytes) or its PDF: the one the director's mail attaches,
     made once per machine (the completing submission may have made it already)."""
     with session_scope() as session:
-        _, draft = _draft_of(session, link)
+        _, draft = draft_of(session, link)
     if suffix == ".docx":
         return document_file(draft)
     files, why_not = draft_attachments(draft_copy(draft))

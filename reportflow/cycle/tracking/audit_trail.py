@@ -16,6 +16,7 @@ from reportflow.notifications.messages import vn_datetime
 DECISION_PATHS = {
     "prefect-ui": "giao diện Prefect",
     "cli": "lệnh reportflow approve",
+    "web": "trang quyết định trên web",
 }
 """Where a decision came from, as the audit names it (older entries name no path: the UI)."""
 
@@ -92,6 +93,8 @@ def describe(action: str, detail: dict) -> str:
             text += f"; phần trả lại: {_sections(detail)}"
         if detail.get("comment"):
             text += f"; ý kiến: {detail['comment']}"
+        if detail.get("path") in DECISION_PATHS:
+            text += f" (qua {DECISION_PATHS[detail['path']]})"
         return text
     if action in DESCRIBE:
         return DESCRIBE[action](detail)

@@ -1,0 +1,246 @@
+"""The director's decision page in the web app (issue 21, part 3), on a real uvicorn: the page
+behind his own draft link sends through the same decision function as the Prefect form, with its
+checks, binding, lockout and audit, and says "Đã ghi nhận" only once the decision is stored."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from reportflow.cli import app
+from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.approval import MAX_WRONG_CODES
+from reportflow.cycle.deciding.decision_page import MAX_COMMENT_CHARS
+from reportflow.cycle.steps import prepare_draft
+from reportflow.models import (
+    ApprovalDecision,
+    AuditEvent,
+    CycleState,
+    Person,
+    SectionAssignment,
+    session_scope,
+)
+from reportflow.runtime.smtp_sink import message_text
+from tests.factories import APPROVAL_CODE, open_sample_cycle, row_counts, submit_everything
+from tests.web_server import serving_web
+
+DRAFT_LINK = re.compile(r"(https?://\S+/d/[A-Za-z0-9_.-]+)")
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+DEPUTY = Person(
+    code="phogiamdoc",
+    name="Nguyễn Thị Hoa",
+    title="Phó Giám đốc",
+    role="director",
+    division_code="bgd",
+    email="phogiamdoc@stttt.travinh.example",
+)
+
+
+@pytest.fixture
+def director_page(database, smtp, tmp_path):
+    """A draft awaiting the decision, mailed to the director and his deputy, each with a code
+    and a link of his own; no flow run (the page records, and the run reads it when it runs)."""
+    cycle_id = open_sample_cycle()
+    with session_scope() as session:
+        session.add(Person.model_validate(DEPUTY.model_dump()))
+    submit_everything(cycle_id, tmp_path)
+    with serving_web() as base:
+        with session_scope() as session:
+            get_cycle(session, cycle_id, for_update=True).state = CycleState.DRAFTING
+        prepare_draft(cycle_id)
+        mails = {
+            str(m["To"]): message_text(m)
+            for m in smtp.messages()
+            if "phê duyệt (vòng 1)" in str(m["Subject"])
+        }
+        found = {}
+        for to, text in mails.items():
+            (link,) = DRAFT_LINK.findall(text)
+            (code,) = APPROVAL_CODE.findall(text)
+            found["deputy" if "phogiamdoc" in to else "director"] = (link, code, text)
+        yield {"cycle": cycle_id, "base": base, **found, "smtp": smtp}
+
+
+def open_form(link: str) -> tuple[httpx.Response, str]:
+    page = httpx.get(link, timeout=30)
+    assert page.status_code == 200, page.text
+    (csrf,) = CSRF.findall(page.text)
+    return page, csrf
+
+
+def send(link: str, csrf: str, fields: list[tuple[str, str]]) -> httpx.Response:
+    """POSTs the form as a browser does, a name given more than once keeping every value."""
+    data: dict[str, list[str]] = {"csrf": [csrf]}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    return httpx.post(f"{link}/quyet-dinh", data=data, timeout=60, follow_redirects=False)
+
+
+def decisions(cycle_id: int) -> list[ApprovalDecision]:
+    with session_scope() as session:
+        return list(
+            session.exec(select(ApprovalDecision).where(ApprovalDecision.cycle_id == cycle_id))
+        )
+
+
+def refused(cycle_id: int) -> list[dict]:
+    with session_scope() as session:
+        rows = session.exec(
+            select(AuditEvent.detail)
+            .where(AuditEvent.cycle_id == cycle_id, AuditEvent.action == "decision.refused")
+            .order_by(AuditEvent.id)
+        ).all()
+    return list(rows)
+
+
+def wrong(code: str) -> str:
+    return "0000-0000" if code != "0000-0000" else "1111-1111"
+
+
+def test_the_mail_gives_the_prefect_page_first_and_this_page_on_a_phone(director_page):
+    link, _, text = director_page["director"]
+    assert "Trên điện thoại: mở trang dưới đây, đọc dự thảo và quyết định ngay trên trang" in text
+    assert text.index("Để quyết định trên máy tính") < text.index(link)
+    assert "/v2/runs/" not in text, "the phone gets the page that decides, not Prefect's V2"
+
+
+def test_a_wrong_code_is_said_at_once_then_a_send_back_is_recorded_once(director_page):
+    cycle_id = director_page["cycle"]
+    link, code, _ = director_page["director"]
+    page, csrf = open_form(link)
+    for shown in (
+        "Quyết định",
+        "Phê duyệt",
+        "Trả lại để sửa",
+        "Hủy báo cáo",
+        "Dự thảo vòng 1",
+        "08/6/2020",
+    ):
+        assert shown in page.text
+    assert 'name="note:bcvt"' in page.text
+
+    no = send(link, csrf, [("decision", "approve"), ("code", wrong(code))])
+    assert no.status_code == 422
+    assert 'class="card problem" id="problem"' in no.text
+    assert "Mã phê duyệt không đúng" in no.text
+    assert decisions(cycle_id) == []
+    [audited] = refused(cycle_id)
+    assert audited["path"] == "web" and audited["wrong_code"] is True
+    assert wrong(code) not in str(audited), "the tried code is never stored in clear"
+
+    comment = "Bổ sung số liệu bưu chính quý II"
+    sent = send(
+        link,
+        csrf,
+        [("decision", "request_changes"), ("code", code), ("note:bcvt", comment), ("due", "")],
+    )
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"].endswith("/ket-qua")
+    again = send(
+        link,
+        csrf,
+        [("decision", "request_changes"), ("code", code), ("note:bcvt", comment), ("due", "")],
+    )
+    assert again.status_code == 303, "a second press shows the first decision again"
+    [decision] = decisions(cycle_id)
+    assert decision.decision == "request_changes" and decision.sections == {"bcvt": comment}
+    assert decision.approver_code == "giamdoc"
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.COLLECTING
+        bcvt = session.exec(
+            select(SectionAssignment).where(
+                SectionAssignment.cycle_id == cycle_id, SectionAssignment.section_key == "bcvt"
+            )
+        ).one()
+    result = httpx.get(f"{director_page['base']}{sent.headers['location']}", timeout=30)
+    assert result.status_code == 200
+    assert "Đã ghi nhận" in result.text and "trả lại để sửa" in result.text
+    assert comment in result.text
+    assert f"{bcvt.due.day:02d}/{bcvt.due.month}/{bcvt.due.year}" in result.text
+    assert 'http-equiv="refresh"' not in result.text, "the run has nothing more to show"
+    trail = CliRunner().invoke(app, ["audit", str(cycle_id)], terminal_width=250)
+    said = " ".join(trail.output.split())
+    assert "gửi qua trang quyết định trên web bị từ chối: Mã phê duyệt không đúng" in said
+    assert "Quyết định: trả lại để sửa (vòng 1); phần trả lại: bcvt" in said
+    assert "(qua trang quyết định trên web)" in said
+
+
+def test_an_approval_is_recorded_and_the_page_follows_the_run(director_page):
+    cycle_id = director_page["cycle"]
+    link, code, _ = director_page["director"]
+    before = httpx.get(f"{link}/ket-qua", timeout=30)
+    assert "Chưa có quyết định" in before.text and "Đã ghi nhận" not in before.text
+    _, csrf = open_form(link)
+    sent = send(link, csrf, [("decision", "approve"), ("code", code), ("comment", "Đồng ý")])
+    assert sent.status_code == 303, sent.text
+    [decision] = decisions(cycle_id)
+    assert decision.decision == "approve" and decision.comment == "Đồng ý"
+    result = httpx.get(f"{link}/ket-qua", timeout=30)
+    assert "Đã ghi nhận" in result.text and "phê duyệt" in result.text
+    assert "đang cấp số" in result.text, "approved, the next step is the number"
+    assert 'http-equiv="refresh"' in result.text, "the page follows the run"
+    assert 'id="unreachable"' in result.text, "no run answers: the page says the decision is kept"
+    reopened = httpx.get(link, timeout=30)
+    assert 'id="decision"' not in reopened.text and "đã có quyết định" in reopened.text
+
+
+def test_only_his_own_code_works_on_his_page_and_wrong_codes_lock_the_round(director_page):
+    cycle_id = director_page["cycle"]
+    link, code, _ = director_page["director"]
+    _, deputy_code, _ = director_page["deputy"]
+    _, csrf = open_form(link)
+    other = send(link, csrf, [("decision", "approve"), ("code", deputy_code)])
+    assert other.status_code == 422 and "được gửi cho người khác" in other.text
+    assert decisions(cycle_id) == []
+    for n in range(MAX_WRONG_CODES):
+        answer = send(link, csrf, [("decision", "reject"), ("code", f"{n:04d}-{n:04d}")])
+        assert answer.status_code == 422
+    assert "Đã nhập sai mã" in answer.text
+    late = send(link, csrf, [("decision", "approve"), ("code", code)])
+    assert late.status_code == 422 and "đã bị thu hồi" in late.text
+    assert decisions(cycle_id) == []
+    assert [r["path"] for r in refused(cycle_id)] == ["web"] * (MAX_WRONG_CODES + 2)
+
+
+def test_the_page_takes_only_what_it_should(director_page):
+    cycle_id = director_page["cycle"]
+    link, code, _ = director_page["director"]
+    _, csrf = open_form(link)
+    before = row_counts()
+    cases = [
+        (
+            [("decision", "approve"), ("code", code), ("comment", "x" * (MAX_COMMENT_CHARS + 1))],
+            "dài quá 2.000 ký tự",
+        ),
+        ([("decision", "request_changes"), ("code", code)], "đánh dấu ít nhất một phần"),
+        (
+            [("decision", "request_changes"), ("code", code), ("send_back", "bcvt")],
+            "Hãy ghi ý kiến cho phần bcvt",
+        ),
+        ([("code", code)], "Hãy chọn một quyết định"),
+        ([("decision", "approve")], "Hãy nhập mã phê duyệt"),
+        ([("decision", "approve"), ("code", code), ("code", "x" * 40)], "Mã phê duyệt dài quá"),
+    ]
+    for fields, said in cases:
+        answer = send(link, csrf, fields)
+        assert answer.status_code == 422, fields
+        assert said in answer.text, (said, answer.text[:2000])
+    assert row_counts() == before, "nothing written for a form refused before the code is tried"
+    forged = send(link, "0" * 64, [("decision", "approve"), ("code", code)])
+    assert forged.status_code == 403 and "Biểu mẫu không hợp lệ" in forged.text
+    flood = send(link, csrf, [("decision", "approve"), ("code", code)] + [("x", "y")] * 100)
+    assert flood.status_code in (400, 413, 422) and "<html" in flood.text
+    unknown = send(
+        link, csrf, [("decision", "request_changes"), ("code", code), ("note:khong-co", "sửa")]
+    )
+    assert unknown.status_code == 422 and "Không có phần: khong-co" in unknown.text
+    mixed = send(link, csrf, [("decision", "approve"), ("code", code), ("note:bcvt", "sửa")])
+    assert mixed.status_code == 422 and "Đã nêu các phần trả lại nhưng quyết định" in mixed.text
+    assert decisions(cycle_id) == []
+    with session_scope() as session:
+        head = session.exec(select(Person).where(Person.code == "tp-bcvt")).one()
+    assert head.role != "director"
