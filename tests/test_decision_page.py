@@ -181,7 +181,7 @@ def test_an_approval_is_recorded_and_the_page_follows_the_run(director_page):
     assert decision.decision == "approve" and decision.comment == "Đồng ý"
     result = httpx.get(f"{link}/ket-qua", timeout=30)
     assert "Đã ghi nhận" in result.text and "phê duyệt" in result.text
-    assert "đang cấp số" in result.text, "approved, the next step is the number"
+    assert "Đang cấp số" in result.text, "approved, the next step is the number"
     assert 'http-equiv="refresh"' in result.text, "the page follows the run"
     assert 'id="unreachable"' in result.text, "no run answers: the page says the decision is kept"
     reopened = httpx.get(link, timeout=30)

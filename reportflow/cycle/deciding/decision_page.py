@@ -227,8 +227,9 @@ def decision_progress(
     with session_scope() as session:
         cycle, draft = draft_of(session, link, ended_too=True)
         decision = round_decision(session, cycle.id, draft.round)
+        report_name = cycle_definition(session, cycle).name
         if decision is None:
-            return {"recorded": False, "round": draft.round}
+            return {"recorded": False, "round": draft.round, "report_name": report_name}
         number = session.exec(
             select(RegisterEntry.number_text).where(RegisterEntry.cycle_id == cycle.id)
         ).first()
@@ -250,6 +251,7 @@ def decision_progress(
         decided_at = decided_at.replace(tzinfo=dt.UTC)
     return {
         "recorded": True,
+        "report_name": report_name,
         "round": decision.round,
         "decision_vi": DECISION_VI[decision.decision],
         "approver": decision.approver_name,
