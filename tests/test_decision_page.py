@@ -4,8 +4,6 @@ checks, binding, lockout and audit, and says "Đã ghi nhận" only once the dec
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 from sqlmodel import select
@@ -26,10 +24,8 @@ from reportflow.models import (
 )
 from reportflow.runtime.smtp_sink import message_text
 from tests.factories import APPROVAL_CODE, open_sample_cycle, row_counts, submit_everything
-from tests.web_server import serving_web
+from tests.web_server import CSRF, DRAFT_LINK, serving_web
 
-DRAFT_LINK = re.compile(r"(https?://\S+/d/[A-Za-z0-9_.-]+)")
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 DEPUTY = Person(
     code="phogiamdoc",
     name="Nguyễn Thị Hoa",

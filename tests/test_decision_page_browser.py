@@ -6,7 +6,6 @@ Screenshots go to out/ui/decision-page/."""
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -20,12 +19,11 @@ from reportflow.models import ApprovalDecision, AuditEvent, CycleState, Register
 from reportflow.runtime.smtp_sink import message_text
 from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import APPROVAL_CODE, open_sample_cycle, submit_everything
-from tests.web_server import serving_web
+from tests.web_server import DRAFT_LINK, serving_web
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-DRAFT_LINK = re.compile(r"(https?://\S+/d/[A-Za-z0-9_.-]+)")
 SHOTS = SCREENSHOTS / "decision-page"
 WARN_RED = "rgb(164, 38, 44)"
 """The pages' --warn colour: a refusal is said in red."""

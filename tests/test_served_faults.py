@@ -1,7 +1,7 @@
 """Faults during a served cycle (issue 19, part 5), each a real SIGKILL under `reportflow serve`:
 the worker and its flow-run process just after the worker picked the run up (the run stays
 Pending for good), during the draft, and during the draft mail; then the Prefect server while
-`reportflow approve` hands the decision over. Each time `serve` brings back what died and mends
+the director's decision is handed over (`reportflow approve` on SQLite, his web page on PostgreSQL). Each time `serve` brings back what died and mends
 the cycle by itself. The cycle completes with one delivered draft mail, one decision and one
 dispatch per recipient, counted in the database and in the SMTP server."""
 
@@ -28,10 +28,12 @@ from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, AuditEvent, CycleState, session_scope
 from reportflow.runtime.prefect_processes import kill_pids
 from reportflow.runtime.runs import start_cycle_run
+from reportflow.runtime.smtp_sink import message_text
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.hold_flow import ROOT
 from tests.test_serve import READY, Serve, free_port, serve_environment
 from tests.test_served_cycle import processes_of_run, subject_of
+from tests.web_server import CSRF, DRAFT_LINK
 
 pytestmark = pytest.mark.e2e
 
@@ -97,7 +99,9 @@ def test_serve_on_sqlite_mends_a_cycle_after_each_kill_and_it_completes_once(
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
     reload_settings()
     settings = {key: os.environ[key] for key in ("REPORTFLOW_DATA_DIR", "REPORTFLOW_SMTP_PORT")}
-    kill_at_every_step(holding_smtp, tmp_path, settings, workers=1, crash_while_working=True)
+    kill_at_every_step(
+        holding_smtp, tmp_path, settings, workers=1, crash_while_working=True, decide_on="cli"
+    )
 
 
 @pytest.mark.postgres
@@ -105,7 +109,10 @@ def test_serve_on_postgresql_with_two_workers_mends_a_cycle_after_each_kill(
     postgres_databases, holding_smtp, tmp_path, restore_environment
 ):
     _, project_url = postgres_databases
+    web_port = free_port()
     settings = {
+        "REPORTFLOW_WEB_PORT": str(web_port),
+        "REPORTFLOW_WEB_URL": f"http://127.0.0.1:{web_port}",
         "REPORTFLOW_DATABASE_URL": project_url,
         "REPORTFLOW_FROZEN_NOW": "2020-06-05T09:00:00+07:00",
         "REPORTFLOW_DATA_DIR": str(tmp_path / "data"),
@@ -115,11 +122,19 @@ def test_serve_on_postgresql_with_two_workers_mends_a_cycle_after_each_kill(
     reload_settings()
     # The crashes while a run works (b, c) take 100 s each to be marked; the SQLite case has
     # them, and what differs here (two workers, Prefect on PostgreSQL) is in (a), (d) and (e).
-    kill_at_every_step(holding_smtp, tmp_path, settings, workers=2, crash_while_working=False)
+    # The director decides on his web page here, the command line in the SQLite case.
+    kill_at_every_step(
+        holding_smtp, tmp_path, settings, workers=2, crash_while_working=False, decide_on="web"
+    )
 
 
 def kill_at_every_step(
-    smtp, tmp_path, settings: dict[str, str], workers: int, crash_while_working: bool
+    smtp,
+    tmp_path,
+    settings: dict[str, str],
+    workers: int,
+    crash_while_working: bool,
+    decide_on: str,
 ) -> None:
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -176,21 +191,16 @@ def kill_at_every_step(
                 )
             (code,) = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")
 
-            # (d) The Prefect server dies; the director's `reportflow approve` meets it down.
+            # (d) The Prefect server dies; the director's decision (`reportflow approve`, or
+            # his web page) meets it down.
             kill_server(serve)
             killed = time.monotonic()
-            approve = subprocess.run(
-                [sys.executable, "-m", "reportflow.cli", "approve", str(cycle_id)]
-                + ["--code", code, "--comment", "Đồng ý"],
-                env={**os.environ, "PREFECT_API_URL": api, "COLUMNS": "200"},
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-            said = " ".join(approve.stdout.split())
-            print(f"reportflow approve, the server down: {said}")
-            assert approve.returncode == 0 and said.startswith("Đã ghi quyết định"), said
+            if decide_on == "cli":
+                said = approve_on_the_command_line(cycle_id, code, api)
+                assert said.startswith("Đã ghi quyết định"), said
+            else:
+                said = approve_on_the_web_page(smtp, code)
+                assert "Đã ghi nhận" in said, said
             assert len(decisions(cycle_id)) == 1, "kept the moment its code was accepted"
             wait_for_count(serve, "Máy chủ Prefect đã chạy lại", 1, 180)
 
@@ -218,6 +228,37 @@ def kill_at_every_step(
     assert actions.count("decision.approve") == 1
     assert actions.count("cycle.done") == 1
     assert actions.count("register.numbered") <= 1
+
+
+def approve_on_the_command_line(cycle_id: int, code: str, api: str) -> str:
+    approve = subprocess.run(
+        [sys.executable, "-m", "reportflow.cli", "approve", str(cycle_id)]
+        + ["--code", code, "--comment", "Đồng ý"],
+        env={**os.environ, "PREFECT_API_URL": api, "COLUMNS": "200"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    said = " ".join(approve.stdout.split())
+    print(f"reportflow approve, the server down: {said}")
+    assert approve.returncode == 0, approve.stdout + approve.stderr
+    return said
+
+
+def approve_on_the_web_page(smtp, code: str) -> str:
+    """The director's page from his mail, as a browser sends it: the form, then the result."""
+    mail = next(m for m in smtp.messages() if "chờ Giám đốc phê duyệt" in str(m["Subject"]))
+    (link,) = DRAFT_LINK.findall(message_text(mail))
+    page = httpx.get(link, timeout=60)
+    assert page.status_code == 200, page.text
+    (csrf,) = CSRF.findall(page.text)
+    form = {"csrf": csrf, "decision": "approve", "code": code, "comment": "Đồng ý"}
+    sent = httpx.post(f"{link}/quyet-dinh", data=form, timeout=120, follow_redirects=True)
+    assert sent.status_code == 200, sent.text
+    said = " ".join(sent.text.split())
+    print(f"the decision page, the server down: {said[said.find('Đã ghi nhận') :][:300]}")
+    return said
 
 
 def decisions(cycle_id: int) -> list[ApprovalDecision]:

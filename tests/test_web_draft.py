@@ -4,7 +4,6 @@ was mailed (its DOCX byte for byte, and a PDF); nobody else's link opens it."""
 from __future__ import annotations
 
 import hashlib
-import re
 
 import httpx
 import pytest
@@ -17,9 +16,8 @@ from reportflow.models import CycleState, session_scope
 from reportflow.runtime.smtp_sink import message_text
 from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import open_sample_cycle, row_counts, submit_everything
-from tests.web_server import serving_web
+from tests.web_server import DRAFT_LINK, serving_web
 
-DRAFT_LINK = re.compile(r"(https?://\S+/d/[A-Za-z0-9_.-]+)")
 SHOTS = SCREENSHOTS / "web"
 
 

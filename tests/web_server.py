@@ -9,6 +9,8 @@ from reportflow.runtime.smtp_sink import message_text
 from reportflow.web.server import web_in_thread
 
 LINK = re.compile(r"(https?://\S+/l/[A-Za-z0-9_.-]+)")
+DRAFT_LINK = re.compile(r"(https?://\S+/d/[A-Za-z0-9_.-]+)")
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
 def serving_web():
