@@ -68,7 +68,7 @@ DRAFT_LINK = re.compile(r"/d/([A-Za-z0-9_.-]+)")
 S5_S = 30.0
 S6_S = 300.0
 S3_SLACK_S = 1.0
-S4_RATIO = 1.5
+S4_SLACK_S = 1.0
 S7_RATIO = 2.0
 FLOOR_RUNS = 5
 REPEAT_UP_TO = 100
@@ -422,17 +422,28 @@ def submit_cli(run: CycleRun, folder: Path) -> None:
 
 
 def decide_and_finish(run: CycleRun, mailbox: Mailbox, timeout_s: float) -> None:
-    from reportflow.cycle.deciding.decide import send_decision
+    """The director's Submit on the Prefect form: the UI's own REST call (resume with the form's
+    answer), once the run waits for it; S4 ends when the resumed run has recorded it."""
+    from reportflow.cycle.wake import resume_with_input
     from reportflow.models import CycleState
+    from reportflow.runtime.prefect_api import api_client
 
     code, arrived = wait_until(
         lambda: mailbox.codes.get(run.cycle_id), timeout_s, f"draft of cycle {run.cycle_id}"
     )
     run.draft_mailed = arrived
+    run_id = cycle_field(run.cycle_id, "flow_run_id")
+    wait_until(lambda: run_state(run_id).is_paused(), timeout_s, "the director's form", 0.05)
+    answer = {"decision": "Phê duyệt", "approval_code": code, "comment": "Đồng ý ban hành."}
     run.decided = time.monotonic()
-    outcome = send_decision(run.cycle_id, code, [], False, "Đồng ý ban hành.", wait_s=timeout_s)
-    if not outcome.startswith("Đã ghi quyết định"):
-        raise RuntimeError(f"cycle {run.cycle_id}: {outcome}")
+    with api_client() as client:
+        resume_with_input(client, run_id, answer)
+    wait_until(
+        lambda: cycle_field(run.cycle_id, "state") != CycleState.AWAITING_DECISION,
+        timeout_s,
+        f"the decision recorded by cycle {run.cycle_id}'s run",
+        0.05,
+    )
     run.acting = time.monotonic()
     wait_until(
         lambda: cycle_field(run.cycle_id, "state") == CycleState.DONE,
@@ -735,13 +746,13 @@ def _rows(floor, done, counts, peaks, plan: Plan, cpu: dict[str, float]) -> list
             ),
             Row(
                 id=f"S4.{size}",
-                figure=f"director's decision → run resumed and recording it ({where})",
-                goal=f"≤ {S4_RATIO:g}× floor",
+                figure=f"director's Submit (the UI's resume call) → the run has recorded it ({where})",
+                goal=f"≤ floor + {S4_SLACK_S:g} s",
                 measured=phases["decision → run acting on it (S4)"],
                 unit="s",
                 baseline=floor,
                 baseline_label="suspended no-op resumed → completed",
-                meets_goal=phases["decision → run acting on it (S4)"] <= S4_RATIO * floor,
+                meets_goal=phases["decision → run acting on it (S4)"] <= floor + S4_SLACK_S,
             ),
             Row(
                 id=f"SX.{size}.submit-p95",

@@ -8,6 +8,7 @@ dispatch per recipient, counted in the database and in the SMTP server."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -256,8 +257,9 @@ def approve_on_the_web_page(smtp, code: str) -> str:
     form = {"csrf": csrf, "decision": "approve", "code": code, "comment": "Đồng ý"}
     sent = httpx.post(f"{link}/quyet-dinh", data=form, timeout=120, follow_redirects=True)
     assert sent.status_code == 200, sent.text
-    said = " ".join(sent.text.split())
-    print(f"the decision page, the server down: {said[said.find('Đã ghi nhận') :][:300]}")
+    main = sent.text[sent.text.index("<main>") :]
+    said = " ".join(re.sub(r"<[^>]+>", " ", main).split())
+    print(f"the decision page, the server down: {said}")
     return said
 
 
