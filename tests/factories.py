@@ -22,6 +22,7 @@ from reportflow.models import get_engine, session_scope
 from reportflow.runtime.smtp_sink import message_text
 
 AGENCY_DEFINITIONS = Path(__file__).parent / "definitions"
+SAMPLES_DIR = PACKAGE_DIR / "samples"
 SECTIONS_DIR = PACKAGE_DIR / "demo" / "data" / "sections"
 SAMPLE_TEXT = PACKAGE_DIR / "demo" / "data" / "sample-859-BC-STTTT-VP.txt"
 # The sample was OCR'd; the product's data writes these words correctly.
@@ -60,6 +61,31 @@ def use_definitions(folder: Path, samples: bool = True) -> None:
     os.environ["REPORTFLOW_DEFINITIONS_DIRS"] = json.dumps([str(folder)])
     os.environ["REPORTFLOW_SAMPLES"] = "true" if samples else "false"
     reload_settings()
+
+
+DEPUTY_LINE = (
+    "  - {code: phogiamdoc, name: Nguyễn Thị Hoa, title: Phó Giám đốc, role: director, "
+    "division: bgd, email: phogiamdoc@stttt.travinh.example}\n"
+)
+
+
+def use_sample_with_deputy(folder: Path) -> None:
+    """The sample agency with a deputy director whom the sample report lists as an approver
+    (signing KT. GIÁM ĐỐC); call under `restore_environment`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in SAMPLES_DIR.glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        if source.name == "organisation.yaml":
+            text = text.replace("people:\n", "people:\n" + DEPUTY_LINE, 1)
+        else:
+            text = text.replace(
+                "signer: {title: GIÁM ĐỐC, person: giamdoc}\n",
+                "signer: {title: GIÁM ĐỐC, person: giamdoc}\napprovers:\n"
+                "  - {authority: KT., on_behalf_of: GIÁM ĐỐC, title: PHÓ GIÁM ĐỐC, "
+                "person: phogiamdoc}\n",
+            )
+        (folder / source.name).write_text(text, encoding="utf-8")
+    use_definitions(folder, samples=False)
 
 
 def open_sample_cycle(definition: str = "ktxh-6-thang") -> int:

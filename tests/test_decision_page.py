@@ -18,31 +18,27 @@ from reportflow.models import (
     ApprovalDecision,
     AuditEvent,
     CycleState,
-    Person,
     SectionAssignment,
     session_scope,
 )
 from reportflow.runtime.smtp_sink import message_text
-from tests.factories import APPROVAL_CODE, open_sample_cycle, row_counts, submit_everything
-from tests.web_server import CSRF, DRAFT_LINK, serving_web
-
-DEPUTY = Person(
-    code="phogiamdoc",
-    name="Nguyễn Thị Hoa",
-    title="Phó Giám đốc",
-    role="director",
-    division_code="bgd",
-    email="phogiamdoc@stttt.travinh.example",
+from tests.factories import (
+    APPROVAL_CODE,
+    open_sample_cycle,
+    row_counts,
+    submit_everything,
+    use_sample_with_deputy,
 )
+from tests.web_server import CSRF, DRAFT_LINK, serving_web
 
 
 @pytest.fixture
-def director_page(database, smtp, tmp_path):
-    """A draft awaiting the decision, mailed to the director and his deputy, each with a code
-    and a link of his own; no flow run (the page records, and the run reads it when it runs)."""
+def director_page(database, smtp, tmp_path, restore_environment):
+    """A draft awaiting the decision, mailed to the director and to his deputy (a listed
+    approver), each with a code and a link of his own; no flow run (the page records the
+    decision, and the run reads it when it runs)."""
+    use_sample_with_deputy(tmp_path / "definitions")
     cycle_id = open_sample_cycle()
-    with session_scope() as session:
-        session.add(Person.model_validate(DEPUTY.model_dump()))
     submit_everything(cycle_id, tmp_path)
     with serving_web() as base:
         with session_scope() as session:
@@ -237,6 +233,3 @@ def test_the_page_takes_only_what_it_should(director_page):
     mixed = send(link, csrf, [("decision", "approve"), ("code", code), ("note:bcvt", "sửa")])
     assert mixed.status_code == 422 and "Đã nêu các phần trả lại nhưng quyết định" in mixed.text
     assert decisions(cycle_id) == []
-    with session_scope() as session:
-        head = session.exec(select(Person).where(Person.code == "tp-bcvt")).one()
-    assert head.role != "director"

@@ -399,7 +399,7 @@ def test_the_director_decides_in_the_prefect_ui(
         )
     rows = json.loads(artifact[0].data)
     assert [r["Sự việc"] for r in rows if r["Sự việc"].startswith("Cấp số")] == [
-        f"Cấp số văn bản {entry.number_text}"
+        f"Cấp số văn bản {entry.number_text}; người ký: GIÁM ĐỐC Trần Văn Khoản"
     ]
     with sync_browser_page(browser) as page:
         page.goto(

@@ -10,8 +10,8 @@ from reportflow.cycle.opening.plan import CyclePlan, CycleRequest, plan_cycle
 from reportflow.cycle.organisation import get_person, sync_organisation
 from reportflow.definitions.figure_sections import FIGURES_TITLE, figure_owners, figures_key
 from reportflow.definitions.loader import definition_digest, load_definition, load_organisation
-from reportflow.definitions.schema import ReportDefinition
-from reportflow.models import Cycle, DefinitionSnapshot, SectionAssignment
+from reportflow.definitions.schema import ReportDefinition, SignerSpec
+from reportflow.models import ApprovalDecision, Cycle, DefinitionSnapshot, SectionAssignment
 from reportflow.models.audit import record_event
 from reportflow.notifications.messages import render_string, vn_date
 
@@ -141,6 +141,17 @@ def cycle_definition(session: Session, cycle: Cycle) -> ReportDefinition:
 
 
 _validated: dict[str, ReportDefinition] = {}
+
+
+def signer_of(session: Session, cycle: Cycle) -> SignerSpec:
+    """The signature block the final carries: that of whoever approved (a deputy signs KT.
+    under his own name), the definition's default signer until then."""
+    approver = session.exec(
+        select(ApprovalDecision.approver_code).where(
+            ApprovalDecision.cycle_id == cycle.id, ApprovalDecision.decision == "approve"
+        )
+    ).first()
+    return cycle_definition(session, cycle).signer_for(approver)
 
 
 def assignments(session: Session, cycle_id: int) -> list[SectionAssignment]:

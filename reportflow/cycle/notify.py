@@ -316,10 +316,6 @@ def division_heads(session: Session, division_code: str) -> list[Person]:
     )
 
 
-def directors(session: Session) -> list[Person]:
-    return list(session.exec(select(Person).where(Person.role == "director")))
-
-
 def cycle_url(flow_run_id: str | None) -> str:
     if not flow_run_id:
         return ""

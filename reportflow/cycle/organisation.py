@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, select
 
 from reportflow.core.errors import Forbidden, NotFound
-from reportflow.definitions.schema import OrganisationSpec
+from reportflow.definitions.schema import OrganisationSpec, ReportDefinition
 from reportflow.models import Division, Person
 
 
@@ -37,14 +37,23 @@ def get_person(session: Session, code: str) -> Person:
     return person
 
 
-def require_director(session: Session, code: str) -> Person:
+def require_decider(session: Session, definition: ReportDefinition, code: str) -> Person:
+    """The person, if the report's definition lets him approve it (its signer or approvers)."""
     person = get_person(session, code)
-    if person.role != "director":
+    allowed = [spec.person for spec in definition.deciders()]
+    if person.code not in allowed:
+        names = ", ".join(p.name for c in allowed if (p := session.get(Person, c)))
         raise Forbidden(
-            f"{person.name} ({person.title or person.role}) không có quyền quyết định báo cáo; "
-            "chỉ Giám đốc được phê duyệt."
+            f"{person.name} ({person.title or person.role}) không có quyền quyết định báo cáo "
+            f"này; người phê duyệt: {names}."
         )
     return person
+
+
+def deciders(session: Session, definition: ReportDefinition) -> list[Person]:
+    """Who gets the approval code: the definition's signer, then its other approvers."""
+    found = [session.get(Person, spec.person) for spec in definition.deciders()]
+    return [person for person in found if person is not None]
 
 
 def division_name(session: Session, code: str) -> str:

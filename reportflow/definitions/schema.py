@@ -350,7 +350,10 @@ class ReportDefinition(Strict):
     """The divisions' deadline, this many working days before the sending deadline; a cycle
     may override it."""
     signer: SignerSpec
-    """Who signs, and in whose place."""
+    """Who signs by default, and in whose place; he approves the draft."""
+    approvers: list[SignerSpec] = []
+    """Who else may approve, each with the signature block the final then carries when he does
+    (a deputy: KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC). Approval codes go to the signer and these only."""
     outline: list[OutlineItem]
     """The body's headings and the sections the divisions write, in order."""
     indicators: IndicatorTableSpec = IndicatorTableSpec()
@@ -449,6 +452,17 @@ class ReportDefinition(Strict):
     def section(self, key: str) -> OutlineItem | None:
         return next((s for s in self.sections() if s.key == key), None)
 
+    def deciders(self) -> list[SignerSpec]:
+        """The signer, then the other approvers: who gets a code, in that order."""
+        found: dict[str, SignerSpec] = {}
+        for spec in (self.signer, *self.approvers):
+            found.setdefault(spec.person, spec)
+        return list(found.values())
+
+    def signer_for(self, person_code: str | None) -> SignerSpec:
+        """The signature block of whoever approved; the default signer's before a decision."""
+        return next((s for s in self.deciders() if s.person == person_code), self.signer)
+
     def indicator(self, code: str) -> IndicatorSpec | None:
         return next((i for i in self.indicators.items if i.code == code), None)
 
@@ -468,6 +482,11 @@ class ReportDefinition(Strict):
         ]
         if self.signer.person not in people:
             problems.append(f"người ký '{self.signer.person}' không có trong tổ chức")
+        problems += [
+            f"người phê duyệt '{a.person}' không có trong tổ chức"
+            for a in self.approvers
+            if a.person not in people
+        ]
         if problems:
             raise DefinitionError(self.code, problems)
 

@@ -26,12 +26,13 @@ def report_cycle(cycle_id: int) -> str:
     init_db()
     cycle_steps.attach_run(cycle_id, str(get_run_context().flow_run.id))
     while cycle_steps.cycle_state(cycle_id) in UNDECIDED:
-        if cycle_steps.sections_open(cycle_id):
-            steps.request_sections(cycle_id)
-        wait_for_all_sections(cycle_id)
-        steps.prepare_draft(cycle_id)
-        if cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
-            hand_draft_to_director(cycle_id)
+        if not cycle_steps.draft_handed_over(cycle_id):
+            if cycle_steps.sections_open(cycle_id):
+                steps.request_sections(cycle_id)
+            wait_for_all_sections(cycle_id)
+            steps.prepare_draft(cycle_id)
+            if cycle_steps.cycle_state(cycle_id) == CycleState.AWAITING_DECISION:
+                hand_draft_to_director(cycle_id)
         wait_for_decision(cycle_id)
     if cycle_steps.cycle_state(cycle_id) == CycleState.REJECTED:
         steps.publish_trail(cycle_id)

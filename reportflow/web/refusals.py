@@ -38,9 +38,9 @@ REFUSALS = {
     ),
     "not_director": (
         403,
-        "Trang dự thảo chỉ dành cho Giám đốc",
-        "Liên kết này mở dự thảo trình Giám đốc, nên chỉ dùng được bằng liên kết trong thư gửi "
-        "riêng cho Giám đốc.",
+        "Trang dự thảo chỉ dành cho người phê duyệt",
+        "Liên kết này mở dự thảo trình lãnh đạo phê duyệt, nên chỉ dùng được bằng liên kết trong "
+        "thư gửi riêng cho người ký hoặc người được giao phê duyệt báo cáo này.",
     ),
     "rate": (
         429,

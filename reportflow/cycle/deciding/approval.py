@@ -19,9 +19,9 @@ from reportflow.core.config import get_settings
 from reportflow.core.errors import Forbidden, UserError
 from reportflow.core.signing import key_id, signing_key
 from reportflow.core.vi_format import parse_date, short_date
-from reportflow.cycle.cycles import assignments, get_cycle
+from reportflow.cycle.cycles import assignments, cycle_definition, get_cycle
 from reportflow.cycle.deciding.resubmission import ResubmissionDue, resubmission_due
-from reportflow.cycle.organisation import get_person, require_director
+from reportflow.cycle.organisation import get_person, require_decider
 from reportflow.models import (
     ApprovalCode,
     ApprovalDecision,
@@ -295,7 +295,7 @@ def check_decision(
             "Mã phê duyệt này được gửi cho người khác, không phải cho người mở trang này; "
             "dùng mã trong thư gửi riêng cho mình."
         )
-    director = require_director(session, code.person_code)
+    director = require_decider(session, cycle_definition(session, cycle), code.person_code)
     if decision.decision is DecisionChoice.REQUEST_CHANGES:
         keys = {a.section_key for a in assignments(session, cycle.id)}
         if not decision.changes:

@@ -12,8 +12,7 @@ from reportflow.cycle.deciding.resubmission import resubmission_due
 from reportflow.cycle.drafting.draft_page import make_draft_link
 from reportflow.cycle.drafting.draft_view import artifact_url, escape, published_draft
 from reportflow.cycle.drafting.merge import latest_indicators, section_summary
-from reportflow.cycle.notify import directors
-from reportflow.cycle.organisation import division_names
+from reportflow.cycle.organisation import deciders, division_names
 from reportflow.cycle.tracking.progress import progress_rows
 from reportflow.definitions.indicators import read_indicator, result_cell
 from reportflow.models import ApprovalDecision, AuditEvent, Cycle, session_scope
@@ -60,7 +59,7 @@ def _summary(session: Session, cycle: Cycle, full_reason: str = "") -> list[str]
     # two or three lines; the rest follows.
     links = published_draft(session, cycle)
     shown = []
-    director = next(iter(directors(session)), None)
+    director = next(iter(deciders(session, definition)), None)
     page = make_draft_link(session, cycle, director.code) if director else ""
     if page:
         shown.append(f"[Dự thảo PDF]({page})")

@@ -63,7 +63,8 @@ def draft_of(
     person = session.get(Person, link.person_code)
     if kind != DRAFT_KEY or not round_part.isdigit() or cycle is None or person is None:
         raise LinkRefused("tampered")
-    if person.role != "director":
+    deciders = {spec.person for spec in cycle_definition(session, cycle).deciders()}
+    if person.code not in deciders:
         raise LinkRefused("not_director")
     if cycle.state in ENDED_STATES and not ended_too:
         raise LinkRefused("ended")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
 from reportflow.core.config import get_settings
-from reportflow.cycle.cycles import assignments, cycle_definition, template_context
+from reportflow.cycle.cycles import assignments, cycle_definition, signer_of, template_context
 from reportflow.cycle.documents import find_document, store_document
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.indicators import rate_against_plan, read_indicator, result_cell
@@ -115,7 +115,8 @@ def build_document(
     recipients = ["- Như trên;"] if addressees else []
     recipients += [f"- {r.label};" for r in definition.recipients if not r.addressee]
     recipients.append(f"- {definition.archive_line}")
-    signer = next(p for p in organisation.people if p.code == definition.signer.person)
+    spec = signer_of(session, cycle) if register else definition.signer
+    signer = next(p for p in organisation.people if p.code == spec.person)
     placeholder = definition.number_pattern.replace("{number}", "      ")
     return ReportDocument(
         parent_body=organisation.parent_body,
@@ -129,7 +130,7 @@ def build_document(
         outline=outline_nodes(definition.outline, context, versions, table),
         closing=[render_string(p, **context) for p in definition.closing],
         recipients=recipients,
-        signer_title=definition.signer.title_lines,
+        signer_title=spec.title_lines,
         signer_name=signer.name,
         draft_watermark="" if register else "DỰ THẢO",
         addressees=[r.greeting_name for r in addressees],

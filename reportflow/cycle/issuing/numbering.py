@@ -7,7 +7,7 @@ from sqlmodel import Session, func, select
 
 from reportflow.core.clock import today
 from reportflow.core.errors import Conflict
-from reportflow.cycle.cycles import cycle_definition, get_cycle, template_context
+from reportflow.cycle.cycles import cycle_definition, get_cycle, signer_of, template_context
 from reportflow.definitions.loader import load_organisation
 from reportflow.models import (
     Cycle,
@@ -49,7 +49,8 @@ def _register(session: Session, cycle: Cycle) -> RegisterEntry:
     organisation = load_organisation()
     issued_on = today()
     number = next_number(session, organisation.issuing_body, issued_on.year)
-    signer = next(p for p in organisation.people if p.code == definition.signer.person)
+    spec = signer_of(session, cycle)
+    signer = next(p for p in organisation.people if p.code == spec.person)
     entry = RegisterEntry(
         issuing_body=organisation.issuing_body,
         year=issued_on.year,
@@ -66,7 +67,15 @@ def _register(session: Session, cycle: Cycle) -> RegisterEntry:
     session.add(entry)
     cycle.state = CycleState.NUMBERED
     session.add(cycle)
-    record_event(session, "reportflow", "register.numbered", cycle.id, number=entry.number_text)
+    record_event(
+        session,
+        "reportflow",
+        "register.numbered",
+        cycle.id,
+        number=entry.number_text,
+        signer=signer.name,
+        signer_title=" ".join(spec.title_lines.split()),
+    )
     session.flush()
     return entry
 

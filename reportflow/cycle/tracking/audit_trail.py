@@ -69,7 +69,10 @@ DESCRIBE: dict[str, Callable[[dict], str]] = {
         f"Khóa mã phê duyệt vòng {d.get('round')} sau {d.get('wrong_codes')} lần nhập sai; "
         "cấp mã mới"
     ),
-    "register.numbered": lambda d: f"Cấp số văn bản {d.get('number')}",
+    "register.numbered": lambda d: (
+        f"Cấp số văn bản {d.get('number')}"
+        + (f"; người ký: {d['signer_title']} {d['signer']}" if d.get("signer") else "")
+    ),
     "register.opened": lambda d: "Mở sổ đăng ký văn bản đi",
     "cycle.done": lambda d: f"Hoàn thành: văn bản {d.get('number')} đã phát hành",
     "outbox.sent": lambda d: (
