@@ -67,7 +67,11 @@ EXAMPLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("A TL. signer (the chief of office for the director)", APPENDICES, ("signer",)),
     ("The director signs in his own name", SAMPLE, ("signer",)),
-    ("A deputy signs for the director (KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC)", UPWARD, ("signer",)),
+    (
+        "A deputy signs for the director (KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC); the director may approve too",
+        UPWARD,
+        ("signer", "approvers"),
+    ),
     ("Recipients; the requester's mail quotes the request", SAMPLE, ("recipients", "archive_line")),
     (
         'Sent upward: addressees on the "Kính gửi:" line, one "- Như trên;" under "Nơi nhận:"',
