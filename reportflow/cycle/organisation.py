@@ -37,23 +37,26 @@ def get_person(session: Session, code: str) -> Person:
     return person
 
 
+def deciders(session: Session, definition: ReportDefinition) -> list[Person]:
+    """Who gets the approval code and may decide: the definition's signer (unless he signs by
+    order, TL./TUQ.) and its approvers; with none of them, the people with the director's role."""
+    codes = [spec.person for spec in definition.deciders()]
+    if not codes:
+        return list(session.exec(select(Person).where(Person.role == "director")))
+    found = [session.get(Person, code) for code in codes]
+    return [person for person in found if person is not None]
+
+
 def require_decider(session: Session, definition: ReportDefinition, code: str) -> Person:
-    """The person, if the report's definition lets him approve it (its signer or approvers)."""
+    """The person, if he may decide this report (`deciders`)."""
     person = get_person(session, code)
-    allowed = [spec.person for spec in definition.deciders()]
-    if person.code not in allowed:
-        names = ", ".join(p.name for c in allowed if (p := session.get(Person, c)))
+    allowed = deciders(session, definition)
+    if person.code not in {p.code for p in allowed}:
         raise Forbidden(
             f"{person.name} ({person.title or person.role}) không có quyền quyết định báo cáo "
-            f"này; người phê duyệt: {names}."
+            f"này; người phê duyệt: {', '.join(p.name for p in allowed)}."
         )
     return person
-
-
-def deciders(session: Session, definition: ReportDefinition) -> list[Person]:
-    """Who gets the approval code: the definition's signer, then its other approvers."""
-    found = [session.get(Person, spec.person) for spec in definition.deciders()]
-    return [person for person in found if person is not None]
 
 
 def division_name(session: Session, code: str) -> str:

@@ -244,6 +244,8 @@ class RecipientSpec(Reachable):
 
 SIGNING_AUTHORITIES = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
 """Decree 30: thay mặt, ký thay, thừa lệnh, thừa ủy quyền, quyền."""
+BY_ORDER = ("TL.", "TUQ.")
+"""Authorities under which the signer signs what the head decided."""
 
 
 class SignerSpec(Strict):
@@ -353,7 +355,9 @@ class ReportDefinition(Strict):
     """Who signs by default, and in whose place; he approves the draft."""
     approvers: list[SignerSpec] = []
     """Who else may approve, each with the signature block the final then carries when he does
-    (a deputy: KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC). Approval codes go to the signer and these only."""
+    (a deputy: KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC). Approval codes go to the signer and these only.
+    Under a TL./TUQ. signer, these decide and the signer signs; none listed: the people with
+    the director's role decide."""
     outline: list[OutlineItem]
     """The body's headings and the sections the divisions write, in order."""
     indicators: IndicatorTableSpec = IndicatorTableSpec()
@@ -452,15 +456,25 @@ class ReportDefinition(Strict):
     def section(self, key: str) -> OutlineItem | None:
         return next((s for s in self.sections() if s.key == key), None)
 
+    @property
+    def signer_decides(self) -> bool:
+        """A signer by order (TL.) or by delegation (TUQ.) of the head signs what the head
+        decided; every other signer (in his own name, KT., TM., Q.) decides what he signs."""
+        return self.signer.authority not in BY_ORDER
+
     def deciders(self) -> list[SignerSpec]:
-        """The signer, then the other approvers: who gets a code, in that order."""
+        """Who gets a code, in that order: the signer when he decides, then the approvers.
+        Empty (a TL. signer and no approvers): the people with the director's role decide."""
         found: dict[str, SignerSpec] = {}
-        for spec in (self.signer, *self.approvers):
+        for spec in ([self.signer] if self.signer_decides else []) + list(self.approvers):
             found.setdefault(spec.person, spec)
         return list(found.values())
 
     def signer_for(self, person_code: str | None) -> SignerSpec:
-        """The signature block of whoever approved; the default signer's before a decision."""
+        """The signature block of whoever approved; the default signer's before a decision, and
+        always under a TL./TUQ. signer (he signs by order of whoever decided)."""
+        if not self.signer_decides:
+            return self.signer
         return next((s for s in self.deciders() if s.person == person_code), self.signer)
 
     def indicator(self, code: str) -> IndicatorSpec | None:

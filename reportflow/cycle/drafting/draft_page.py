@@ -25,6 +25,7 @@ from reportflow.cycle.links import (
     expiry_for,
     sign,
 )
+from reportflow.cycle.organisation import deciders
 from reportflow.document.writing.appendix import appendix_label
 from reportflow.document.writing.blocks_html import section_html, table_html
 from reportflow.document.writing.numbering import number_outline
@@ -63,8 +64,8 @@ def draft_of(
     person = session.get(Person, link.person_code)
     if kind != DRAFT_KEY or not round_part.isdigit() or cycle is None or person is None:
         raise LinkRefused("tampered")
-    deciders = {spec.person for spec in cycle_definition(session, cycle).deciders()}
-    if person.code not in deciders:
+    allowed = deciders(session, cycle_definition(session, cycle))
+    if person.code not in {p.code for p in allowed}:
         raise LinkRefused("not_director")
     if cycle.state in ENDED_STATES and not ended_too:
         raise LinkRefused("ended")
