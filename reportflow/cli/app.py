@@ -42,6 +42,7 @@ for command in (
     deciding.approve,
     issuing.dispatch,
     issuing.export,
+    issuing.verify,
     operations.check,
 ):
     app.command()(command)

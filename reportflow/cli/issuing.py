@@ -151,3 +151,40 @@ def export(
             console.print(f"Đã xuất {target}.")
     except UserError as exc:
         fail(exc)
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="Tệp PDF cần kiểm tra")],
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(help="Chứng thư gốc tin cậy (.pem), có thể nêu nhiều lần"),
+    ] = None,
+) -> None:
+    """Kiểm tra chữ ký số của văn bản điện tử theo Nghị định 30/2020: mỗi chữ ký một dòng, rồi
+    kết luận. Mã thoát 0 chỉ khi đạt mọi yêu cầu."""
+    from reportflow.signatures.verification import MAX_PDF_BYTES, verify_pdf
+
+    try:
+        if not file.is_file():
+            raise UserError(f"Không có tệp {file}.")
+        if file.stat().st_size > MAX_PDF_BYTES:
+            raise UserError(f"Tệp lớn quá {MAX_PDF_BYTES // 1_000_000} MB; không kiểm tra.")
+        for root in trust or []:
+            if not root.is_file():
+                raise UserError(f"Không có tệp chứng thư gốc {root}.")
+        verdict = verify_pdf(file.read_bytes(), list(trust or []))
+    except UserError as exc:
+        fail(exc)
+    for number, finding in enumerate(verdict.findings, start=1):
+        console.print(f"{number}. {escape(finding.line())}", highlight=False)
+    if verdict.passes:
+        console.print(
+            "[bold green]Đạt:[/] có chữ ký của người có thẩm quyền, sau đó chỉ điền số, ngày và "
+            "chữ ký của cơ quan bao trùm toàn bộ tệp; hai chứng thư khác nhau, đều tin cậy.",
+            highlight=False,
+        )
+        return
+    console.print("[bold red]Không đạt:[/]", highlight=False)
+    for problem in verdict.problems:
+        console.print(f"- {escape(problem)}", highlight=False)
+    raise typer.Exit(code=1)

@@ -1,0 +1,135 @@
+"""Where a signing key is: a PKCS#11 token (a USB token, a smart card, an HSM, through its
+vendor's module) or a PKCS#12 file (the demo and trials). Its PIN or password is a secret: read
+from an environment variable or a file, never from a parameter, a form or a log."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pkcs11
+from pyhanko.config.pkcs11 import TokenCriteria
+from pyhanko.sign import signers
+from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+
+from reportflow.core.errors import UserError
+
+
+class KeyUnavailable(UserError):
+    """The key cannot be used now (wrong PIN, no token, unreadable file); nothing was signed."""
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """``pkcs11:module=/usr/lib/…/libvendor.so;token=LABEL;key=LABEL`` or ``pkcs12:/path/key.p12``,
+    with the secret in the environment variable ``pin_env`` or the file ``pin_file``."""
+
+    kind: str
+    module: str = ""
+    token: str = ""
+    key: str = ""
+    path: str = ""
+    pin_env: str = ""
+    pin_file: str = ""
+
+    @classmethod
+    def parse(cls, text: str, pin_env: str = "", pin_file: str = "") -> KeySpec:
+        kind, _, rest = text.strip().partition(":")
+        if kind == "pkcs12" and rest:
+            return cls("pkcs12", path=rest, pin_env=pin_env, pin_file=pin_file)
+        if kind == "pkcs11":
+            fields = dict(part.partition("=")[::2] for part in rest.split(";") if part)
+            unknown = set(fields) - {"module", "token", "key"}
+            if not unknown and fields.get("module") and fields.get("token"):
+                return cls(
+                    "pkcs11",
+                    module=fields["module"],
+                    token=fields["token"],
+                    key=fields.get("key") or fields["token"],
+                    pin_env=pin_env,
+                    pin_file=pin_file,
+                )
+        raise UserError(
+            f"Khóa ký số '{text[:80]}' không đúng dạng: dùng pkcs11:module=ĐƯỜNG_DẪN;token=NHÃN;"
+            "key=NHÃN (thiết bị USB, thẻ, HSM) hoặc pkcs12:ĐƯỜNG_DẪN (tệp .p12)."
+        )
+
+    @property
+    def where(self) -> str:
+        """The key's place, for messages (never the secret)."""
+        return f"token '{self.token}'" if self.kind == "pkcs11" else f"tệp {Path(self.path).name}"
+
+    def secret(self) -> str:
+        if self.pin_env and os.environ.get(self.pin_env):
+            return os.environ[self.pin_env]
+        if self.pin_file:
+            try:
+                return Path(self.pin_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise KeyUnavailable(
+                    f"Không đọc được tệp mã PIN {self.pin_file} ({exc.strerror}); kiểm tra "
+                    "đường dẫn và quyền đọc."
+                ) from exc
+        raise KeyUnavailable(
+            f"Chưa có mã PIN/mật khẩu cho khóa ở {self.where}: đặt biến môi trường "
+            f"{self.pin_env or '(chưa khai)'} hoặc tệp PIN."
+        )
+
+
+@contextmanager
+def open_signer(spec: KeySpec, signing_cert=None) -> Iterator[object]:
+    """A pyHanko signer on the key; the token's session is closed afterwards. ``signing_cert``:
+    the certificate, when the token holds only the key."""
+    if spec.kind == "pkcs11" and not Path(spec.module).is_file():
+        raise KeyUnavailable(
+            f"Không có thư viện PKCS#11 {spec.module}: cài phần mềm của thiết bị ký số hoặc "
+            "sửa đường dẫn 'module'."
+        )
+    secret = spec.secret()
+    if spec.kind == "pkcs12":
+        path = Path(spec.path)
+        if not path.is_file():
+            raise KeyUnavailable(f"Không có tệp khóa {path}; kiểm tra cấu hình khóa ký số.")
+        signer = signers.SimpleSigner.load_pkcs12(path, passphrase=secret.encode())
+        if signer is None:
+            raise KeyUnavailable(
+                f"Không mở được {spec.where}: sai mật khẩu hoặc tệp hỏng. Nhập lại mật khẩu."
+            )
+        yield signer
+        return
+    with _token_session(spec, secret) as session:
+        yield PKCS11Signer(
+            session,
+            key_label=spec.key,
+            cert_label=None if signing_cert else spec.key,
+            signing_cert=signing_cert,
+        )
+
+
+@contextmanager
+def _token_session(spec: KeySpec, secret: str) -> Iterator[object]:
+    try:
+        session = open_pkcs11_session(
+            spec.module, token_criteria=TokenCriteria(label=spec.token), user_pin=secret
+        )
+    except pkcs11.exceptions.PinIncorrect as exc:
+        raise KeyUnavailable(
+            f"Sai mã PIN của {spec.where}. Nhập lại; thiết bị có thể khóa sau vài lần sai."
+        ) from exc
+    except pkcs11.exceptions.PinLocked as exc:
+        raise KeyUnavailable(
+            f"Mã PIN của {spec.where} đã bị khóa; liên hệ bộ phận cấp chứng thư số."
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - pyHanko says "no token" in its own error
+        if "token" in str(exc).lower():
+            raise KeyUnavailable(
+                f"Không thấy {spec.where}: cắm thiết bị ký số vào máy rồi thử lại."
+            ) from exc
+        raise KeyUnavailable(f"Không mở được {spec.where}: {exc}") from exc
+    try:
+        yield session
+    finally:
+        session.close()
