@@ -4,17 +4,15 @@ digitalSignature and nonRepudiation, as a Vietnamese CA issues them."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+from reportflow.signatures.demo_keys import DemoCa
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 PIN = "246810"
@@ -28,62 +26,12 @@ class Token:
     pin_env: str
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-            x509.NameAttribute(
-                NameOID.ORGANIZATION_NAME, "Sở Thông tin và Truyền thông tỉnh Trà Vinh"
-            ),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+AGENCY = "Sở Thông tin và Truyền thông tỉnh Trà Vinh"
 
 
-class TestPki:
-    """A CA, and certificates it issues; files under ``folder``."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = dt.datetime.now(dt.UTC)
-        self.ca_cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name("CA thử nghiệm reportflow"))
-            .issuer_name(_name("CA thử nghiệm reportflow"))
-            .public_key(self.ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                critical=True,
-            )
-            .sign(self.ca_key, hashes.SHA256())
-        )
-        self.ca_pem = folder / "ca.pem"
-        self.ca_pem.write_bytes(self.ca_cert.public_bytes(serialization.Encoding.PEM))
-
-    def issue(self, common_name: str, days: int = 365, ago_days: int = 1):
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(self.ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=ago_days))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(
-                x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-                critical=True,
-            )
-            .sign(self.ca_key, hashes.SHA256())
-        )
-        return key, cert
+def demo_ca(folder: Path) -> DemoCa:
+    """The product's own demo CA, in the test's folder."""
+    return DemoCa.create(folder, AGENCY)
 
 
 def softhsm_environment(folder: Path) -> None:

@@ -32,14 +32,13 @@ from reportflow.signatures.issued_pdf import (
 )
 from reportflow.signatures.keys import KeySpec, KeyUnavailable, open_signer
 from reportflow.signatures.verification import verify_pdf
-from tests.softhsm import MODULE, TestPki, key_uri, make_token, softhsm_environment
+from tests.softhsm import AGENCY, MODULE, demo_ca, key_uri, make_token, softhsm_environment
 
 pytestmark = pytest.mark.skipif(
     not MODULE.exists() or not shutil.which("soffice"),
     reason="needs softhsm2 and LibreOffice (apt-get install softhsm2 libreoffice-writer-nogui)",
 )
 
-AGENCY = "Sở Thông tin và Truyền thông tỉnh Trà Vinh"
 PLACES = Places(
     signature_page=0,
     signer_box=(340, 300, 520, 370),
@@ -54,9 +53,9 @@ SIGNED_AT = dt.datetime(2020, 6, 5, 14, 5, 9, tzinfo=VN_TZ)
 def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("signing")
     softhsm_environment(folder)
-    pki = TestPki(folder / "pki")
-    signer = make_token(folder, "giamdoc", *pki.issue("Trần Văn Khoản"), "TEST_SIGNER_PIN")
-    agency = make_token(folder, "coquan", *pki.issue(AGENCY), "TEST_AGENCY_PIN")
+    pki = demo_ca(folder / "pki")
+    signer = make_token(folder, "giamdoc", *pki.issue("Trần Văn Khoản", AGENCY), "TEST_SIGNER_PIN")
+    agency = make_token(folder, "coquan", *pki.issue(AGENCY, AGENCY), "TEST_AGENCY_PIN")
     document = Document()
     document.add_paragraph("Số:      /BC-STTTT-VP")
     document.add_paragraph("Trà Vinh, ngày    tháng    năm 2020")
@@ -84,7 +83,7 @@ def issued(setup) -> bytes:
 
 def test_the_whole_path_passes_verify_and_shows_the_stamp(setup):
     final = issued(setup)
-    verdict = verify_pdf(final, [setup["pki"].ca_pem])
+    verdict = verify_pdf(final, [setup["pki"].pem])
     assert verdict.passes, verdict.problems
     signer_sig, agency_sig = verdict.findings
     assert signer_sig.signer == "Trần Văn Khoản" and signer_sig.certifies
@@ -100,7 +99,7 @@ def test_the_whole_path_passes_verify_and_shows_the_stamp(setup):
     assert "2020-06-05T14:05:09+07:00" in text
 
     result = CliRunner().invoke(
-        app, ["verify", str(path), "--trust", str(setup["pki"].ca_pem)], terminal_width=200
+        app, ["verify", str(path), "--trust", str(setup["pki"].pem)], terminal_width=200
     )
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
@@ -115,7 +114,7 @@ def test_a_changed_content_stream_fails_verify(setup):
     final = bytearray(issued(setup))
     spot = final.index(b"stream\n") + 20  # inside the first content stream, covered by both
     final[spot] = (final[spot] + 1) % 256
-    verdict = verify_pdf(bytes(final), [setup["pki"].ca_pem])
+    verdict = verify_pdf(bytes(final), [setup["pki"].pem])
     assert not verdict.passes
     assert any("không còn nguyên vẹn" in p for p in verdict.problems), verdict.problems
 
@@ -133,7 +132,7 @@ def test_a_field_added_after_the_certification_fails(setup):
 
         meta_field = issued_pdf.AGENCY_FIELD
         final = sign_as_agency(out.getvalue(), signer, AGENCY, SIGNED_AT)
-    verdict = verify_pdf(final, [setup["pki"].ca_pem])
+    verdict = verify_pdf(final, [setup["pki"].pem])
     assert meta_field and not verdict.passes
     assert any("đã bị sửa ngoài số, ngày" in p for p in verdict.problems), verdict.problems
 
@@ -144,9 +143,9 @@ def test_one_signature_or_one_certificate_twice_is_not_enough(setup):
         signed = sign_as_signer(prepared, signer, "Trần Văn Khoản")
         numbered = fill_number(signed, "01/BC-STTTT-VP", "ngày 05 tháng 6 năm 2020")
         twice = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT)
-    alone = verify_pdf(signed, [setup["pki"].ca_pem])
+    alone = verify_pdf(signed, [setup["pki"].pem])
     assert not alone.passes and "cần cả chữ ký" in alone.problems[0]
-    same = verify_pdf(twice, [setup["pki"].ca_pem])
+    same = verify_pdf(twice, [setup["pki"].pem])
     assert any("cùng một chứng thư" in p for p in same.problems), same.problems
 
 
@@ -175,15 +174,8 @@ def test_verify_refuses_what_is_not_a_pdf(tmp_path):
 
 
 def test_a_pkcs12_file_signs_as_the_demo_does(setup, tmp_path, monkeypatch):
-    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-
-    key, cert = setup["pki"].issue("Sở TTTT Trà Vinh (khóa thử nghiệm)")
     p12 = tmp_path / "co-quan.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"coquan", key, cert, None, BestAvailableEncryption(b"mat-khau")
-        )
-    )
+    setup["pki"].pkcs12_file(p12, "Sở TTTT Trà Vinh (THỬ NGHIỆM)", AGENCY, "mat-khau")
     prepared = prepare(setup["pdf"], PLACES)
     with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
         numbered = fill_number(sign_as_signer(prepared, signer, "Trần Văn Khoản"), "02/BC", "ngày")
@@ -194,4 +186,24 @@ def test_a_pkcs12_file_signs_as_the_demo_does(setup, tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_P12_PASSWORD", "mat-khau")
     with open_signer(demo) as signer:
         final = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT)
-    assert verify_pdf(final, [setup["pki"].ca_pem]).passes
+    verdict = verify_pdf(final, [setup["pki"].pem])
+    assert verdict.passes, verdict.problems
+    assert "THỬ NGHIỆM" in verdict.findings[-1].signer
+
+
+def test_an_expired_certificate_is_not_trusted(setup, tmp_path, monkeypatch):
+    p12 = tmp_path / "het-han.p12"
+    key, cert = setup["pki"].issue("Trần Văn Khoản", AGENCY, valid_days=30, begins_days_ago=400)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"x", key, cert, None, serialization.BestAvailableEncryption(b"mk")
+        )
+    )
+    monkeypatch.setenv("TEST_P12_PASSWORD", "mk")
+    with open_signer(KeySpec.parse(f"pkcs12:{p12}", pin_env="TEST_P12_PASSWORD")) as signer:
+        signed = sign_as_signer(prepare(setup["pdf"], PLACES), signer, "Trần Văn Khoản")
+    verdict = verify_pdf(signed, [setup["pki"].pem])
+    assert verdict.findings[0].intact and not verdict.findings[0].trusted

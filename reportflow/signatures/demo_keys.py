@@ -1,0 +1,113 @@
+"""Keys for the demo and trials: a CA of its own and PKCS#12 files it issues, every name
+marked as a demo so that nobody takes a file they signed for an agency's document. A real
+agency signs with the certificates a licensed CA (VGCA for state bodies) issued on its tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+DEMO_MARK = "THỬ NGHIỆM"
+"""In every demo certificate's name: the verify lines and the stamp show it."""
+KEY_BITS = 2048
+SIGNING_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=True,  # nonRepudiation
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _name(common_name: str, organisation: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+        ]
+    )
+
+
+@dataclass
+class DemoCa:
+    """A certification authority for trials; ``pem`` is what `verify --trust` takes."""
+
+    key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    pem: Path
+
+    @classmethod
+    def create(cls, folder: Path, organisation: str) -> DemoCa:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+        name = _name(f"CA {DEMO_MARK} reportflow", organisation)
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        pem = folder / "ca-thu-nghiem.pem"
+        pem.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        return cls(key, certificate, pem)
+
+    def issue(
+        self, common_name: str, organisation: str, valid_days: int = 730, begins_days_ago: int = 1
+    ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """A signing key and its certificate (digitalSignature, nonRepudiation)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name, organisation))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=begins_days_ago))
+            .not_valid_after(
+                now - dt.timedelta(days=begins_days_ago) + dt.timedelta(days=valid_days)
+            )
+            .add_extension(SIGNING_USAGE, critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        return key, certificate
+
+    def pkcs12_file(
+        self, path: Path, common_name: str, organisation: str, password: str
+    ) -> x509.Certificate:
+        """A PKCS#12 file holding a new key and its certificate, under ``password``."""
+        key, certificate = self.issue(common_name, organisation)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                common_name.encode(),
+                key,
+                certificate,
+                [self.certificate],
+                serialization.BestAvailableEncryption(password.encode()),
+            )
+        )
+        path.chmod(0o600)
+        return certificate
