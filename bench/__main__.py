@@ -11,6 +11,7 @@ from bench import (
     progress_table,
     reminders,
     results,
+    signing,
     submit_path,
 )
 
@@ -22,6 +23,7 @@ BENCHES = {
     "progress": progress_table.run,
     "submit": submit_path.run,
     "prefect-lock": prefect_lock.run,
+    "signing": signing.run,
 }
 
 

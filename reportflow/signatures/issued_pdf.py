@@ -9,6 +9,7 @@ filling an existing one is allowed (DocMDP level 2, form filling)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from dataclasses import dataclass
 from io import BytesIO
@@ -35,6 +36,7 @@ SERIF = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"
 """Times New Roman's metric twin, with every Vietnamese letter; embedded (a subset) wherever
 text is drawn, so the diacritics show in any reader."""
 PDF_EM = 1000
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset" on every stamp
 
 
 def serif_font() -> Path:
