@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from reportflow.cli import app
 from reportflow.core.clock import VN_TZ
 from reportflow.cycle.pdf_export import convert_to_pdf
+from reportflow.signatures import issued_pdf
 from reportflow.signatures.issued_pdf import (
     Places,
     field_values,
@@ -207,3 +209,72 @@ def test_an_expired_certificate_is_not_trusted(setup, tmp_path, monkeypatch):
         signed = sign_as_signer(prepare(setup["pdf"], PLACES), signer, "Trần Văn Khoản")
     verdict = verify_pdf(signed, [setup["pki"].pem])
     assert verdict.findings[0].intact and not verdict.findings[0].trusted
+
+
+def text_positions(pdf: bytes) -> dict[str, tuple[float, float]]:
+    """Where each line of the first page starts, in PDF points (pypdf)."""
+    from pypdf import PdfReader
+
+    found: dict[str, tuple[float, float]] = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            found.setdefault(text.strip(), (tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]))
+
+    PdfReader(BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+def test_the_signed_page_shows_the_signature_under_the_seal(setup):
+    """The page as a person sees it (out/signatures/trang-ky.png): the blue signature between
+    the title and the name, the red seal over its left third, the number and the date filled."""
+    from reportflow.signatures.demo_keys import MM, SEAL_MM, demo_seal_png, demo_signature_png
+
+    folder = setup["folder"]
+    document = Document()
+    document.add_paragraph("SỞ THÔNG TIN VÀ TRUYỀN THÔNG")
+    document.add_paragraph("Số:          /BC-STTTT-VP")
+    document.add_paragraph("Trà Vinh, ngày     tháng     năm 2020")
+    document.add_paragraph("BÁO CÁO").alignment = 1
+    document.add_paragraph("Tình hình thực hiện nhiệm vụ 6 tháng đầu năm 2020").alignment = 1
+    for line in ["GIÁM ĐỐC", "", "", "", "", "Trần Văn Khoản"]:
+        document.add_paragraph(line).alignment = 2
+    docx = folder / "trang-ky.docx"
+    document.save(docx)
+    pdf = convert_to_pdf(docx, folder).read_bytes()
+    at = text_positions(pdf)
+    (_, title_y), (_, name_y) = at["GIÁM ĐỐC"], at["Trần Văn Khoản"]
+    number_x, number_y = at["Số:          /BC-STTTT-VP"]
+    date_x, date_y = at["Trà Vinh, ngày     tháng     năm 2020"]
+    places = issued_pdf.Places.around_signature(
+        0,
+        (400, name_y + 16, 540, title_y - 4),
+        SEAL_MM * MM,
+        (number_x + 24, number_y - 3, number_x + 70, number_y + 14),
+        (date_x, date_y - 3, date_x + 260, date_y + 14),
+    )
+    signature = demo_signature_png(folder / "chu-ky.png", "Trần Văn Khoản")
+    seal = demo_seal_png(folder / "con-dau.png", AGENCY)
+    prepared = issued_pdf.prepare(pdf, places)
+    with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
+        signed = sign_as_signer(prepared, signer, "Trần Văn Khoản", image=signature)
+    numbered = fill_number(signed, "01", "Trà Vinh, ngày 05 tháng 6 năm 2020")
+    with open_signer(spec(setup["agency"]), setup["agency"].certificate) as signer:
+        final = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT, seal=seal)
+    assert verify_pdf(final, [setup["pki"].pem]).passes
+    out = Path(__file__).resolve().parent.parent / "out" / "signatures"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "trang-ky.pdf").write_bytes(final)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "80",
+            "-png",
+            "-singlefile",
+            str(out / "trang-ky.pdf"),
+            str(out / "trang-ky"),
+        ],
+        check=True,
+    )
+    assert (out / "trang-ky.png").stat().st_size > 10_000

@@ -111,3 +111,44 @@ class DemoCa:
         )
         path.chmod(0o600)
         return certificate
+
+
+SEAL_MM = 36.0
+"""A provincial department's seal is about 36 mm across (Nghị định 99/2016, its models)."""
+MM = 72 / 25.4
+SANS_BOLD = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf")
+
+
+def demo_signature_png(path: Path, name: str) -> Path:
+    """A blue handwritten-looking signature on a transparent background, for the demo signer."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 240), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    blue = (20, 40, 170, 255)
+    points = [(40 + i * 9, 150 - 60 * ((i % 7) / 6) + 25 * ((i % 3) - 1)) for i in range(58)]
+    draw.line(points, fill=blue, width=7, joint="curve")
+    draw.line([(60, 190), (560, 160)], fill=blue, width=5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def demo_seal_png(path: Path, agency: str) -> Path:
+    """A red round seal at 300 dpi (its real size when drawn SEAL_MM wide), marked as a demo."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = round(SEAL_MM / 25.4 * 300)
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    red = (200, 20, 30, 235)
+    draw.ellipse([4, 4, size - 4, size - 4], outline=red, width=14)
+    draw.ellipse([70, 70, size - 70, size - 70], outline=red, width=6)
+    font = ImageFont.truetype(str(SANS_BOLD), 38)
+    words = agency.upper().split()
+    lines = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :]), DEMO_MARK]
+    for number, line in enumerate(lines):
+        draw.text((size / 2, size / 2 + (number - 1) * 56), line, fill=red, font=font, anchor="mm")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, dpi=(300, 300))
+    return path
