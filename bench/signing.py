@@ -20,6 +20,7 @@ from reportflow.document.writing.render import render_report_bytes
 from reportflow.runtime import office
 from reportflow.signatures.demo_keys import DemoCa
 from reportflow.signatures.issued_pdf import (
+    NUMBER_FIELD,
     Places,
     fill_number,
     prepare,
@@ -68,9 +69,7 @@ def run(runs: int = RUNS) -> list[Row]:
                 prepared = prepare(pdf, PLACES)
                 with open_signer(signer_key) as signer:
                     signed = sign_as_signer(prepared, signer, "Trần Văn Khoản")
-                numbered = fill_number(
-                    signed, "01/BC-STTTT-VP", "Trà Vinh, ngày 05 tháng 6 năm 2020"
-                )
+                numbered = fill_number(signed, {NUMBER_FIELD: "01/BC-STTTT-VP"})
                 with open_signer(agency_key) as signer:
                     final = sign_as_agency(numbered, signer, AGENCY, dt.datetime.now(VN_TZ))
                 signed_s = time.perf_counter() - began

@@ -6,6 +6,7 @@ Vietnamese, and nothing is signed."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -45,8 +46,10 @@ PLACES = Places(
     signature_page=0,
     signer_box=(340, 300, 520, 370),
     agency_box=(300, 300, 420, 370),
-    number_box=(95, 742, 200, 758),
-    date_box=(330, 742, 560, 758),
+    text_boxes={
+        issued_pdf.NUMBER_FIELD: (95, 742, 200, 759),
+        issued_pdf.DAY_FIELD: (330, 742, 380, 760),
+    },
 )
 SIGNED_AT = dt.datetime(2020, 6, 5, 14, 5, 9, tzinfo=VN_TZ)
 
@@ -78,7 +81,9 @@ def issued(setup) -> bytes:
     prepared = prepare(setup["pdf"], PLACES)
     with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
         signed = sign_as_signer(prepared, signer, "Trần Văn Khoản")
-    numbered = fill_number(signed, "01/BC-STTTT-VP", "Trà Vinh, ngày 05 tháng 6 năm 2020")
+    numbered = fill_number(
+        signed, {issued_pdf.NUMBER_FIELD: "01/BC-STTTT-VP", issued_pdf.DAY_FIELD: "05"}
+    )
     with open_signer(spec(setup["agency"]), setup["agency"].certificate) as signer:
         return sign_as_agency(numbered, signer, AGENCY, SIGNED_AT)
 
@@ -90,10 +95,7 @@ def test_the_whole_path_passes_verify_and_shows_the_stamp(setup):
     signer_sig, agency_sig = verdict.findings
     assert signer_sig.signer == "Trần Văn Khoản" and signer_sig.certifies
     assert agency_sig.signer == AGENCY and agency_sig.whole_file
-    assert field_values(final) == {
-        "SoVanBan": "01/BC-STTTT-VP",
-        "NgayBanHanh": "Trà Vinh, ngày 05 tháng 6 năm 2020",
-    }
+    assert field_values(final) == {"SoVanBan": "01/BC-STTTT-VP", "Ngay": "05"}
     path = setup["folder"] / "issued.pdf"
     path.write_bytes(final)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
@@ -143,7 +145,7 @@ def test_one_signature_or_one_certificate_twice_is_not_enough(setup):
     prepared = prepare(setup["pdf"], PLACES)
     with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
         signed = sign_as_signer(prepared, signer, "Trần Văn Khoản")
-        numbered = fill_number(signed, "01/BC-STTTT-VP", "ngày 05 tháng 6 năm 2020")
+        numbered = fill_number(signed, {issued_pdf.NUMBER_FIELD: "01/BC-STTTT-VP"})
         twice = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT)
     alone = verify_pdf(signed, [setup["pki"].pem])
     assert not alone.passes and "cần cả chữ ký" in alone.problems[0]
@@ -180,7 +182,9 @@ def test_a_pkcs12_file_signs_as_the_demo_does(setup, tmp_path, monkeypatch):
     setup["pki"].pkcs12_file(p12, "Sở TTTT Trà Vinh (THỬ NGHIỆM)", AGENCY, "mat-khau")
     prepared = prepare(setup["pdf"], PLACES)
     with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
-        numbered = fill_number(sign_as_signer(prepared, signer, "Trần Văn Khoản"), "02/BC", "ngày")
+        numbered = fill_number(
+            sign_as_signer(prepared, signer, "Trần Văn Khoản"), {issued_pdf.NUMBER_FIELD: "02"}
+        )
     monkeypatch.setenv("TEST_P12_PASSWORD", "sai")
     demo = KeySpec.parse(f"pkcs12:{p12}", pin_env="TEST_P12_PASSWORD")
     with pytest.raises(KeyUnavailable, match="sai mật khẩu"), open_signer(demo):
@@ -211,70 +215,53 @@ def test_an_expired_certificate_is_not_trusted(setup, tmp_path, monkeypatch):
     assert verdict.findings[0].intact and not verdict.findings[0].trusted
 
 
-def text_positions(pdf: bytes) -> dict[str, tuple[float, float]]:
-    """Where each line of the first page starts, in PDF points (pypdf)."""
-    from pypdf import PdfReader
-
-    found: dict[str, tuple[float, float]] = {}
-
-    def visit(text, cm, tm, font, size):
-        if text.strip():
-            found.setdefault(text.strip(), (tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]))
-
-    PdfReader(BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
-    return found
-
-
-def test_the_signed_page_shows_the_signature_under_the_seal(setup):
-    """The page as a person sees it (out/signatures/trang-ky.png): the blue signature between
-    the title and the name, the red seal over its left third, the number and the date filled."""
+def test_the_report_signed_in_its_own_layout_shows_the_seal_over_the_signature(setup):
+    """The sample report rendered for signing (the number, the day and the month blank), its
+    fields found in the PDF, signed twice with the images and numbered: the pages as a person
+    sees them go to out/signatures/ (the first page's number and date, the signature page)."""
+    from bench.documents import sample_report
+    from reportflow.document.writing.render import render_report_bytes
     from reportflow.signatures.demo_keys import MM, SEAL_MM, demo_seal_png, demo_signature_png
+    from reportflow.signatures.placement import chunks, find_places
 
     folder = setup["folder"]
-    document = Document()
-    document.add_paragraph("SỞ THÔNG TIN VÀ TRUYỀN THÔNG")
-    document.add_paragraph("Số:          /BC-STTTT-VP")
-    document.add_paragraph("Trà Vinh, ngày     tháng     năm 2020")
-    document.add_paragraph("BÁO CÁO").alignment = 1
-    document.add_paragraph("Tình hình thực hiện nhiệm vụ 6 tháng đầu năm 2020").alignment = 1
-    for line in ["GIÁM ĐỐC", "", "", "", "", "Trần Văn Khoản"]:
-        document.add_paragraph(line).alignment = 2
-    docx = folder / "trang-ky.docx"
-    document.save(docx)
-    pdf = convert_to_pdf(docx, folder).read_bytes()
-    at = text_positions(pdf)
-    (_, title_y), (_, name_y) = at["GIÁM ĐỐC"], at["Trần Văn Khoản"]
-    number_x, number_y = at["Số:          /BC-STTTT-VP"]
-    date_x, date_y = at["Trà Vinh, ngày     tháng     năm 2020"]
-    places = issued_pdf.Places.around_signature(
-        0,
-        (400, name_y + 16, 540, title_y - 4),
-        SEAL_MM * MM,
-        (number_x + 24, number_y - 3, number_x + 70, number_y + 14),
-        (date_x, date_y - 3, date_x + 260, date_y + 14),
+    report = dataclasses.replace(
+        sample_report(), number_text="      /BC-STTTT-VP", issued_on=None, signing_year=2020
     )
+    docx = folder / "ban-ky.docx"
+    docx.write_bytes(render_report_bytes(report))
+    pdf = convert_to_pdf(docx, folder).read_bytes()
+    places = find_places(pdf, "GIÁM ĐỐC", "Trần Văn Khoản", SEAL_MM * MM)
+    x1, y1, x2, y2 = places.signer_box
+    assert places.signature_page > 0 and x2 - x1 > 100 and y2 - y1 > 40
+    sx1, sy1, sx2, sy2 = places.agency_box
+    assert sx2 == pytest.approx(x1 + (x2 - x1) / 3) and sx2 - sx1 == pytest.approx(SEAL_MM * MM)
     signature = demo_signature_png(folder / "chu-ky.png", "Trần Văn Khoản")
     seal = demo_seal_png(folder / "con-dau.png", AGENCY)
-    prepared = issued_pdf.prepare(pdf, places)
     with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
-        signed = sign_as_signer(prepared, signer, "Trần Văn Khoản", image=signature)
-    numbered = fill_number(signed, "01", "Trà Vinh, ngày 05 tháng 6 năm 2020")
+        signed = sign_as_signer(prepare(pdf, places), signer, "Trần Văn Khoản", image=signature)
+    numbered = fill_number(
+        signed,
+        {issued_pdf.NUMBER_FIELD: "01", issued_pdf.DAY_FIELD: "05", issued_pdf.MONTH_FIELD: "6"},
+    )
     with open_signer(spec(setup["agency"]), setup["agency"].certificate) as signer:
         final = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT, seal=seal)
     assert verify_pdf(final, [setup["pki"].pem]).passes
+    first_page = " ".join(c.text for c in chunks(final) if c.page == 0)
+    assert "Số:" in first_page and "năm 2020" in first_page
     out = Path(__file__).resolve().parent.parent / "out" / "signatures"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "trang-ky.pdf").write_bytes(final)
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "80",
-            "-png",
-            "-singlefile",
-            str(out / "trang-ky.pdf"),
-            str(out / "trang-ky"),
-        ],
-        check=True,
-    )
-    assert (out / "trang-ky.png").stat().st_size > 10_000
+    (out / "bao-cao-da-ky.pdf").write_bytes(final)
+    for name, page in (("trang-dau", 1), ("trang-ky", places.signature_page + 1)):
+        subprocess.run(
+            ["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(page), "-l", str(page)]
+            + [str(out / "bao-cao-da-ky.pdf"), str(out / name)],
+            check=True,
+        )
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(out / "bao-cao-da-ky.pdf"), "-"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    said = " ".join(text.split())
+    assert "01" in said and "05" in said, said[:400]

@@ -171,9 +171,20 @@ def blank_long_date() -> str:
     return f"ngày {_BLANK} tháng {_BLANK} năm {_BLANK}"
 
 
-def place_date_line(place: str, date: dt.date | None) -> str:
-    """``"Trà Vinh, ngày 05 tháng 6 năm 2020"``; with no date, the blanks of a draft."""
-    when = long_date(date) if date is not None else blank_long_date()
+SIGNING_BLANK = " " * 5
+"""The day's and the month's blank on the copy that is signed before it is numbered: spaces,
+which the filled-in date covers (a "…" would show through it)."""
+
+
+def place_date_line(place: str, date: dt.date | None, signing_year: int | None = None) -> str:
+    """``"Trà Vinh, ngày 05 tháng 6 năm 2020"``; with no date, the blanks of a draft, or with
+    ``signing_year`` those of the copy signed before its number: "ngày      tháng      năm 2020"."""
+    if date is not None:
+        when = long_date(date)
+    elif signing_year is not None:
+        when = f"ngày {SIGNING_BLANK} tháng {SIGNING_BLANK} năm {signing_year}"
+    else:
+        when = blank_long_date()
     place = place.strip()
     return f"{place}, {when}" if place else when[0].upper() + when[1:]
 

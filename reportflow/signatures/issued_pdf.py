@@ -31,21 +31,26 @@ from reportflow.core.config import get_settings
 SIGNER_FIELD = "ChuKyNguoiKy"
 AGENCY_FIELD = "ChuKyCoQuan"
 NUMBER_FIELD = "SoVanBan"
-DATE_FIELD = "NgayBanHanh"
-SERIF = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+DAY_FIELD = "Ngay"
+MONTH_FIELD = "Thang"
+FONTS = Path("/usr/share/fonts/truetype/liberation2")
+SERIF = FONTS / "LiberationSerif-Regular.ttf"
 """Times New Roman's metric twin, with every Vietnamese letter; embedded (a subset) wherever
 text is drawn, so the diacritics show in any reader."""
+SERIF_ITALIC = FONTS / "LiberationSerif-Italic.ttf"
+"""The place and date line is italic (Decree 30, Phụ lục I)."""
+ITALIC_FIELDS = {DAY_FIELD, MONTH_FIELD}
 PDF_EM = 1000
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset" on every stamp
 
 
-def serif_font() -> Path:
-    """Liberation Serif scaled to 1,000 units per em, made once in the data folder: pyHanko
-    writes a TrueType font's glyph widths in its own units, which PDF reads as thousandths of
-    an em, so the 2,048-unit original comes out letter-spaced."""
-    target = get_settings().data_dir / "fonts" / f"{SERIF.stem}-{PDF_EM}.ttf"
+def serif_font(source: Path = SERIF) -> Path:
+    """The font scaled to 1,000 units per em, made once in the data folder: pyHanko writes a
+    TrueType font's glyph widths in its own units, which PDF reads as thousandths of an em, so
+    Liberation's 2,048-unit original comes out letter-spaced."""
+    target = get_settings().data_dir / "fonts" / f"{source.stem}-{PDF_EM}.ttf"
     if not target.exists():
-        font = TTFont(SERIF)
+        font = TTFont(source)
         scale_upem(font, PDF_EM)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.part")
@@ -56,22 +61,23 @@ def serif_font() -> Path:
 
 Box = tuple[float, float, float, float]
 """x1, y1, x2, y2 in PDF points from the page's lower left corner."""
+FIELD_PADDING = 4
+"""A text field is its font size plus this high, the text drawn at that size."""
 
 
 @dataclass(frozen=True)
 class Places:
-    """Where the fields go: the signature block's page and boxes, and the number and the date
-    on the first page."""
+    """Where the fields go: the signature block's page and boxes, and the text fields of the
+    first page (the number, the day, the month: the blanks a signed paper leaves)."""
 
     signature_page: int
     signer_box: Box
     agency_box: Box
-    number_box: Box
-    date_box: Box
+    text_boxes: dict[str, Box]
 
     @classmethod
     def around_signature(
-        cls, page: int, signer_box: Box, seal_pt: float, number_box: Box, date_box: Box
+        cls, page: int, signer_box: Box, seal_pt: float, text_boxes: dict[str, Box]
     ) -> Places:
         """The agency's box the seal's real size, over the left third of the signer's image
         (as a paper seal covers a third of the signature, Điều 33)."""
@@ -79,7 +85,7 @@ class Places:
         right = x1 + (x2 - x1) / 3
         middle = (y1 + y2) / 2
         agency = (right - seal_pt, middle - seal_pt / 2, right, middle + seal_pt / 2)
-        return cls(page, signer_box, agency, number_box, date_box)
+        return cls(page, signer_box, agency, text_boxes)
 
 
 def _text_field(writer: IncrementalPdfFileWriter, name: str, page: int, box: Box) -> None:
@@ -112,20 +118,20 @@ def _text_field(writer: IncrementalPdfFileWriter, name: str, page: int, box: Box
 
 
 def prepare(pdf: bytes, places: Places) -> bytes:
-    """The rendered report with its four empty fields: the two signatures, the number, the date."""
+    """The rendered report with its empty fields: the two signatures, the number and the date."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     for name, box in ((SIGNER_FIELD, places.signer_box), (AGENCY_FIELD, places.agency_box)):
         fields.append_signature_field(
             writer, SigFieldSpec(name, on_page=places.signature_page, box=box)
         )
-    _text_field(writer, NUMBER_FIELD, 0, places.number_box)
-    _text_field(writer, DATE_FIELD, 0, places.date_box)
+    for name, box in places.text_boxes.items():
+        _text_field(writer, name, 0, box)
     out = BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
-def _serif(size: float, fit: bool = False) -> text.TextBoxStyle:
+def _serif(size: float, fit: bool = False, italic: bool = False) -> text.TextBoxStyle:
     """Liberation Serif; ``fit``: the text sits in its field's box with no margin (a field is
     one line high)."""
     rule = (
@@ -167,18 +173,18 @@ def sign_as_signer(
     return _sign(pdf, meta, signer, style, timestamper)
 
 
-def fill_number(pdf: bytes, number_text: str, date_text: str) -> bytes:
+def fill_number(pdf: bytes, values: dict[str, str]) -> bytes:
     """The register's number and date, filled into their fields in an incremental update (the
-    change the signer's signature allows)."""
+    change the signer's signature allows): field name → text."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    for name, value in ((NUMBER_FIELD, number_text), (DATE_FIELD, date_text)):
+    for name, value in values.items():
         field_ref = next(
             ref for ref in writer.root["/AcroForm"]["/Fields"] if ref.get_object().get("/T") == name
         )
         field = field_ref.get_object()
         x1, y1, x2, y2 = (float(v) for v in field["/Rect"])
         box = text.TextBox(
-            _serif(13, fit=True),
+            _serif(round(y2 - y1 - FIELD_PADDING, 1), fit=True, italic=name in ITALIC_FIELDS),
             box=layout.BoxConstraints(width=x2 - x1, height=y2 - y1),
             writer=writer,
         )

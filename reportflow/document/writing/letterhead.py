@@ -97,7 +97,12 @@ def header_block_xml(report: ReportDocument) -> str:
     ]
     # A draft's number keeps its leading blanks, the room the clerk writes the number in.
     number = _centered(NUMBER_PREFIX + report.number_text.rstrip(), 13, before=6)
-    dated = _centered(place_date_line(report.place, report.issued_on), 14, italic=True, before=6)
+    dated = _centered(
+        place_date_line(report.place, report.issued_on, report.signing_year),
+        14,
+        italic=True,
+        before=6,
+    )
     rows = [row_xml(["".join(left), "".join(right)], widths), row_xml([number, dated], widths)]
     return table_xml(
         widths,

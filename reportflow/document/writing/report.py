@@ -60,3 +60,6 @@ class ReportDocument:
     "(Kèm theo Báo cáo số … của …)"."""
     numbering: tuple[str, ...] = DEFAULT_NUMBERING
     """One pattern per outline level (``numbering.NUMBERING_PATTERNS``); deeper levels reuse the last."""
+    signing_year: int | None = None
+    """Set on the copy signed before it is numbered: the day and the month stay blank (spaces),
+    the year is given, as on the paper a signer signs."""
