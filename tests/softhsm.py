@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,42 @@ def make_token(folder: Path, label: str, key, cert, pin_env: str) -> Token:
     pem_key.unlink()
     os.environ[pin_env] = PIN
     der = cert.public_bytes(serialization.Encoding.DER)
+    _store_certificate(label, der, cert.subject.public_bytes(), folder)
     return Token(label, asn1_x509.Certificate.load(der), pin_env)
+
+
+CERTIFICATE_IMPORT = """
+import sys
+import pkcs11
+from pkcs11 import Attribute, CertificateType, ObjectClass
+
+module, label, pin, der_path, subject_path = sys.argv[1:]
+token = pkcs11.lib(module).get_token(token_label=label)
+with token.open(rw=True, user_pin=pin) as session:
+    session.create_object({
+        Attribute.CLASS: ObjectClass.CERTIFICATE,
+        Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+        Attribute.TOKEN: True,
+        Attribute.LABEL: label,
+        Attribute.ID: b"\\x01",
+        Attribute.SUBJECT: open(subject_path, "rb").read(),
+        Attribute.VALUE: open(der_path, "rb").read(),
+    })
+"""
+
+
+def _store_certificate(label: str, der: bytes, subject: bytes, folder: Path) -> None:
+    """The certificate beside its key, as a CA's token holds it (softhsm2-util imports keys
+    only). In a process of its own: a PKCS#11 library sees only the tokens that existed when
+    the process first loaded it."""
+    (folder / f"{label}.der").write_bytes(der)
+    (folder / f"{label}.subject").write_bytes(subject)
+    subprocess.run(
+        [sys.executable, "-c", CERTIFICATE_IMPORT, str(MODULE), label, PIN]
+        + [str(folder / f"{label}.der"), str(folder / f"{label}.subject")],
+        check=True,
+        capture_output=True,
+    )
 
 
 def key_uri(token: Token) -> str:

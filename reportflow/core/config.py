@@ -112,6 +112,21 @@ class Settings(BaseSettings):
     web_requests_per_minute: int = 30
     """Requests one link may make in a minute; more get a page asking to wait."""
 
+    agency_key: str = ""
+    """The agency's signing key (`REPORTFLOW_AGENCY_KEY`): ``pkcs11:module=…;token=…;key=…`` or
+    ``pkcs12:/path/agency.p12``; its PIN in `REPORTFLOW_AGENCY_KEY_PIN` or the file named by
+    `REPORTFLOW_AGENCY_KEY_PIN_FILE`. Set, the cycle issues a signed PDF (Decree 30, Điều 5)."""
+    agency_key_pin_file: str = ""
+    signer_keys: dict[str, str] = {}
+    """Each signer's key by person code (`REPORTFLOW_SIGNER_KEYS`, JSON: {"giamdoc": "pkcs11:…"});
+    the PIN in `REPORTFLOW_SIGNER_PIN_<CODE>` (the code in capitals, - as _) or the file named
+    by `REPORTFLOW_SIGNER_PIN_FILE_<CODE>`."""
+    trust_roots: list[Path] = []
+    """CA certificates (.pem) a signed PDF is verified against before it is sent
+    (`REPORTFLOW_TRUST_ROOTS`, a JSON list)."""
+    signature_images_dir: Path | None = None
+    """PNG images: ``<person code>.png`` for each signer (blue, transparent) and ``seal.png`` (red,
+    transparent, drawn at the seal's real size) (`REPORTFLOW_SIGNATURE_IMAGES_DIR`)."""
     frozen_now: str = ""
     """When set, the product's clock stands still at this moment (demo, simulated calendars):
     ISO 8601, `2020-06-05T09:00:00+07:00`. Without an offset (`2020-06-05T09:00`) it is a time
@@ -136,6 +151,11 @@ class Settings(BaseSettings):
                     "viết ví dụ 2020-06-05T09:00:00+07:00, hoặc 2020-06-05T09:00 (giờ Việt Nam)"
                 ) from None
         return value
+
+    @property
+    def signs_issued_reports(self) -> bool:
+        """The agency's key is set: a cycle issues a signed PDF (`cycle/issuing/signing.py`)."""
+        return bool(self.agency_key)
 
     @property
     def resolved_database_url(self) -> str:

@@ -148,22 +148,25 @@ def is_numeric_text(text: str) -> bool:
     return True
 
 
-def _day(day: int) -> str:
+def day_text(day: int) -> str:
+    """The day as Decree 30 writes it: two digits ("05")."""
     return f"{day:02d}"
 
 
-def _month(month: int) -> str:
+def month_text(month: int) -> str:
+    """The month as Decree 30 writes it: two digits for January and February ("01"), one
+    otherwise ("6")."""
     return f"{month:02d}" if month <= 2 else str(month)
 
 
 def long_date(date: dt.date) -> str:
     """``"ngày 05 tháng 6 năm 2020"``."""
-    return f"ngày {_day(date.day)} tháng {_month(date.month)} năm {date.year}"
+    return f"ngày {day_text(date.day)} tháng {month_text(date.month)} năm {date.year}"
 
 
 def short_date(date: dt.date) -> str:
     """``"05/6/2020"``, ``"16/01/2020"``: day on two digits, months 1 and 2 padded."""
-    return f"{_day(date.day)}/{_month(date.month)}/{date.year}"
+    return f"{day_text(date.day)}/{month_text(date.month)}/{date.year}"
 
 
 def blank_long_date() -> str:

@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from pydantic import ValidationError
 
+from reportflow.core.config import get_settings
 from reportflow.cycle import steps as cycle_steps
 from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
@@ -37,8 +38,13 @@ def report_cycle(cycle_id: int) -> str:
     if cycle_steps.cycle_state(cycle_id) == CycleState.REJECTED:
         steps.publish_trail(cycle_id)
         return "rejected"
+    signed = get_settings().signs_issued_reports
+    if signed:
+        steps.sign_for_approver(cycle_id)
     number = steps.assign_number(cycle_id)
     steps.render_final(cycle_id)
+    if signed:
+        steps.seal_by_agency(cycle_id)
     steps.dispatch_report(cycle_id)
     steps.publish_progress(cycle_id)
     steps.publish_trail(cycle_id)

@@ -87,6 +87,29 @@ def assign_number(cycle_id: int) -> str:
     return numbering.assign_number(cycle_id).number_text
 
 
+@task(
+    name="ky-so-nguoi-ky", label="Ký số của người có thẩm quyền", retries=1, retry_delay_seconds=5
+)
+def sign_for_approver(cycle_id: int) -> str:
+    # Imported here: pyHanko costs 0.7 s, which a run that signs nothing (every wake of a cycle
+    # before its approval) should not pay at its start.
+    from reportflow.cycle.issuing import signing
+
+    return signing.sign_for_approver(cycle_id).sha256
+
+
+@task(
+    name="ky-so-co-quan",
+    label="Điền số, ngày và ký số của cơ quan",
+    retries=1,
+    retry_delay_seconds=5,
+)
+def seal_by_agency(cycle_id: int) -> str:
+    from reportflow.cycle.issuing import signing
+
+    return signing.seal_by_agency(cycle_id).sha256
+
+
 @task(name="lap-ban-chinh-thuc", label="Lập bản chính thức")
 def render_final(cycle_id: int) -> str:
     with session_scope() as session:

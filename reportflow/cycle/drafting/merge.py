@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.orm import defer
@@ -115,7 +116,7 @@ def build_document(
     recipients = ["- Như trên;"] if addressees else []
     recipients += [f"- {r.label};" for r in definition.recipients if not r.addressee]
     recipients.append(f"- {definition.archive_line}")
-    spec = signer_of(session, cycle) if register else definition.signer
+    spec = signer_of(session, cycle)
     signer = next(p for p in organisation.people if p.code == spec.person)
     placeholder = definition.number_pattern.replace("{number}", "      ")
     return ReportDocument(
@@ -158,26 +159,38 @@ def render_draft(session: Session, cycle: Cycle) -> RenderedDocument:
     return _render_and_store(session, cycle, "draft", document, versions, indicators)
 
 
+def _approved_content(
+    session: Session, cycle: Cycle
+) -> tuple[dict[str, SectionVersion], dict[str, IndicatorValue]]:
+    """Exactly what the approved draft held (the newest versions for a cycle approved before
+    drafts recorded theirs)."""
+    approved = approved_draft(session, cycle.id)
+    if approved is not None and approved.section_versions is not None:
+        return (
+            rows_by_key(session, SectionVersion, approved.section_versions),
+            rows_by_key(session, IndicatorValue, approved.indicator_values or {}),
+        )
+    return latest_versions(session, cycle.id), latest_indicators(session, cycle.id)
+
+
 def render_final(session: Session, cycle: Cycle) -> RenderedDocument:
     """The numbered document, rendered once from exactly what the approved draft held."""
     existing = find_document(session, cycle.id, "final")
     if existing is not None:
         return existing
     register = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle.id)).one()
-    approved = approved_draft(session, cycle.id)
-    versions = indicators = None
-    if approved is not None and approved.section_versions is not None:
-        versions = rows_by_key(session, SectionVersion, approved.section_versions)
-        indicators = rows_by_key(session, IndicatorValue, approved.indicator_values or {})
+    versions, indicators = _approved_content(session, cycle)
     document = build_document(session, cycle, register, versions, indicators)
-    return _render_and_store(
-        session,
-        cycle,
-        "final",
-        document,
-        versions or latest_versions(session, cycle.id),
-        indicators or latest_indicators(session, cycle.id),
-    )
+    return _render_and_store(session, cycle, "final", document, versions, indicators)
+
+
+def signing_copy(session: Session, cycle: Cycle, year: int) -> ReportDocument:
+    """The approved report as its signer signs it before it is numbered: the final layout and
+    signature block, no draft mark, the number, the day and the month blank (Decree 30, Điều
+    13: the signer signs, then the register gives the number and the date)."""
+    versions, indicators = _approved_content(session, cycle)
+    document = build_document(session, cycle, None, versions, indicators)
+    return replace(document, draft_watermark="", signing_year=year)
 
 
 def outline_nodes(

@@ -107,7 +107,7 @@ def _enqueue_all(
         cycle.state = CycleState.DISPATCHING
         session.add(cycle)
     organisation = load_organisation()
-    attachment = attachment_copy(final, entry.number_text)
+    attachment = attachment_copy(issued_file(session, cycle_id) or final, entry.number_text)
     reached, ids = {}, {}
     sent_before = _sent_before_the_outbox(session, cycle_id)
     for recipient in definition.recipients:
@@ -216,9 +216,16 @@ def resume_dispatches(max_attempts: object = DEFAULT) -> dict[int, DispatchOutco
     }
 
 
+def issued_file(session: Session, cycle_id: int) -> RenderedDocument | None:
+    """The signed PDF, when the cycle signs (it is what has the force of a paper original)."""
+    return find_document(session, cycle_id, "signed")
+
+
 def attachment_copy(final: RenderedDocument, number_text: str) -> Path:
-    """The exact bytes of the final, under the name the recipient sees: 859-BC-STTTT-VP.docx."""
-    name = number_text.replace("/", "-").replace(" ", "") + ".docx"
+    """The exact bytes of the issued file, under the name the recipient sees:
+    859-BC-STTTT-VP.pdf when signed, .docx when not."""
+    suffix = ".pdf" if final.kind == "signed" else ".docx"
+    name = number_text.replace("/", "-").replace(" ", "") + suffix
     return named_copy(final, get_settings().documents_dir / f"cycle-{final.cycle_id}", name)
 
 
@@ -235,7 +242,8 @@ def _archive(cycle_id: int) -> None:
         if done is not None:
             return
         entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
-        document = attachment_copy(find_document(session, cycle_id, "final"), entry.number_text)
+        issued = issued_file(session, cycle_id) or find_document(session, cycle_id, "final")
+        document = attachment_copy(issued, entry.number_text)
         folder = get_settings().data_dir / "archive" / str(entry.year)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / document.name

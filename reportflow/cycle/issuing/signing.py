@@ -1,0 +1,174 @@
+"""The issued report's two digital signatures, inside the cycle, in the decree's order (Decree
+30/2020, Điều 5, 13, 15): whoever approved signs the PDF of the final layout with the number and
+date blank; the register gives the number; the agency's key fills them in and signs last; the
+file must pass `verify` before it is sent. Each step keeps its file in the database, so a step
+done is never done again: a run killed between the two signatures goes on from the first."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from sqlmodel import select
+
+from reportflow.core.clock import now, today
+from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
+from reportflow.core.vi_format import day_text, month_text
+from reportflow.cycle.cycles import get_cycle, signer_of
+from reportflow.cycle.documents import document_file, find_document, store_document
+from reportflow.cycle.drafting.merge import approved_draft, signing_copy
+from reportflow.cycle.pdf_export import convert_to_pdf
+from reportflow.definitions.loader import load_organisation
+from reportflow.document.writing.render import render_report
+from reportflow.models import Person, RegisterEntry, RenderedDocument, session_scope
+from reportflow.models.audit import record_event
+from reportflow.signatures.demo_keys import MM, SEAL_MM
+from reportflow.signatures.issued_pdf import (
+    DAY_FIELD,
+    MONTH_FIELD,
+    NUMBER_FIELD,
+    fill_number,
+    prepare,
+    sign_as_agency,
+    sign_as_signer,
+)
+from reportflow.signatures.keys import KeySpec, KeyUnavailable, open_signer
+from reportflow.signatures.placement import find_places
+from reportflow.signatures.verification import verify_pdf
+
+SIGNED_BY_SIGNER = "signed-by-signer"
+SIGNED = "signed"
+
+
+def _pin_names(prefix: str, person_code: str) -> tuple[str, str]:
+    suffix = re.sub(r"[^A-Z0-9]", "_", person_code.upper())
+    return f"{prefix}_{suffix}", os.environ.get(f"{prefix}_FILE_{suffix}", "")
+
+
+def signer_key(person_code: str) -> KeySpec:
+    uri = get_settings().signer_keys.get(person_code)
+    if not uri:
+        raise KeyUnavailable(
+            f"Chưa cấu hình khóa ký số của '{person_code}' (REPORTFLOW_SIGNER_KEYS); Văn phòng "
+            "hoặc bộ phận CNTT khai báo rồi chạy lại kỳ báo cáo."
+        )
+    pin_env, pin_file = _pin_names("REPORTFLOW_SIGNER_PIN", person_code)
+    return KeySpec.parse(uri, pin_env=pin_env, pin_file=pin_file)
+
+
+def agency_key() -> KeySpec:
+    settings = get_settings()
+    return KeySpec.parse(
+        settings.agency_key,
+        pin_env="REPORTFLOW_AGENCY_KEY_PIN",
+        pin_file=settings.agency_key_pin_file,
+    )
+
+
+def _image(name: str) -> Path | None:
+    folder = get_settings().signature_images_dir
+    path = folder / f"{name}.png" if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+def _store(session, cycle_id: int, kind: str, data: bytes, name: str) -> RenderedDocument:
+    folder = get_settings().documents_dir / f"cycle-{cycle_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    approved = approved_draft(session, cycle_id)
+    return store_document(
+        session,
+        cycle_id=cycle_id,
+        kind=kind,
+        round_no=get_cycle(session, cycle_id).round,
+        rendered=path,
+        section_versions=dict(approved.section_versions or {}) if approved else {},
+        indicator_values=dict(approved.indicator_values or {}) if approved else {},
+    )
+
+
+def sign_for_approver(cycle_id: int) -> RenderedDocument:
+    """The approver's certification signature on the final layout's PDF, once."""
+    with session_scope() as session:
+        done = find_document(session, cycle_id, SIGNED_BY_SIGNER)
+        if done is not None:
+            return done
+        cycle = get_cycle(session, cycle_id)
+        spec = signer_of(session, cycle)
+        person = session.get(Person, spec.person)
+        document = signing_copy(session, cycle, today().year)
+    with tempfile.TemporaryDirectory(prefix="reportflow-sign-") as tmp:
+        docx = Path(render_report(document, Path(tmp) / "ban-ky.docx"))
+        pdf = convert_to_pdf(docx, Path(tmp)).read_bytes()
+    places = find_places(pdf, spec.title_lines.splitlines()[-1], person.name, SEAL_MM * MM)
+    key = signer_key(person.code)
+    with open_signer(key) as signer:
+        signed = sign_as_signer(prepare(pdf, places), signer, person.name, _image(person.code))
+    with session_scope(write_lock=True) as session:
+        done = find_document(session, cycle_id, SIGNED_BY_SIGNER)
+        if done is not None:
+            return done
+        record = _store(session, cycle_id, SIGNED_BY_SIGNER, signed, "ban-da-ky-nguoi-ky.pdf")
+        record_event(
+            session,
+            person.code,
+            "signature.signer",
+            cycle_id,
+            signer=person.name,
+            key=key.where,
+            sha256=record.sha256,
+        )
+        return record
+
+
+def seal_by_agency(cycle_id: int) -> RenderedDocument:
+    """The number and date filled in, then the agency's signature over the whole file, checked
+    with `verify` before it is kept: a file that fails is refused, and nothing is sent."""
+    with session_scope() as session:
+        done = find_document(session, cycle_id, SIGNED)
+        if done is not None:
+            return done
+        first = find_document(session, cycle_id, SIGNED_BY_SIGNER)
+        entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
+    if first is None:
+        raise UserError(f"Kỳ báo cáo số {cycle_id} chưa có chữ ký của người có thẩm quyền.")
+    numbered = fill_number(
+        document_file(first).read_bytes(),
+        {
+            NUMBER_FIELD: f"{entry.number:02d}",
+            DAY_FIELD: day_text(entry.issued_on.day),
+            MONTH_FIELD: month_text(entry.issued_on.month),
+        },
+    )
+    organisation = load_organisation()
+    key = agency_key()
+    with open_signer(key) as signer:
+        final = sign_as_agency(
+            numbered, signer, organisation.issuing_body_name, now(), _image("seal")
+        )
+    verdict = verify_pdf(final, list(get_settings().trust_roots))
+    if not verdict.passes:
+        raise UserError(
+            "Văn bản đã ký không đạt yêu cầu của Nghị định 30 nên chưa gửi: "
+            + " ".join(verdict.problems)
+        )
+    name = entry.number_text.replace("/", "-").replace(" ", "") + ".pdf"
+    with session_scope(write_lock=True) as session:
+        done = find_document(session, cycle_id, SIGNED)
+        if done is not None:
+            return done
+        record = _store(session, cycle_id, SIGNED, final, name)
+        record_event(
+            session,
+            "reportflow",
+            "signature.agency",
+            cycle_id,
+            number=entry.number_text,
+            key=key.where,
+            sha256=record.sha256,
+        )
+        return record

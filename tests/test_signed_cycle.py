@@ -1,0 +1,86 @@
+"""A whole cycle that issues a signed PDF (issue 22), with real PKCS#11 tokens (SoftHSM2) for
+the director and the agency and a real flow run: the director approves, his key signs the final
+layout with the number blank, the register numbers it, the agency's key fills the number and
+date in and signs last, `verify` passes, and every recipient gets that PDF, once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from sqlmodel import select
+
+from reportflow.core.config import get_settings, reload_settings
+from reportflow.cycle.cycles import get_cycle
+from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
+from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
+from reportflow.signatures.verification import verify_pdf
+from tests.factories import open_sample_cycle, run_whole_cycle, submit_everything
+from tests.softhsm import AGENCY, MODULE, demo_ca, key_uri, make_token, softhsm_environment
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not MODULE.exists() or not shutil.which("soffice"), reason="needs softhsm2 and LibreOffice"
+    ),
+]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_cycle_issues_a_pdf_signed_by_the_director_then_the_agency(
+    prefect_server, database, smtp, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    softhsm_environment(tmp_path / "hsm")
+    ca = demo_ca(tmp_path / "pki")
+    director = make_token(
+        tmp_path, "giamdoc", *ca.issue("Trần Văn Khoản", AGENCY), "REPORTFLOW_SIGNER_PIN_GIAMDOC"
+    )
+    agency = make_token(tmp_path, "coquan", *ca.issue(AGENCY, AGENCY), "REPORTFLOW_AGENCY_KEY_PIN")
+    images = tmp_path / "images"
+    demo_signature_png(images / "giamdoc.png", "Trần Văn Khoản")
+    demo_seal_png(images / "seal.png", AGENCY)
+    monkeypatch.setenv("REPORTFLOW_AGENCY_KEY", key_uri(agency))
+    monkeypatch.setenv("REPORTFLOW_SIGNER_KEYS", json.dumps({"giamdoc": key_uri(director)}))
+    monkeypatch.setenv("REPORTFLOW_TRUST_ROOTS", json.dumps([str(ca.pem)]))
+    monkeypatch.setenv("REPORTFLOW_SIGNATURE_IMAGES_DIR", str(images))
+    reload_settings()
+
+    cycle_id = open_sample_cycle()
+    run_whole_cycle(
+        cycle_id, tmp_path, smtp, lambda: submit_everything(cycle_id, tmp_path), "Trần Văn Khoản"
+    )
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.DONE
+        entry = session.exec(select(RegisterEntry)).one()
+        actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions.count("signature.signer") == 1 and actions.count("signature.agency") == 1
+    assert actions.index("signature.signer") < actions.index("register.numbered")
+    assert actions.index("register.numbered") < actions.index("signature.agency")
+
+    name = entry.number_text.replace("/", "-") + ".pdf"
+    dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
+    assert len(dispatched) == 3
+    files = set()
+    for message in dispatched:
+        [part] = [p for p in message.iter_attachments() if p.get_filename()]
+        assert part.get_filename() == name
+        files.add(part.get_content())
+    [issued] = files
+    verdict = verify_pdf(issued, [ca.pem])
+    assert verdict.passes, verdict.problems
+    assert [f.signer for f in verdict.findings] == ["Trần Văn Khoản", AGENCY]
+    path = tmp_path / name
+    path.write_bytes(issued)
+    first_page = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    said = " ".join(first_page.split())
+    assert "Số: 01 /BC-STTTT-VP" in said or "Số: 01/BC-STTTT-VP" in said, said[:300]
+    assert "ngày 05 tháng 6 năm 2020" in said, said[:300]
+    [archived] = (get_settings().data_dir / "archive").rglob("*.*")
+    assert archived.name == name and archived.read_bytes() == issued, "the archive keeps the PDF"
