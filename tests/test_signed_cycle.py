@@ -6,19 +6,25 @@ date in and signs last, `verify` passes, and every recipient gets that PDF, once
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 from sqlmodel import select
 
 from reportflow.core.config import get_settings, reload_settings
 from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.deciding.decide import send_decision
+from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
+from reportflow.runtime.prefect_processes import kill_tree
 from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
 from reportflow.signatures.verification import verify_pdf
-from tests.factories import open_sample_cycle, run_whole_cycle, submit_everything
-from tests.softhsm import AGENCY, MODULE, demo_ca, key_uri, make_token, softhsm_environment
+from tests.factories import approval_codes, open_sample_cycle, run_whole_cycle, submit_everything
+from tests.softhsm import AGENCY, MODULE, PIN, demo_ca, key_uri, make_token, softhsm_environment
 
 pytestmark = [
     pytest.mark.e2e,
@@ -28,10 +34,10 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_the_cycle_issues_a_pdf_signed_by_the_director_then_the_agency(
-    prefect_server, database, smtp, tmp_path, monkeypatch
-):
+@pytest.fixture
+def signing_keys(tmp_path, monkeypatch):
+    """The director's and the agency's keys on two SoftHSM2 tokens, the CA's certificate as the
+    trust root, the demo images; configured as an agency's IT staff would."""
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
     softhsm_environment(tmp_path / "hsm")
     ca = demo_ca(tmp_path / "pki")
@@ -47,7 +53,19 @@ def test_the_cycle_issues_a_pdf_signed_by_the_director_then_the_agency(
     monkeypatch.setenv("REPORTFLOW_TRUST_ROOTS", json.dumps([str(ca.pem)]))
     monkeypatch.setenv("REPORTFLOW_SIGNATURE_IMAGES_DIR", str(images))
     reload_settings()
+    return ca
 
+
+def audit_actions() -> list[str]:
+    with session_scope() as session:
+        return [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_cycle_issues_a_pdf_signed_by_the_director_then_the_agency(
+    prefect_server, database, smtp, signing_keys, tmp_path
+):
+    ca = signing_keys
     cycle_id = open_sample_cycle()
     run_whole_cycle(
         cycle_id, tmp_path, smtp, lambda: submit_everything(cycle_id, tmp_path), "Trần Văn Khoản"
@@ -84,3 +102,48 @@ def test_the_cycle_issues_a_pdf_signed_by_the_director_then_the_agency(
     assert "ngày 05 tháng 6 năm 2020" in said, said[:300]
     [archived] = (get_settings().data_dir / "archive").rglob("*.*")
     assert archived.name == name and archived.read_bytes() == issued, "the archive keeps the PDF"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_run_killed_between_the_two_signatures_finishes_with_one_number_and_one_dispatch(
+    prefect_server, database, smtp, signing_keys, tmp_path, monkeypatch
+):
+    """The agency's PIN is read from a named pipe nobody writes to yet: the run has the
+    director's signature and the number, and waits for the clerk's PIN; it is killed there
+    (SIGKILL), the clerk gives the PIN, and a new run finishes the cycle."""
+    fifo = tmp_path / "pin-van-thu.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.delenv("REPORTFLOW_AGENCY_KEY_PIN")
+    monkeypatch.setenv("REPORTFLOW_AGENCY_KEY_PIN_FILE", str(fifo))
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow = start_flow_process(cycle_id, tmp_path / "flow-1.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "decision-", flow)
+        (code,) = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")
+        send_decision(cycle_id, code, [], False, "Đồng ý")
+        wait_until(lambda: "register.numbered" in audit_actions(), 120, "the number")
+        time.sleep(1)
+        assert flow.poll() is None, (tmp_path / "flow-1.log").read_text()
+        assert "signature.agency" not in audit_actions()
+    finally:
+        kill_tree(flow)
+    assert flow.wait(timeout=30) == -signal.SIGKILL
+
+    monkeypatch.delenv("REPORTFLOW_AGENCY_KEY_PIN_FILE")
+    monkeypatch.setenv("REPORTFLOW_AGENCY_KEY_PIN", PIN)
+    reload_settings()
+    again = start_flow_process(cycle_id, tmp_path / "flow-2.log")
+    assert again.wait(timeout=180) == 0, (tmp_path / "flow-2.log").read_text()
+
+    actions = audit_actions()
+    for action in ("signature.signer", "register.numbered", "signature.agency", "cycle.done"):
+        assert actions.count(action) == 1, (action, actions.count(action))
+    with session_scope() as session:
+        entry = session.exec(select(RegisterEntry)).one()
+    dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
+    assert len(dispatched) == 3 and len({str(m["To"]) for m in dispatched}) == 3
+    [part] = [p for p in dispatched[0].iter_attachments() if p.get_filename()]
+    assert verify_pdf(part.get_content(), [signing_keys.pem]).passes
