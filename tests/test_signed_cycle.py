@@ -14,7 +14,9 @@ import time
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from reportflow.cli import app
 from reportflow.core.config import get_settings, reload_settings
 from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.deciding.decide import send_decision
@@ -147,3 +149,46 @@ def test_a_run_killed_between_the_two_signatures_finishes_with_one_number_and_on
     assert len(dispatched) == 3 and len({str(m["To"]) for m in dispatched}) == 3
     [part] = [p for p in dispatched[0].iter_attachments() if p.get_filename()]
     assert verify_pdf(part.get_content(), [signing_keys.pem]).passes
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_wrong_pin_waits_with_no_number_until_the_clerk_retries(
+    prefect_server, database, smtp, signing_keys, tmp_path, monkeypatch
+):
+    pin_file = tmp_path / "pin-giam-doc"
+    pin_file.write_text("000000")
+    monkeypatch.delenv("REPORTFLOW_SIGNER_PIN_GIAMDOC")
+    monkeypatch.setenv("REPORTFLOW_SIGNER_PIN_FILE_GIAMDOC", str(pin_file))
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "decision-", flow)
+        (code,) = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")
+        send_decision(cycle_id, code, [], False, "Đồng ý")
+        wait_for_pause(cycle_id, "signature-", flow)
+        with session_scope() as session:
+            assert get_cycle(session, cycle_id).state == CycleState.AWAITING_SIGNATURE
+            assert session.exec(select(RegisterEntry)).first() is None, "no number used"
+            [waiting] = session.exec(
+                select(AuditEvent.detail).where(AuditEvent.action == "signature.waiting")
+            ).all()
+        assert "Sai mã PIN" in waiting["reason"]
+        status = CliRunner().invoke(app, ["status", str(cycle_id)], terminal_width=200)
+        assert "chờ ký số" in status.output, status.output
+
+        pin_file.write_text(PIN)
+        retried = CliRunner().invoke(app, ["sign", "retry", str(cycle_id)], terminal_width=200)
+        assert retried.exit_code == 0, retried.output
+        assert flow.wait(timeout=180) == 0, (tmp_path / "flow.log").read_text()
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+    actions = audit_actions()
+    assert actions.count("register.numbered") == 1 and actions.count("signature.signer") == 1
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.DONE
+    again = CliRunner().invoke(app, ["sign", "retry", str(cycle_id)], terminal_width=200)
+    assert again.exit_code == 2 and "không chờ ký số" in again.output

@@ -31,6 +31,7 @@ def _read_settings() -> None:
 
 app.add_typer(cycles.group, name="cycle")
 app.add_typer(issuing.group, name="register")
+app.add_typer(issuing.signing, name="sign")
 app.add_typer(deciding.group, name="approval")
 app.add_typer(operations.db, name="db")
 app.add_typer(links.group, name="link")

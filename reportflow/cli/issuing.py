@@ -154,10 +154,10 @@ def export(
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="Tệp PDF cần kiểm tra")],
+    file: Annotated[Path, typer.Argument(help="Tệp PDF cần kiểm tra", metavar="TỆP.pdf")],
     trust: Annotated[
         list[Path] | None,
-        typer.Option(help="Chứng thư gốc tin cậy (.pem), có thể nêu nhiều lần"),
+        typer.Option(help="Chứng thư gốc tin cậy, có thể nêu nhiều lần", metavar="CA.pem"),
     ] = None,
 ) -> None:
     """Kiểm tra chữ ký số của văn bản điện tử theo Nghị định 30/2020: mỗi chữ ký một dòng, rồi
@@ -188,3 +188,28 @@ def verify(
     for problem in verdict.problems:
         console.print(f"- {escape(problem)}", highlight=False)
     raise typer.Exit(code=1)
+
+
+signing = typer.Typer(help="Ký số văn bản phát hành.", no_args_is_help=True)
+
+
+@signing.command("retry")
+def sign_retry(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:
+    """Ký lại khi kỳ báo cáo đang "chờ ký số" (đã cắm thiết bị ký số hoặc sửa mã PIN)."""
+    from reportflow.cycle.cycles import get_cycle
+    from reportflow.cycle.wake import release_signature_wait
+    from reportflow.models import CycleState
+
+    init_db()
+    with session_scope() as session:
+        state = CycleState(get_cycle(session, cycle_id).state)
+    if state != CycleState.AWAITING_SIGNATURE:
+        fail(UserError(f"Kỳ báo cáo số {cycle_id} không chờ ký số ({state.label_vi})."))
+    if not release_signature_wait(cycle_id):
+        fail(
+            UserError(
+                f"Quy trình của kỳ báo cáo số {cycle_id} chưa ở bước chờ ký số; thử lại sau ít "
+                "phút (reportflow check cho biết quy trình còn chạy không)."
+            )
+        )
+    console.print(f"Kỳ báo cáo số {cycle_id}: đang ký lại; xem tiến độ bằng reportflow status.")

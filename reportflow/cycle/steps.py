@@ -54,6 +54,7 @@ from reportflow.models import (
     AuditEvent,
     CycleState,
     Person,
+    RegisterEntry,
     RenderedDocument,
     SectionAssignment,
     session_scope,
@@ -427,3 +428,40 @@ def refuse_form(cycle_id: int, decision: DirectorDecision, reason: str) -> str:
 def reopen_returned(cycle_id: int) -> None:
     """After a decision returns sections, their owners are told (the flow then waits again)."""
     request_sections(cycle_id)
+
+
+SIGNATURE_WAIT = "signature"
+
+
+def wait_for_signing(cycle_id: int, reason: str) -> str:
+    """A signature that cannot be made now (no token, a wrong PIN, a file refused by verify):
+    the cycle shows "chờ ký số" with the reason until the clerk retries (`reportflow sign
+    retry`); no number is used for a signer's signature that has not been made."""
+    key = wait_key(cycle_id, SIGNATURE_WAIT)
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        cycle.state = CycleState.AWAITING_SIGNATURE
+        session.add(cycle)
+        record_event(session, "reportflow", "signature.waiting", cycle_id, reason=reason, key=key)
+    return key
+
+
+def signing_done(cycle_id: int) -> None:
+    """After a signature: the cycle back where signing stood (numbered when the register gave
+    the number, else approved), and a wait it was resumed from closed."""
+    key = wait_key(cycle_id, SIGNATURE_WAIT)
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id, for_update=True)
+        if cycle.state == CycleState.AWAITING_SIGNATURE:
+            numbered = session.exec(
+                select(RegisterEntry.id).where(RegisterEntry.cycle_id == cycle_id)
+            ).first()
+            cycle.state = CycleState.NUMBERED if numbered else CycleState.APPROVED
+            session.add(cycle)
+        waited = session.exec(
+            select(AuditEvent.detail).where(
+                AuditEvent.cycle_id == cycle_id, AuditEvent.action == "signature.waiting"
+            )
+        ).all()
+    if any(d.get("key") == key for d in waited):
+        wait_over(cycle_id, key)

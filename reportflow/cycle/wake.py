@@ -135,3 +135,21 @@ def release_decision_wait(cycle_id: int, run_input: dict | None = None, wait_s: 
             if state is None or state.is_final or time.monotonic() >= deadline:
                 return False
             time.sleep(0.1)
+
+
+SIGNATURE_PAUSE_PREFIX = "signature-"
+
+
+def release_signature_wait(cycle_id: int) -> bool:
+    """Resumes a run waiting "chờ ký số" (the clerk plugged the token in, or fixed the PIN): it
+    tries the signature again. False when the run does not wait there."""
+    with session_scope() as session:
+        flow_run_id = get_cycle(session, cycle_id).flow_run_id
+    if not flow_run_id:
+        return False
+    with api_client() as client:
+        state = read_run_state(client, flow_run_id)
+        if state and state.is_paused and state.pause_key.startswith(SIGNATURE_PAUSE_PREFIX):
+            resume_run(client, flow_run_id)
+            return True
+    return False

@@ -12,6 +12,7 @@ from prefect.context import get_run_context
 from pydantic import ValidationError
 
 from reportflow.core.config import get_settings
+from reportflow.core.errors import UserError
 from reportflow.cycle import steps as cycle_steps
 from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
@@ -40,16 +41,32 @@ def report_cycle(cycle_id: int) -> str:
         return "rejected"
     signed = get_settings().signs_issued_reports
     if signed:
-        steps.sign_for_approver(cycle_id)
+        sign(cycle_id, steps.sign_for_approver)
     number = steps.assign_number(cycle_id)
     steps.render_final(cycle_id)
     if signed:
-        steps.seal_by_agency(cycle_id)
+        sign(cycle_id, steps.seal_by_agency)
     steps.dispatch_report(cycle_id)
     steps.publish_progress(cycle_id)
     steps.publish_trail(cycle_id)
     get_run_logger().info("Báo cáo số %s đã phát hành và gửi đi.", number)
     return number
+
+
+def sign(cycle_id: int, signature) -> None:
+    """One of the two signatures; while it cannot be made, the cycle waits "chờ ký số" and
+    the clerk's `reportflow sign retry` tries again."""
+    while True:
+        try:
+            signature(cycle_id)
+        except UserError as exc:
+            key = cycle_steps.wait_for_signing(cycle_id, str(exc))
+            get_run_logger().warning("Chờ ký số: %s", exc)
+            wait_here(key)
+            cycle_steps.wait_over(cycle_id, key)
+        else:
+            cycle_steps.signing_done(cycle_id)
+            return
 
 
 def wait_for_all_sections(cycle_id: int) -> None:

@@ -31,6 +31,7 @@ class CycleState(StrEnum):
     DRAFTING = "drafting"
     AWAITING_DECISION = "awaiting_decision"
     APPROVED = "approved"
+    AWAITING_SIGNATURE = "awaiting_signature"
     NUMBERED = "numbered"
     DISPATCHING = "dispatching"
     DONE = "done"
@@ -46,6 +47,7 @@ _CYCLE_STATE_VI = {
     CycleState.DRAFTING: "đang tổng hợp dự thảo",
     CycleState.AWAITING_DECISION: "chờ Giám đốc quyết định",
     CycleState.APPROVED: "đã phê duyệt",
+    CycleState.AWAITING_SIGNATURE: "chờ ký số",
     CycleState.NUMBERED: "đã cấp số",
     CycleState.DISPATCHING: "đang phát hành",
     CycleState.DONE: "đã phát hành",
