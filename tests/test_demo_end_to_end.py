@@ -4,10 +4,14 @@ the final DOCX opened again with python-docx, and the .eml files the SMTP server
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from reportflow.cli import app
 from reportflow.definitions.loader import load_definition
 from reportflow.demo.run import DATA_DIR, run_demo
 from reportflow.document.blocks import block_text
@@ -99,7 +103,7 @@ def test_every_recipient_received_exactly_one_email_with_the_docx(demo_result):
     for recipient in definition.recipients:
         received = [m for m in messages if recipient.email in str(m["To"])]
         assert len(received) == 1, (recipient.key, len(received))
-        assert attachment_names(received[0]) == ["859-BC-STTTT-VP.docx"]
+        assert attachment_names(received[0]) == ["859-BC-STTTT-VP.pdf"]
         assert "859/BC-STTTT-VP" in str(received[0]["Subject"])
 
 
@@ -151,3 +155,32 @@ def test_the_late_section_came_through_the_web_link_of_the_reminder(demo_result)
         if str(m["To"]) == "thanhtra@stttt.travinh.example" and "Đã nhận" in str(m["Subject"])
     ]
     assert len(receipts) == 1, "the web's receipt mail"
+
+
+def test_the_demo_issues_a_pdf_that_verify_passes_and_libreoffice_opens(demo_result, tmp_path):
+    """Signed with the demo's own keys (PKCS#12, marked THỬ NGHIỆM): `reportflow verify` passes
+    it against the demo CA, and LibreOffice (Draw's PDF import) opens it."""
+    out, _, log = demo_result
+    signed = out / "final.pdf"
+    assert "Đạt yêu cầu của Nghị định 30/2020." in log
+    result = CliRunner().invoke(
+        app,
+        ["verify", str(signed), "--trust", str(out / "demo-keys" / "ca-thu-nghiem.pem")],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    assert "THỬ NGHIỆM" in result.output
+    messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
+    sent = [m for m in messages if "859/BC-STTTT-VP" in str(m["Subject"])]
+    payloads = {
+        part.get_content() for m in sent for part in m.iter_attachments() if part.get_filename()
+    }
+    assert payloads == {signed.read_bytes()}, "every recipient got the verified file"
+    if shutil.which("soffice"):
+        opened = subprocess.run(
+            ["soffice", "--headless", "--convert-to", "odg", "--outdir", str(tmp_path), str(signed)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert (tmp_path / "final.odg").stat().st_size > 10_000, opened.stdout + opened.stderr

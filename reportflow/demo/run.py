@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -53,6 +55,47 @@ def configure_environment(out: Path, scenario: dict, smtp_port: int) -> None:
     reload_settings()
 
 
+DEMO_SIGNER = "giamdoc"
+
+
+def configure_demo_signing(out: Path) -> Path:
+    """Demo keys for the director and the agency (PKCS#12 files of a CA made here on the first
+    run and kept in out/demo-keys, every name marked THỬ NGHIỆM), with their passwords in files
+    and demo images; set in the environment so the flow's process signs with them. Returns the
+    CA's certificate, the one `reportflow verify --trust` takes."""
+    from reportflow.definitions.loader import load_organisation
+    from reportflow.signatures.demo_keys import DEMO_MARK, DemoCa, demo_seal_png, demo_signature_png
+
+    folder = (out / "demo-keys").resolve()
+    ca_pem = folder / "ca-thu-nghiem.pem"
+    keys = {name: folder / f"{name}.p12" for name in (DEMO_SIGNER, "co-quan")}
+    pins = {name: folder / f"{name}.pin" for name in keys}
+    if not (ca_pem.exists() and all(p.exists() for p in [*keys.values(), *pins.values()])):
+        organisation = load_organisation()
+        agency = organisation.issuing_body_name
+        ca = DemoCa.create(folder, agency)
+        signer = next(p for p in organisation.people if p.code == DEMO_SIGNER)
+        for name, common_name in ((DEMO_SIGNER, signer.name), ("co-quan", agency)):
+            pins[name].write_text(secrets.token_urlsafe(12))
+            pins[name].chmod(0o600)
+            ca.pkcs12_file(
+                keys[name], f"{common_name} ({DEMO_MARK})", agency, pins[name].read_text()
+            )
+        demo_signature_png(folder / "images" / f"{DEMO_SIGNER}.png", signer.name)
+        demo_seal_png(folder / "images" / "seal.png", agency)
+    os.environ.update(
+        REPORTFLOW_AGENCY_KEY=f"pkcs12:{keys['co-quan']}",
+        REPORTFLOW_AGENCY_KEY_PIN_FILE=str(pins["co-quan"]),
+        REPORTFLOW_SIGNER_KEYS=json.dumps({DEMO_SIGNER: f"pkcs12:{keys[DEMO_SIGNER]}"}),
+        REPORTFLOW_TRUST_ROOTS=json.dumps([str(ca_pem)]),
+        REPORTFLOW_SIGNATURE_IMAGES_DIR=str(folder / "images"),
+        **{f"REPORTFLOW_SIGNER_PIN_FILE_{DEMO_SIGNER.upper()}": str(pins[DEMO_SIGNER])},
+    )
+    os.environ.pop("REPORTFLOW_AGENCY_KEY_PIN", None)
+    reload_settings()
+    return ca_pem
+
+
 def wait_until(predicate, timeout_s: float, what: str, proc: subprocess.Popen | None = None):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -80,6 +123,8 @@ def run_demo(out: Path, console: Console) -> Path:
     sink = SmtpSink(out / "outbox").start()
     configure_environment(out, scenario, sink.port)
     step(f"Máy chủ thư thử nghiệm nhận tại 127.0.0.1:{sink.port} → {out / 'outbox'}")
+    ca_pem = configure_demo_signing(out)
+    step(f"Khóa ký số thử nghiệm (PKCS#12) của Giám đốc và của cơ quan: {ca_pem.parent}")
 
     api_url = os.environ["PREFECT_API_URL"]
     home = Path(os.environ.get("PREFECT_HOME", ".prefect")).resolve()
@@ -96,6 +141,7 @@ def run_demo(out: Path, console: Console) -> Path:
     finally:
         sink.stop()
     _print_summary(console, cycle_id, final, sink, attachment_names)
+    _print_signed(console, out, cycle_id, ca_pem)
     return final
 
 
@@ -210,6 +256,33 @@ def _final_document(cycle_id: int) -> Path:
     with session_scope() as session:
         record = find_document(session, cycle_id, "final")
     return document_file(record)
+
+
+def _print_signed(console: Console, out: Path, cycle_id: int, ca_pem: Path) -> Path:
+    """The signed PDF beside the DOCX, checked as `reportflow verify` checks it."""
+    from reportflow.cycle.documents import document_file, find_document
+    from reportflow.models import session_scope
+    from reportflow.signatures.verification import verify_pdf
+
+    with session_scope() as session:
+        record = find_document(session, cycle_id, "signed")
+    target = out / "final.pdf"
+    shutil.copyfile(document_file(record), target)
+    verdict = verify_pdf(target.read_bytes(), [ca_pem])
+    console.print(f"Bản phát hành có hai chữ ký số: [bold]{target.resolve()}[/]")
+    for finding in verdict.findings:
+        console.print(f"  {finding.line()}", highlight=False)
+    console.print(
+        ("  Đạt yêu cầu của Nghị định 30/2020." if verdict.passes else "  KHÔNG ĐẠT: ")
+        + " ".join(verdict.problems),
+        highlight=False,
+    )
+    console.print(
+        f"Kiểm tra lại: .venv/bin/reportflow verify {target} --trust {ca_pem}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return target
 
 
 def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachment_names) -> None:
