@@ -178,7 +178,15 @@ def test_the_demo_issues_a_pdf_that_verify_passes_and_libreoffice_opens(demo_res
     assert payloads == {signed.read_bytes()}, "every recipient got the verified file"
     if shutil.which("soffice"):
         opened = subprocess.run(
-            ["soffice", "--headless", "--convert-to", "odg", "--outdir", str(tmp_path), str(signed)],
+            [
+                "soffice",
+                "--headless",
+                "--convert-to",
+                "odg",
+                "--outdir",
+                str(tmp_path),
+                str(signed),
+            ],
             capture_output=True,
             text=True,
             timeout=180,
