@@ -87,7 +87,8 @@ def test_serve_on_postgresql_with_two_workers_runs_a_cycle_to_the_dispatch(
                 section = tmp_path / f"{key}.md"
                 section.write_text(text + "\n", encoding="utf-8")
                 submit_section(cycle_id, key, section, person)
-            (code,) = wait_until(lambda: approval_codes(smtp), 180, "the approval mail")
+            # The signer (the deputy, KT.) is mailed first, then the director, a listed approver.
+            code = wait_until(lambda: approval_codes(smtp), 180, "the approval mail")[0]
             outcome = send_decision(cycle_id, code, [], False, "Đồng ý")
             assert outcome.startswith("Đã ghi quyết định"), outcome
 
