@@ -33,9 +33,7 @@ from reportflow.signatures.verification import verify_pdf
 GOAL_S = 1.0
 RUNS = 5
 AGENCY = "Sở Thông tin và Truyền thông tỉnh Trà Vinh"
-PLACES = Places(
-    0, (340, 120, 520, 190), (300, 120, 420, 190), (95, 742, 200, 760), (330, 742, 560, 760)
-)
+PLACES = Places(0, (340, 120, 520, 190), (300, 120, 420, 190), {NUMBER_FIELD: (95, 742, 200, 759)})
 
 
 def run(runs: int = RUNS) -> list[Row]:
