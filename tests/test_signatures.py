@@ -221,7 +221,8 @@ def test_the_report_signed_in_its_own_layout_shows_the_seal_over_the_signature(s
     sees them go to out/signatures/ (the first page's number and date, the signature page)."""
     from bench.documents import sample_report
     from reportflow.document.writing.render import render_report_bytes
-    from reportflow.signatures.demo_keys import MM, SEAL_MM, demo_seal_png, demo_signature_png
+    from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
+    from reportflow.signatures.issued_pdf import SEAL_PT
     from reportflow.signatures.placement import chunks, find_places
 
     folder = setup["folder"]
@@ -231,11 +232,11 @@ def test_the_report_signed_in_its_own_layout_shows_the_seal_over_the_signature(s
     docx = folder / "ban-ky.docx"
     docx.write_bytes(render_report_bytes(report))
     pdf = convert_to_pdf(docx, folder).read_bytes()
-    places = find_places(pdf, "GIÁM ĐỐC", "Trần Văn Khoản", SEAL_MM * MM)
+    places = find_places(pdf, "GIÁM ĐỐC", "Trần Văn Khoản", SEAL_PT)
     x1, y1, x2, y2 = places.signer_box
     assert places.signature_page > 0 and x2 - x1 > 100 and y2 - y1 > 40
     sx1, sy1, sx2, sy2 = places.agency_box
-    assert sx2 == pytest.approx(x1 + (x2 - x1) / 3) and sx2 - sx1 == pytest.approx(SEAL_MM * MM)
+    assert sx2 == pytest.approx(x1 + (x2 - x1) / 3) and sx2 - sx1 == pytest.approx(SEAL_PT)
     signature = demo_signature_png(folder / "chu-ky.png", "Trần Văn Khoản")
     seal = demo_seal_png(folder / "con-dau.png", AGENCY)
     with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:

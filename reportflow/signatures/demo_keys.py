@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from reportflow.signatures.issued_pdf import SEAL_MM
+
 DEMO_MARK = "THỬ NGHIỆM"
 """In every demo certificate's name: the verify lines and the stamp show it."""
 KEY_BITS = 2048
@@ -113,9 +115,6 @@ class DemoCa:
         return certificate
 
 
-SEAL_MM = 36.0
-"""A provincial department's seal is about 36 mm across (Nghị định 99/2016, its models)."""
-MM = 72 / 25.4
 SANS_BOLD = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf")
 
 

@@ -61,6 +61,10 @@ def serif_font(source: Path = SERIF) -> Path:
 
 Box = tuple[float, float, float, float]
 """x1, y1, x2, y2 in PDF points from the page's lower left corner."""
+SEAL_MM = 36.0
+"""A provincial department's seal is about 36 mm across (Nghị định 99/2016, its models); the
+agency's signature shows it at that size."""
+SEAL_PT = SEAL_MM * 72 / 25.4
 FIELD_PADDING = 4
 """A text field is its font size plus this high, the text drawn at that size."""
 

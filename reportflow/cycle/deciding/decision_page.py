@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from reportflow.core.clock import today, utcnow
 from reportflow.core.errors import UserError
+from reportflow.core.vi_format import format_number
 from reportflow.cycle.cycles import assignments, cycle_definition
 from reportflow.cycle.deciding.approval import (
     DECISION_VI,
@@ -104,7 +105,7 @@ class PageAnswer:
 
 def _bounded(name: str, value: str, limit: int) -> str:
     if len(value) > limit:
-        raise UserError(f"{name} dài quá {limit:,} ký tự; hãy viết ngắn lại.".replace(",", "."))
+        raise UserError(f"{name} dài quá {format_number(limit)} ký tự; hãy viết ngắn lại.")
     return value
 
 

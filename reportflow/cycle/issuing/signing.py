@@ -20,16 +20,17 @@ from reportflow.core.vi_format import day_text, month_text
 from reportflow.cycle.cycles import get_cycle, signer_of
 from reportflow.cycle.documents import document_file, find_document, store_document
 from reportflow.cycle.drafting.merge import approved_draft, signing_copy
+from reportflow.cycle.issuing.numbering import format_number
 from reportflow.cycle.pdf_export import convert_to_pdf
 from reportflow.definitions.loader import load_organisation
 from reportflow.document.writing.render import render_report
 from reportflow.models import Person, RegisterEntry, RenderedDocument, session_scope
 from reportflow.models.audit import record_event
-from reportflow.signatures.demo_keys import MM, SEAL_MM
 from reportflow.signatures.issued_pdf import (
     DAY_FIELD,
     MONTH_FIELD,
     NUMBER_FIELD,
+    SEAL_PT,
     fill_number,
     prepare,
     sign_as_agency,
@@ -91,6 +92,20 @@ def _store(session, cycle_id: int, kind: str, data: bytes, name: str) -> Rendere
     )
 
 
+def _keep_once(
+    cycle_id: int, kind: str, data: bytes, name: str, actor: str, action: str, **detail: str
+) -> RenderedDocument:
+    """Keeps a signed file and audits it, unless another run kept one meanwhile (that one
+    stands: a signature is made once)."""
+    with session_scope(write_lock=True) as session:
+        done = find_document(session, cycle_id, kind)
+        if done is not None:
+            return done
+        record = _store(session, cycle_id, kind, data, name)
+        record_event(session, actor, action, cycle_id, sha256=record.sha256, **detail)
+        return record
+
+
 def sign_for_approver(cycle_id: int) -> RenderedDocument:
     """The approver's certification signature on the final layout's PDF, once."""
     with session_scope() as session:
@@ -104,25 +119,20 @@ def sign_for_approver(cycle_id: int) -> RenderedDocument:
     with tempfile.TemporaryDirectory(prefix="reportflow-sign-") as tmp:
         docx = Path(render_report(document, Path(tmp) / "ban-ky.docx"))
         pdf = convert_to_pdf(docx, Path(tmp)).read_bytes()
-    places = find_places(pdf, spec.title_lines.splitlines()[-1], person.name, SEAL_MM * MM)
+    places = find_places(pdf, spec.title_lines.splitlines()[-1], person.name, SEAL_PT)
     key = signer_key(person.code)
     with open_signer(key) as signer:
         signed = sign_as_signer(prepare(pdf, places), signer, person.name, _image(person.code))
-    with session_scope(write_lock=True) as session:
-        done = find_document(session, cycle_id, SIGNED_BY_SIGNER)
-        if done is not None:
-            return done
-        record = _store(session, cycle_id, SIGNED_BY_SIGNER, signed, "ban-da-ky-nguoi-ky.pdf")
-        record_event(
-            session,
-            person.code,
-            "signature.signer",
-            cycle_id,
-            signer=person.name,
-            key=key.where,
-            sha256=record.sha256,
-        )
-        return record
+    return _keep_once(
+        cycle_id,
+        SIGNED_BY_SIGNER,
+        signed,
+        "ban-da-ky-nguoi-ky.pdf",
+        person.code,
+        "signature.signer",
+        signer=person.name,
+        key=key.where,
+    )
 
 
 def seal_by_agency(cycle_id: int) -> RenderedDocument:
@@ -139,7 +149,7 @@ def seal_by_agency(cycle_id: int) -> RenderedDocument:
     numbered = fill_number(
         document_file(first).read_bytes(),
         {
-            NUMBER_FIELD: f"{entry.number:02d}",
+            NUMBER_FIELD: format_number("{number}", entry.number),
             DAY_FIELD: day_text(entry.issued_on.day),
             MONTH_FIELD: month_text(entry.issued_on.month),
         },
@@ -156,19 +166,13 @@ def seal_by_agency(cycle_id: int) -> RenderedDocument:
             "Văn bản đã ký không đạt yêu cầu của Nghị định 30 nên chưa gửi: "
             + " ".join(verdict.problems)
         )
-    name = entry.number_text.replace("/", "-").replace(" ", "") + ".pdf"
-    with session_scope(write_lock=True) as session:
-        done = find_document(session, cycle_id, SIGNED)
-        if done is not None:
-            return done
-        record = _store(session, cycle_id, SIGNED, final, name)
-        record_event(
-            session,
-            "reportflow",
-            "signature.agency",
-            cycle_id,
-            number=entry.number_text,
-            key=key.where,
-            sha256=record.sha256,
-        )
-        return record
+    return _keep_once(
+        cycle_id,
+        SIGNED,
+        final,
+        "ban-phat-hanh-da-ky.pdf",
+        "reportflow",
+        "signature.agency",
+        number=entry.number_text,
+        key=key.where,
+    )
