@@ -3,7 +3,9 @@ commit and the wake) is caught by the next reminder sweep: nothing waits forever
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 import pytest
@@ -11,6 +13,7 @@ from prefect.client.orchestration import get_client
 
 from reportflow.cycle.collecting import submit
 from reportflow.cycle.cycles import get_cycle
+from reportflow.cycle.wake import wake_cycle
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.flows.send_reminders import send_reminders
 from reportflow.models import CycleState, session_scope
@@ -77,3 +80,44 @@ def test_a_submission_is_kept_and_reported_when_prefect_does_not_answer(database
     assert row_counts()["sectionversion"] == before["sectionversion"] + 1
     assert "đã lưu bài gửi, nhưng chưa đánh thức được quy trình" in caplog.text
     assert "chưa cập nhật được bảng tiến độ trên Prefect" in caplog.text
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+def test_many_last_submissions_resume_the_run_once(
+    prefect_server, database, smtp, tmp_path, monkeypatch
+):
+    """At the deadline the last sections land together: every submission that sees the set
+    complete tries to wake the run, and so does serve's mending round. Prefect records one
+    resume."""
+    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
+    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
+    from reportflow.core.config import reload_settings
+
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        with session_scope() as session:
+            attached = get_cycle(session, cycle_id).flow_run_id
+        monkeypatch.setattr(submit, "wake_after_commit", lambda cycle_id: False)
+        submit_everything(cycle_id, tmp_path)
+        wakers = 8
+        barrier = threading.Barrier(wakers)
+
+        def wake() -> bool:
+            barrier.wait()
+            return wake_cycle(cycle_id, wait_s=0)
+
+        with ThreadPoolExecutor(wakers) as pool:
+            woke = list(pool.map(lambda _: wake(), range(wakers)))
+        with get_client(sync_client=True) as client:
+            states = client.read_flow_run_states(UUID(attached))
+        names = [state.name for state in states]
+        after_pause = names[names.index("Paused") + 1 :]
+        assert woke.count(True) == 1, woke
+        assert after_pause.count("Running") <= 1 and after_pause.count("Resuming") <= 1, names
+        wait_for_pause(cycle_id, "decision-", flow)
+    finally:
+        flow.kill()
+        flow.wait(timeout=30)

@@ -15,7 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from reportflow.core.config import reload_settings
-from reportflow.cycle.collecting.submit import submit_indicators
+from reportflow.cycle.collecting.submit import submit_indicators, submit_section
 from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.deciding.decide import send_decision
 from reportflow.cycle.wake import wake_complete_cycles
@@ -87,8 +87,6 @@ def test_suspended_cycles_resume_and_complete_after_a_three_minute_server_outage
             submit_indicators(late, DATA_DIR / "indicators-bcvt.yaml", "tp-bcvt")
             submit_indicators(late, DATA_DIR / "indicators-ttbcxb.yaml", "tp-ttbcxb")
             for key, person in list(SECTION_HEADS.items())[:-1]:
-                from reportflow.cycle.collecting.submit import submit_section
-
                 submit_section(late, key, section_md(tmp_path, key), person)
 
             stop_server(server)
@@ -105,7 +103,10 @@ def test_suspended_cycles_resume_and_complete_after_a_three_minute_server_outage
 
             last_key, last_person = list(SECTION_HEADS.items())[-1]
             submit_section(late, last_key, section_md(tmp_path, last_key), last_person)
-            assert wake_complete_cycles([early]) == [early], "the sweep's safety net"
+            # The early cycle's submissions could not wake its run during the outage. The sweep
+            # wakes it: this call, or serve's own mending round if that ran first.
+            if wake_complete_cycles([early]) != [early]:
+                serve.wait_for(f"Kỳ báo cáo số {early}: quy trình còn chờ", 30)
             for cycle_id in (early, late):
                 wait_until(
                     lambda c=cycle_id: paused_key(c).startswith("decision-"), 240, "decision"

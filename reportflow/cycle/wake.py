@@ -39,10 +39,7 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
             if state is None or not state.type or state.is_final:
                 return False
             if state.is_paused:
-                if not state.pause_key.startswith(SECTIONS_PAUSE_PREFIX):
-                    return False
-                resume_run(client, flow_run_id)
-                return True
+                return _resume_once(client, cycle_id, flow_run_id)
             if not _still_collecting(cycle_id):
                 return False
             if time.monotonic() >= deadline:
@@ -54,6 +51,21 @@ def wake_cycle(cycle_id: int, wait_s: float | None = None) -> bool:
                     )
                 return False
             time.sleep(0.3)
+
+
+def _resume_once(client: httpx.Client, cycle_id: int, flow_run_id: str) -> bool:
+    """At the deadline the last sections land together, and every submission that sees the set
+    complete wakes the run (serve's mending round too). Under the cycle's row lock only the
+    first still finds it waiting for sections; Prefect would record each resume otherwise."""
+    with session_scope(write_lock=True) as session:
+        get_cycle(session, cycle_id, for_update=True)
+        state = read_run_state(client, flow_run_id)
+        if state is None or not state.is_paused:
+            return False
+        if not state.pause_key.startswith(SECTIONS_PAUSE_PREFIX):
+            return False
+        resume_run(client, flow_run_id)
+        return True
 
 
 def _still_collecting(cycle_id: int) -> bool:
