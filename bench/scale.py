@@ -668,21 +668,27 @@ def _run_plan(plan: Plan, mailbox: Mailbox, folder: Path, memory: PeakMemory, re
     report["busy_cpu_s"] = cpu
     burst = []
     if plan.locust:
-        burst = locust_burst(plan, mailbox, memory, report)
+        burst = locust_burst(plan, mailbox, memory, report, web_burst.LAST_HOUR_S, "SX.L")
+        burst += locust_burst(plan, mailbox, memory, report, web_burst.AT_ONCE_S, "SX.L0")
     return _rows(floor, done, counts, peaks, plan, cpu) + burst
 
 
-def locust_burst(plan: Plan, mailbox: Mailbox, memory: PeakMemory, report: dict) -> list[Row]:
-    """One cycle whose division heads all submit at once through Locust; then approved."""
+def locust_burst(
+    plan: Plan, mailbox: Mailbox, memory: PeakMemory, report: dict, arrivals_s: float, prefix: str
+) -> list[Row]:
+    """One cycle whose division heads all submit through Locust within ``arrivals_s``; then
+    approved."""
     run = CycleRun(plan.locust)
-    say(f"Locust burst: {plan.locust} division heads of one cycle at once…")
+    say(f"Locust burst: {plan.locust} division heads of one cycle within {arrivals_s:g} s…")
     open_and_start(run, definition_code(run.size))
     wait_until(lambda: suspended_for_sections(run.cycle_id), plan.timeout_s, "requests sent")
     links = section_links(run.cycle_id, range(1, run.size + 1))
     web_pids = memory.topology.roles()["web"]
     before = sum(_rss_mb(pid) for pid in web_pids)
     memory.peak.clear()
-    figures = web_burst.run_locust(links, memory.topology.web_url, Path(tempfile.mkdtemp()), 240)
+    figures = web_burst.run_locust(
+        links, memory.topology.web_url, Path(tempfile.mkdtemp()), 240, arrivals_s
+    )
     figures["web_rss_before_mb"] = before
     figures["web_rss_peak_mb"] = memory.peak.get("web", before)
     run.last_submit = time.monotonic()
@@ -691,7 +697,7 @@ def locust_burst(plan: Plan, mailbox: Mailbox, memory: PeakMemory, report: dict)
     figures["resumed"] = web_burst.times_resumed(memory.topology.api_url, run_id)
     decide_and_finish(run, mailbox, plan.timeout_s)
     figures["versions"] = web_burst.stored_versions(run.cycle_id)
-    report["locust"] = figures
+    report[f"locust-{arrivals_s:g}s"] = figures
     for name, stat in figures["stats"].items():
         say(
             f"  {name}: {stat['count']} requests, {stat['failures']} failed, "
@@ -701,7 +707,7 @@ def locust_burst(plan: Plan, mailbox: Mailbox, memory: PeakMemory, report: dict)
         f"  versions {figures['versions']}, resumed {figures['resumed']}× until the draft, "
         f"web RSS {before:.0f} → peak {figures['web_rss_peak_mb']:.0f} MB"
     )
-    return web_burst.rows(figures, plan.locust, f"PG topology, {plan.workers} workers")
+    return web_burst.rows(figures, plan.locust, f"PG topology, {plan.workers} workers", prefix)
 
 
 def _print_batch(name: str, runs: list[CycleRun], counts, peaks) -> None:

@@ -5,6 +5,10 @@ REPORTFLOW_LOCUST_LINKS ({"1": link, ...}); user n takes link n. Run headless, a
 127.0.0.1 only, with a fixed number of users and a time limit:
 
     locust -f bench/web_locust.py --headless -u 200 -r 50 --run-time 180s
+
+The run ends when every head has had his receipt (or his refusal). The figures are written by
+this file at the end, to REPORTFLOW_LOCUST_STATS, from Locust's own statistics: its CSV files are
+flushed on a timer and missed the last seconds of a burst.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import re
 import threading
 from pathlib import Path
 
-from locust import HttpUser, events, task
-from locust.exception import StopUser
+import gevent
+from locust import HttpUser, constant, events, task
 
 from bench.agency import section_markdown
 
@@ -33,17 +37,34 @@ _finished = itertools.count(1)
 
 
 class DivisionHead(HttpUser):
+    """One head, one submission; then he waits idle (Locust would start another user in the place
+    of one that stops) until the last head is done."""
+
+    wait_time = constant(3600)
+
     def on_start(self) -> None:
         with _lock:
             self.index = next(_numbers)
-        if self.index not in LINKS:
-            raise StopUser()
+        self.done = self.index not in LINKS
+        if self.done:
+            return
         self.path = LINKS[self.index].split("://", 1)[1].split("/", 1)[1]
         self.path = "/" + self.path
         self.word = Path(WORD_FILES[self.index]).read_bytes() if self.index in WORD_FILES else None
 
     @task
     def submit_once(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            self._submit()
+        finally:
+            if next(_finished) >= len(LINKS):
+                # Not from this user's own greenlet: quitting stops every user, this one first.
+                gevent.spawn(self.environment.runner.quit)
+
+    def _submit(self) -> None:
         page = self.client.get(self.path, name="mở liên kết")
         fields = dict(HIDDEN.findall(page.text))
         if self.word:
@@ -63,7 +84,7 @@ class DivisionHead(HttpUser):
         ) as preview:
             if 'id="confirm"' not in preview.text:
                 preview.failure(f"preview refused ({preview.status_code})")
-                raise StopUser()
+                return
         form = {name: html.unescape(value) for name, value in HIDDEN.findall(preview.text)}
         with self.client.post(
             f"{self.path}/confirm",
@@ -74,12 +95,20 @@ class DivisionHead(HttpUser):
         ) as receipt:
             if "/receipt/" not in str(receipt.url) or receipt.status_code != 200:
                 receipt.failure(f"no receipt ({receipt.status_code})")
-        raise StopUser()
 
-    def on_stop(self) -> None:
-        """The last head to finish, whatever became of the others, ends the run."""
-        if next(_finished) >= len(LINKS):
-            self.environment.runner.quit()
+
+@events.quitting.add_listener
+def _write_figures(environment, **_kwargs) -> None:
+    figures = {
+        name: {
+            "count": entry.num_requests,
+            "failures": entry.num_failures,
+            "p50_s": entry.get_response_time_percentile(0.5) / 1000,
+            "p95_s": entry.get_response_time_percentile(0.95) / 1000,
+        }
+        for (name, _method), entry in environment.stats.entries.items()
+    }
+    Path(os.environ["REPORTFLOW_LOCUST_STATS"]).write_text(json.dumps(figures), "utf-8")
 
 
 @events.init.add_listener
