@@ -169,6 +169,21 @@ def pdf_pages(docx_path: Path) -> tuple[Path, list[str]]:
     return pdf, pages
 
 
+def run_to_decision(cycle_id: int, tmp_path: Path, smtp, log_name: str = "flow.log"):
+    """The cycle's real flow in its own process, every section handed in, waiting for the
+    director's decision: the process and the mailed code (the caller ends the process)."""
+    flow = start_flow_process(cycle_id, tmp_path / log_name)
+    try:
+        wait_for_pause(cycle_id, "sections-", flow)
+        submit_everything(cycle_id, tmp_path)
+        wait_for_pause(cycle_id, "decision-", flow)
+        (code,) = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")
+    except BaseException:
+        flow.kill()
+        raise
+    return flow, code
+
+
 def run_whole_cycle(cycle_id: int, tmp_path: Path, smtp, submit, approver: str) -> Path:
     """The cycle's real flow in its own process: it mails the requests and waits; ``submit()``
     hands every section in; the director approves with the mailed code; the flow numbers and

@@ -7,13 +7,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
+from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
 
 from reportflow.signatures.demo_keys import DemoCa
+from reportflow.signatures.issued_pdf import SIGNER_FIELD
+from reportflow.signatures.keys import KeySpec, open_signer
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 PIN = "246810"
@@ -122,3 +130,65 @@ def _store_certificate(label: str, der: bytes, subject: bytes, folder: Path) -> 
 
 def key_uri(token: Token) -> str:
     return f"pkcs11:module={MODULE};token={token.label};key={token.label}"
+
+
+OWN_PC_SIGNING = """
+import sys
+from pathlib import Path
+
+from tests.softhsm import Token, own_pc_signature
+
+prepared, label, pin_env, add_page, out = sys.argv[1:]
+token = Token(label, None, pin_env)
+Path(out).write_bytes(own_pc_signature(Path(prepared).read_bytes(), token, add_page == "1"))
+"""
+
+
+def sign_on_own_pc(prepared: bytes, token: Token, add_page: bool = False) -> bytes:
+    """What the signer's own software does on his PC, in a process of its own (his PC; and a
+    PKCS#11 library loaded here would not see tokens made after it)."""
+    with tempfile.TemporaryDirectory(prefix="may-rieng-") as folder:
+        source, signed = Path(folder) / "ban-can-ky.pdf", Path(folder) / "da-ky.pdf"
+        source.write_bytes(prepared)
+        subprocess.run(
+            [sys.executable, "-c", OWN_PC_SIGNING, str(source), token.label, token.pin_env]
+            + ["1" if add_page else "0", str(signed)],
+            check=True,
+            capture_output=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        return signed.read_bytes()
+
+
+def own_pc_signature(prepared: bytes, token: Token, add_page: bool = False) -> bytes:
+    """An approval signature (not a certification) into the signer's field with his token, the
+    certificate read from the token; ``add_page``: a page slipped in with it."""
+    writer = IncrementalPdfFileWriter(BytesIO(prepared))
+    if add_page:
+        writer.insert_page(_blank_page(writer))
+    meta = signers.PdfSignatureMetadata(field_name=SIGNER_FIELD, md_algorithm="sha256")
+    spec = KeySpec.parse(key_uri(token), pin_env=token.pin_env)
+    with open_signer(spec) as signer:
+        out = BytesIO()
+        signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+def _blank_page(writer: IncrementalPdfFileWriter) -> generic.DictionaryObject:
+    return generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Page"),
+            generic.NameObject("/MediaBox"): generic.ArrayObject(
+                [generic.NumberObject(n) for n in (0, 0, 595, 842)]
+            ),
+            generic.NameObject("/Contents"): writer.add_object(
+                generic.StreamObject(stream_data=b"BT /F1 12 Tf 72 700 Td (Them) Tj ET")
+            ),
+        }
+    )
+
+
+def certificate_pem(token: Token, path: Path) -> Path:
+    """The token's certificate as the file an agency's IT staff configures for the person."""
+    path.write_bytes(asn1_pem.armor("CERTIFICATE", token.certificate.dump()))
+    return path

@@ -35,7 +35,15 @@ from reportflow.signatures.issued_pdf import (
 )
 from reportflow.signatures.keys import KeySpec, KeyUnavailable, open_signer
 from reportflow.signatures.verification import verify_pdf
-from tests.softhsm import AGENCY, MODULE, demo_ca, key_uri, make_token, softhsm_environment
+from tests.softhsm import (
+    AGENCY,
+    MODULE,
+    demo_ca,
+    key_uri,
+    make_token,
+    sign_on_own_pc,
+    softhsm_environment,
+)
 
 pytestmark = pytest.mark.skipif(
     not MODULE.exists() or not shutil.which("soffice"),
@@ -266,3 +274,58 @@ def test_the_report_signed_in_its_own_layout_shows_the_seal_over_the_signature(s
     ).stdout
     said = " ".join(text.split())
     assert "01" in said and "05" in said, said[:400]
+
+
+def test_a_signature_made_on_the_signers_own_pc_is_taken_and_issued(setup):
+    """The director signs the prepared file with his usual software (an approval signature);
+    the file is checked against the prepared bytes and his certificate, then numbered and
+    sealed as usual, and the issued file passes `verify`."""
+    from reportflow.signatures.signed_upload import check_signed_upload
+
+    prepared = prepare(setup["pdf"], PLACES)
+    upload = sign_on_own_pc(prepared, setup["signer"])
+    taken = check_signed_upload(prepared, upload, setup["signer"].certificate, [setup["pki"].pem])
+    assert taken.signer == "Trần Văn Khoản"
+    numbered = fill_number(upload, {issued_pdf.NUMBER_FIELD: "03/BC-STTTT-VP"})
+    with open_signer(spec(setup["agency"]), setup["agency"].certificate) as signer:
+        final = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT)
+    verdict = verify_pdf(final, [setup["pki"].pem])
+    assert verdict.passes, verdict.problems
+    assert not verdict.findings[0].certifies
+
+
+def test_a_signed_upload_that_is_not_the_prepared_file_with_his_signature_is_refused(setup):
+    from reportflow.signatures.signed_upload import UploadRefused, check_signed_upload
+
+    prepared = prepare(setup["pdf"], PLACES)
+    trust = [setup["pki"].pem]
+    director = setup["signer"].certificate
+
+    def refused(upload: bytes, certificate=director) -> str:
+        with pytest.raises(UploadRefused) as caught:
+            check_signed_upload(prepared, upload, certificate, trust)
+        return str(caught.value)
+
+    good = sign_on_own_pc(prepared, setup["signer"])
+    tampered = bytearray(good)
+    spot = tampered.index(b"stream\n") + 20
+    tampered[spot] = (tampered[spot] + 1) % 256
+    assert "không bắt đầu bằng đúng bản cần ký" in refused(bytes(tampered))
+
+    other_draft = prepare(setup["pdf"].replace(b"/Producer", b"/Produced", 1), PLACES)
+    assert "không bắt đầu bằng đúng bản cần ký" in refused(
+        sign_on_own_pc(other_draft, setup["signer"])
+    )
+    assert "chưa có chữ ký số" in refused(prepared)
+    assert "không phải tệp PDF" in refused(b"PK\x03\x04 a Word file")
+    assert "thêm trang hoặc sửa nội dung" in refused(
+        sign_on_own_pc(prepared, setup["signer"], add_page=True)
+    )
+    assert "không phải chứng thư đã khai báo cho Trần Văn Khoản" in refused(
+        sign_on_own_pc(prepared, setup["agency"])
+    )
+    with open_signer(spec(setup["agency"]), setup["agency"].certificate) as signer:
+        twice = sign_as_agency(good, signer, AGENCY, SIGNED_AT)
+    assert "2 chữ ký số" in refused(twice)
+    changed_after = fill_number(good, {issued_pdf.NUMBER_FIELD: "99"})
+    assert "Sau chữ ký, tệp còn bị thêm hoặc sửa" in refused(changed_after)

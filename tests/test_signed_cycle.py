@@ -2,7 +2,8 @@
 the director and the agency and real flow runs: the director approves, his key signs the final
 layout with the number blank, the register numbers it, the agency's key fills the number and
 date in and signs last, `verify` passes, and every recipient gets that PDF, once; also when the
-run is killed between the two signatures, and when a wrong PIN makes the cycle wait."""
+run is killed between the two signatures, when a wrong PIN makes the cycle wait, and when the
+director signs on his own PC and sends the file back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import time
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import select
@@ -26,8 +28,18 @@ from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_sco
 from reportflow.runtime.prefect_processes import kill_tree
 from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
 from reportflow.signatures.verification import verify_pdf
-from tests.factories import approval_codes, open_sample_cycle, submit_everything
-from tests.softhsm import AGENCY, MODULE, PIN, demo_ca, key_uri, make_token, softhsm_environment
+from tests.factories import open_sample_cycle, run_to_decision
+from tests.softhsm import (
+    AGENCY,
+    MODULE,
+    PIN,
+    certificate_pem,
+    demo_ca,
+    key_uri,
+    make_token,
+    sign_on_own_pc,
+    softhsm_environment,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -56,7 +68,7 @@ def signing_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTFLOW_TRUST_ROOTS", json.dumps([str(ca.pem)]))
     monkeypatch.setenv("REPORTFLOW_SIGNATURE_IMAGES_DIR", str(images))
     reload_settings()
-    return ca
+    return SimpleNamespace(pem=ca.pem, director=director, agency=agency)
 
 
 def audit_actions() -> list[str]:
@@ -77,12 +89,8 @@ def test_a_run_killed_between_the_two_signatures_finishes_with_one_number_and_on
     monkeypatch.setenv("REPORTFLOW_AGENCY_KEY_PIN_FILE", str(fifo))
     reload_settings()
     cycle_id = open_sample_cycle()
-    flow = start_flow_process(cycle_id, tmp_path / "flow-1.log")
+    flow, code = run_to_decision(cycle_id, tmp_path, smtp, "flow-1.log")
     try:
-        wait_for_pause(cycle_id, "sections-", flow)
-        submit_everything(cycle_id, tmp_path)
-        wait_for_pause(cycle_id, "decision-", flow)
-        (code,) = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")
         send_decision(cycle_id, code, [], False, "Đồng ý")
         wait_until(lambda: "register.numbered" in audit_actions(), 120, "the number")
         time.sleep(1)
@@ -142,12 +150,8 @@ def test_a_wrong_pin_waits_with_no_number_until_the_clerk_retries(
     monkeypatch.setenv("REPORTFLOW_SIGNER_PIN_FILE_GIAMDOC", str(pin_file))
     reload_settings()
     cycle_id = open_sample_cycle()
-    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
+    flow, code = run_to_decision(cycle_id, tmp_path, smtp)
     try:
-        wait_for_pause(cycle_id, "sections-", flow)
-        submit_everything(cycle_id, tmp_path)
-        wait_for_pause(cycle_id, "decision-", flow)
-        (code,) = wait_until(lambda: approval_codes(smtp), 30, "the approval mail")
         send_decision(cycle_id, code, [], False, "Đồng ý")
         wait_for_pause(cycle_id, "signature-", flow)
         with session_scope() as session:
@@ -173,3 +177,86 @@ def test_a_wrong_pin_waits_with_no_number_until_the_clerk_retries(
         assert get_cycle(session, cycle_id).state == CycleState.DONE
     again = CliRunner().invoke(app, ["sign", "retry", str(cycle_id)], terminal_width=200)
     assert again.exit_code == 2 and "không chờ ký số" in again.output
+
+
+def register_entries() -> int:
+    with session_scope() as session:
+        return len(session.exec(select(RegisterEntry)).all())
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
+    prefect_server, database, smtp, signing_keys, tmp_path, monkeypatch
+):
+    """His key stays at his desk: the approved report waits "chờ ký số" with the prepared PDF;
+    he downloads it, signs it with his own software and sends it back. A tampered file or one
+    signed with another certificate is refused and nothing is numbered; his file is numbered,
+    sealed by the agency's token and dispatched once."""
+    own = certificate_pem(signing_keys.director, tmp_path / "giamdoc.pem")
+    monkeypatch.setenv("REPORTFLOW_SIGNER_KEYS", json.dumps({"giamdoc": f"certificate:{own}"}))
+    reload_settings()
+    cycle_id = open_sample_cycle()
+    flow, code = run_to_decision(cycle_id, tmp_path, smtp)
+    cli = CliRunner()
+    try:
+        early = cli.invoke(app, ["sign", "download", str(cycle_id)], terminal_width=200)
+        assert early.exit_code == 2 and "chưa có bản cần ký" in early.output, early.output
+        send_decision(cycle_id, code, [], False, "Đồng ý")
+        wait_for_pause(cycle_id, "signature-", flow)
+        with session_scope() as session:
+            assert get_cycle(session, cycle_id).state == CycleState.AWAITING_SIGNATURE
+            [waiting] = session.exec(
+                select(AuditEvent.detail).where(AuditEvent.action == "signature.waiting")
+            ).all()
+        assert "ký số trên máy của mình" in waiting["reason"]
+        prepared_path = tmp_path / "ban-can-ky.pdf"
+        got = cli.invoke(
+            app,
+            ["sign", "download", str(cycle_id), "--out", str(prepared_path)],
+            terminal_width=200,
+        )
+        assert got.exit_code == 0, got.output
+        prepared = prepared_path.read_bytes()
+        again = tmp_path / "lan-hai.pdf"
+        cli.invoke(app, ["sign", "download", str(cycle_id), "--out", str(again)])
+        assert again.read_bytes() == prepared, "every download is the same prepared file"
+
+        def upload(data: bytes, name: str):
+            path = tmp_path / name
+            path.write_bytes(data)
+            return cli.invoke(app, ["sign", "upload", str(cycle_id), str(path)], terminal_width=200)
+
+        changed = prepared.replace(b"/Producer", b"/Produced", 1)
+        tampered = upload(sign_on_own_pc(changed, signing_keys.director), "sua.pdf")
+        assert tampered.exit_code == 2 and "không bắt đầu bằng đúng bản cần ký" in tampered.output
+        foreign = upload(sign_on_own_pc(prepared, signing_keys.agency), "cua-nguoi-khac.pdf")
+        assert foreign.exit_code == 2, foreign.output
+        assert "không phải chứng thư đã khai báo cho Trần Văn Khoản" in foreign.output
+        assert register_entries() == 0 and "signature.signer" not in audit_actions()
+
+        taken = upload(sign_on_own_pc(prepared, signing_keys.director), "da-ky.pdf")
+        assert taken.exit_code == 0, taken.output
+        assert "Đã nhận bản ký số của Trần Văn Khoản" in taken.output
+        assert flow.wait(timeout=180) == 0, (tmp_path / "flow.log").read_text()
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+    actions = audit_actions()
+    for action in ("signature.signer", "register.numbered", "signature.agency", "cycle.done"):
+        assert actions.count(action) == 1, (action, actions.count(action))
+    assert register_entries() == 1
+    with session_scope() as session:
+        entry = session.exec(select(RegisterEntry)).one()
+    dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
+    issued = {
+        part.get_content()
+        for message in dispatched
+        for part in message.iter_attachments()
+        if part.get_filename()
+    }
+    [final] = issued
+    assert final.startswith(prepared)
+    verdict = verify_pdf(final, [signing_keys.pem])
+    assert verdict.passes, verdict.problems
+    late = upload(sign_on_own_pc(prepared, signing_keys.director), "lan-nua.pdf")
+    assert late.exit_code == 2 and "đã có chữ ký của người ký" in late.output

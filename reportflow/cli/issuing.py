@@ -3,6 +3,7 @@ the issued report."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -123,7 +124,6 @@ def export(
     out: Annotated[Path, typer.Option(help="Thư mục kết quả")] = Path("out/export"),
 ) -> None:
     """Xuất văn bản của kỳ báo cáo (bản chính thức, hoặc dự thảo mới nhất) ra .docx hoặc PDF."""
-    import shutil
 
     from reportflow.cycle.pdf_export import convert_to_pdf, latest_document, pdf_page_count
 
@@ -213,3 +213,52 @@ def sign_retry(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo
             )
         )
     console.print(f"Kỳ báo cáo số {cycle_id}: đang ký lại; xem tiến độ bằng reportflow status.")
+
+
+@signing.command("download")
+def sign_download(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    out: Annotated[
+        Path | None, typer.Option(help="Lưu vào tệp này; bỏ trống: ban-can-ky-<số kỳ>.pdf")
+    ] = None,
+) -> None:
+    """Lấy bản cần ký (PDF, số và ngày để trống) cho người ký ký số trên máy của mình."""
+    from reportflow.cycle.issuing.signing import file_to_sign
+
+    init_db()
+    target = out or Path(f"ban-can-ky-{cycle_id}.pdf")
+    try:
+        source = file_to_sign(cycle_id)
+    except UserError as exc:
+        fail(exc)
+    shutil.copyfile(source, target)
+    console.print(
+        f"Đã lưu bản cần ký: {target}. Ký số bằng phần mềm quen dùng (ô chữ ký của người có "
+        f"thẩm quyền), rồi gửi lại: reportflow sign upload {cycle_id} TỆP_ĐÃ_KÝ.pdf",
+        highlight=False,
+    )
+
+
+@signing.command("upload")
+def sign_upload(
+    cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")],
+    file: Annotated[Path, typer.Argument(help="Tệp PDF đã ký", metavar="TỆP.pdf")],
+) -> None:
+    """Gửi lại bản đã ký số trên máy của người ký; chỉ nhận đúng bản cần ký thêm một chữ ký của
+    người ký, bằng chứng thư đã khai báo cho người đó."""
+    from reportflow.cycle.issuing.signing import take_signed_file
+    from reportflow.signatures.verification import MAX_PDF_BYTES
+
+    init_db()
+    try:
+        if not file.is_file():
+            raise UserError(f"Không có tệp {file}.")
+        if file.stat().st_size > MAX_PDF_BYTES:
+            raise UserError(f"Tệp lớn quá {MAX_PDF_BYTES // 1_000_000} MB; không nhận.")
+        signer, woken = take_signed_file(cycle_id, file.read_bytes(), None, "cli")
+    except UserError as exc:
+        fail(exc)
+    then = "quy trình đang cấp số và đóng dấu số" if woken else "lần quét tới sẽ chạy tiếp"
+    console.print(
+        f"Đã nhận bản ký số của {signer} cho kỳ báo cáo số {cycle_id}; {then}.", highlight=False
+    )

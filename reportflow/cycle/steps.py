@@ -39,6 +39,7 @@ from reportflow.cycle.drafting.draft import draft_attachments, draft_copy
 from reportflow.cycle.drafting.draft_page import make_draft_link
 from reportflow.cycle.drafting.draft_view import published_draft
 from reportflow.cycle.drafting.merge import render_draft
+from reportflow.cycle.issuing.signature_waits import WAITING
 from reportflow.cycle.notify import (
     Outgoing,
     cycle_url,
@@ -442,7 +443,7 @@ def wait_for_signing(cycle_id: int, reason: str) -> str:
         cycle = get_cycle(session, cycle_id, for_update=True)
         cycle.state = CycleState.AWAITING_SIGNATURE
         session.add(cycle)
-        record_event(session, "reportflow", "signature.waiting", cycle_id, reason=reason, key=key)
+        record_event(session, "reportflow", WAITING, cycle_id, reason=reason, key=key)
     return key
 
 
@@ -460,7 +461,7 @@ def signing_done(cycle_id: int) -> None:
             session.add(cycle)
         waited = session.exec(
             select(AuditEvent.detail).where(
-                AuditEvent.cycle_id == cycle_id, AuditEvent.action == "signature.waiting"
+                AuditEvent.cycle_id == cycle_id, AuditEvent.action == WAITING
             )
         ).all()
     if any(d.get("key") == key for d in waited):

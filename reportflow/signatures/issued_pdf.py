@@ -66,6 +66,10 @@ SEAL_MM = 36.0
 agency's signature shows it at that size."""
 SEAL_PT = SEAL_MM * 72 / 25.4
 FIELD_PADDING = 4
+SIGNATURES_EXIST, APPEND_ONLY = 1, 2
+"""The form's /SigFlags as a signature leaves them, set when the file is prepared: a signer's
+own software sets them as it signs, and pyHanko's review of that revision takes any other
+change to the form dictionary for a suspicious one."""
 """A text field is its font size plus this high, the text drawn at that size."""
 
 
@@ -130,6 +134,9 @@ def prepare(pdf: bytes, places: Places) -> bytes:
         )
     for name, box in places.text_boxes.items():
         _text_field(writer, name, 0, box)
+    form = writer.root["/AcroForm"]
+    form[NameObject("/SigFlags")] = generic.NumberObject(SIGNATURES_EXIST | APPEND_ONLY)
+    writer.update_container(form)
     out = BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -1,16 +1,20 @@
 """Where a signing key is: a PKCS#11 token (a USB token, a smart card, an HSM, through its
-vendor's module) or a PKCS#12 file (the demo and trials). Its PIN or password is a secret: read
-from an environment variable or a file, never from a parameter, a form or a log."""
+vendor's module), a PKCS#12 file (the demo and trials), or the signer's own PC (he signs with his
+usual software; only his certificate is configured, to check what he sends back). Its PIN or
+password is a secret: read from an environment variable or a file, never from a parameter, a
+form or a log."""
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pkcs11
+from asn1crypto import pem, x509
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.sign import signers
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
@@ -22,10 +26,40 @@ class KeyUnavailable(UserError):
     """The key cannot be used now (wrong PIN, no token, unreadable file); nothing was signed."""
 
 
+OWN_PC = "certificate"
+
+
+def load_certificate(path: Path) -> x509.Certificate:
+    """A certificate file, PEM or DER, the first certificate in it."""
+    try:
+        data = path.read_bytes()
+        der = pem.unarmor(data)[2] if pem.detect(data) else data
+        return x509.Certificate.load(der)
+    except OSError as exc:
+        raise KeyUnavailable(f"Không đọc được tệp chứng thư {path} ({exc.strerror}).") from exc
+    except ValueError as exc:
+        raise KeyUnavailable(f"Tệp {path} không phải chứng thư số (.pem hoặc .cer).") from exc
+
+
+def _folded(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def holder_name(certificate: x509.Certificate) -> str:
+    return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
+
+
+def is_holder(certificate: x509.Certificate, name: str) -> bool:
+    """The certificate is issued to the person: his name is in its common name (a CA writes
+    "Nguyễn Văn A", sometimes with more after it)."""
+    return _folded(name) in _folded(holder_name(certificate))
+
+
 @dataclass(frozen=True)
 class KeySpec:
     """``pkcs11:module=/usr/lib/…/libvendor.so;token=LABEL;key=LABEL`` or ``pkcs12:/path/key.p12``,
-    with the secret in the environment variable ``pin_env`` or the file ``pin_file``."""
+    with the secret in the environment variable ``pin_env`` or the file ``pin_file``; or
+    ``certificate:/path/cert.pem``: the person signs on his own PC with this certificate."""
 
     kind: str
     module: str = ""
@@ -40,6 +74,8 @@ class KeySpec:
         kind, _, rest = text.strip().partition(":")
         if kind == "pkcs12" and rest:
             return cls("pkcs12", path=rest, pin_env=pin_env, pin_file=pin_file)
+        if kind == OWN_PC and rest:
+            return cls(OWN_PC, path=rest)
         if kind == "pkcs11":
             fields = dict(part.partition("=")[::2] for part in rest.split(";") if part)
             unknown = set(fields) - {"module", "token", "key"}
@@ -54,13 +90,22 @@ class KeySpec:
                 )
         raise UserError(
             f"Khóa ký số '{text[:80]}' không đúng dạng: dùng pkcs11:module=ĐƯỜNG_DẪN;token=NHÃN;"
-            "key=NHÃN (thiết bị USB, thẻ, HSM) hoặc pkcs12:ĐƯỜNG_DẪN (tệp .p12)."
+            "key=NHÃN (thiết bị USB, thẻ, HSM), pkcs12:ĐƯỜNG_DẪN (tệp .p12) hoặc "
+            "certificate:ĐƯỜNG_DẪN (chứng thư .pem của người ký trên máy riêng)."
         )
 
     @property
     def where(self) -> str:
         """The key's place, for messages (never the secret)."""
-        return f"token '{self.token}'" if self.kind == "pkcs11" else f"tệp {Path(self.path).name}"
+        if self.kind == "pkcs11":
+            return f"token '{self.token}'"
+        if self.kind == OWN_PC:
+            return f"máy riêng của người ký (chứng thư {Path(self.path).name})"
+        return f"tệp {Path(self.path).name}"
+
+    @property
+    def signs_on_own_pc(self) -> bool:
+        return self.kind == OWN_PC
 
     def secret(self) -> str:
         if self.pin_env and os.environ.get(self.pin_env):
@@ -83,6 +128,10 @@ class KeySpec:
 def open_signer(spec: KeySpec, signing_cert=None) -> Iterator[object]:
     """A pyHanko signer on the key; the token's session is closed afterwards. ``signing_cert``:
     the certificate, when the token holds only the key."""
+    if spec.signs_on_own_pc:
+        raise KeyUnavailable(
+            f"Khóa của người ký ở {spec.where}: người ký tải bản cần ký về, ký rồi tải lên."
+        )
     if spec.kind == "pkcs11" and not Path(spec.module).is_file():
         raise KeyUnavailable(
             f"Không có thư viện PKCS#11 {spec.module}: cài phần mềm của thiết bị ký số hoặc "

@@ -21,6 +21,7 @@ from pyhanko_certvalidator import ValidationContext
 from reportflow.core.clock import VN_TZ
 from reportflow.core.errors import UserError
 from reportflow.signatures.issued_pdf import AGENCY_FIELD, SIGNER_FIELD
+from reportflow.signatures.keys import holder_name
 
 ROLE_VI = {SIGNER_FIELD: "người ký (người có thẩm quyền)", AGENCY_FIELD: "cơ quan (văn thư)"}
 CHANGES_VI = {
@@ -68,7 +69,7 @@ class Verdict:
         return not self.problems
 
 
-def _trust(paths: list[Path]) -> ValidationContext:
+def trust_context(paths: list[Path]) -> ValidationContext:
     roots = []
     for path in paths:
         data = path.read_bytes()
@@ -77,10 +78,6 @@ def _trust(paths: list[Path]) -> ValidationContext:
         ):
             roots.append(x509.Certificate.load(der))
     return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
-
-
-def _common_name(cert: x509.Certificate) -> str:
-    return cert.subject.native.get("common_name") or cert.subject.human_friendly
 
 
 def verify_pdf(data: bytes, trust: list[Path]) -> Verdict:
@@ -92,7 +89,7 @@ def verify_pdf(data: bytes, trust: list[Path]) -> Verdict:
         embedded = list(reader.embedded_signatures)
     except (PdfReadError, ValueError, KeyError) as exc:
         raise UserError(f"Không đọc được tệp PDF ({exc}); tệp có đúng là PDF không?") from exc
-    context = _trust(trust)
+    context = trust_context(trust)
     findings = []
     for signature in embedded:
         status = validate_pdf_signature(signature, context)
@@ -100,7 +97,7 @@ def verify_pdf(data: bytes, trust: list[Path]) -> Verdict:
         findings.append(
             SignatureFinding(
                 field_name=signature.field_name,
-                signer=_common_name(cert),
+                signer=holder_name(cert),
                 signed_at=status.signer_reported_dt,
                 intact=bool(status.intact and status.valid),
                 trusted=bool(status.trusted),
@@ -114,7 +111,9 @@ def verify_pdf(data: bytes, trust: list[Path]) -> Verdict:
 
 
 def decree_problems(findings: list[SignatureFinding]) -> list[str]:
-    """What keeps the file from the force of a paper original (Điều 5, 13, 15)."""
+    """What keeps the file from the force of a paper original (Điều 5, 13, 15). The signer's
+    signature may be a certification (reportflow's own) or an approval signature (what most
+    signing software makes on the signer's PC); either way only form filling may follow it."""
     if len(findings) < 2:
         return [
             f"Tệp có {len(findings)} chữ ký số; văn bản điện tử cần cả chữ ký của người có "
@@ -122,8 +121,8 @@ def decree_problems(findings: list[SignatureFinding]) -> list[str]:
         ]
     problems = []
     first, last = findings[0], findings[-1]
-    if first.field_name != SIGNER_FIELD or not first.certifies:
-        problems.append("Chữ ký đầu tiên không phải chữ ký chứng nhận của người có thẩm quyền.")
+    if first.field_name != SIGNER_FIELD:
+        problems.append("Chữ ký đầu tiên không phải chữ ký của người có thẩm quyền.")
     if last.field_name != AGENCY_FIELD:
         problems.append("Chữ ký cuối cùng không phải chữ ký của cơ quan.")
     if not last.whole_file or last.changes != ModificationLevel.NONE:

@@ -15,12 +15,13 @@ from sqlmodel import select
 
 from reportflow.core.clock import now, today
 from reportflow.core.config import get_settings
-from reportflow.core.errors import UserError
+from reportflow.core.errors import Forbidden, UserError
 from reportflow.core.vi_format import day_text, month_text
 from reportflow.cycle.cycles import get_cycle, signer_of
 from reportflow.cycle.documents import document_file, find_document, store_document
 from reportflow.cycle.drafting.merge import approved_draft, signing_copy
 from reportflow.cycle.issuing.numbering import format_number
+from reportflow.cycle.issuing.signature_waits import SIGNER_SIGNED, wake_after_signed_file
 from reportflow.cycle.pdf_export import convert_to_pdf
 from reportflow.definitions.loader import load_organisation
 from reportflow.document.writing.render import render_report
@@ -36,12 +37,26 @@ from reportflow.signatures.issued_pdf import (
     sign_as_agency,
     sign_as_signer,
 )
-from reportflow.signatures.keys import KeySpec, KeyUnavailable, open_signer
+from reportflow.signatures.keys import (
+    KeySpec,
+    KeyUnavailable,
+    holder_name,
+    is_holder,
+    load_certificate,
+    open_signer,
+)
 from reportflow.signatures.placement import find_places
+from reportflow.signatures.signed_upload import check_signed_upload
 from reportflow.signatures.verification import verify_pdf
 
+TO_SIGN = "to-sign"
 SIGNED_BY_SIGNER = "signed-by-signer"
 SIGNED = "signed"
+TO_SIGN_NAME = "ban-can-ky.pdf"
+
+
+class AwaitingOwnSignature(UserError):
+    """The signer signs on his own PC: the run waits for his signed file."""
 
 
 def _pin_names(prefix: str, person_code: str) -> tuple[str, str]:
@@ -107,7 +122,8 @@ def _keep_once(
 
 
 def sign_for_approver(cycle_id: int) -> RenderedDocument:
-    """The approver's certification signature on the final layout's PDF, once."""
+    """The approver's certification signature on the final layout's PDF, once; for a signer
+    who signs on his own PC, the prepared file is kept and the run waits for his."""
     with session_scope() as session:
         done = find_document(session, cycle_id, SIGNED_BY_SIGNER)
         if done is not None:
@@ -115,24 +131,109 @@ def sign_for_approver(cycle_id: int) -> RenderedDocument:
         cycle = get_cycle(session, cycle_id)
         spec = signer_of(session, cycle)
         person = session.get(Person, spec.person)
-        document = signing_copy(session, cycle, today().year)
-    with tempfile.TemporaryDirectory(prefix="reportflow-sign-") as tmp:
-        docx = Path(render_report(document, Path(tmp) / "ban-ky.docx"))
-        pdf = convert_to_pdf(docx, Path(tmp)).read_bytes()
-    places = find_places(pdf, spec.title_lines.splitlines()[-1], person.name, SEAL_PT)
+        prepared = find_document(session, cycle_id, TO_SIGN)
     key = signer_key(person.code)
+    if key.signs_on_own_pc:
+        if prepared is None:
+            _keep_once(
+                cycle_id,
+                TO_SIGN,
+                _prepared_pdf(cycle_id, spec.title_lines.splitlines()[-1], person.name),
+                TO_SIGN_NAME,
+                "reportflow",
+                "signature.prepared",
+                signer=person.name,
+            )
+        raise AwaitingOwnSignature(
+            f"Chờ {person.name} ký số trên máy của mình: tải bản cần ký trên trang quyết định "
+            f"(hoặc reportflow sign download {cycle_id}), ký bằng phần mềm ký số quen dùng rồi "
+            "gửi lại tệp đã ký."
+        )
+    pdf = _prepared_pdf(cycle_id, spec.title_lines.splitlines()[-1], person.name)
     with open_signer(key) as signer:
-        signed = sign_as_signer(prepare(pdf, places), signer, person.name, _image(person.code))
+        _check_holder(signer.signing_cert, person.name, key)
+        signed = sign_as_signer(pdf, signer, person.name, _image(person.code))
     return _keep_once(
         cycle_id,
         SIGNED_BY_SIGNER,
         signed,
         "ban-da-ky-nguoi-ky.pdf",
         person.code,
-        "signature.signer",
+        SIGNER_SIGNED,
         signer=person.name,
         key=key.where,
     )
+
+
+def _prepared_pdf(cycle_id: int, title: str, name: str) -> bytes:
+    """The final layout as PDF with the number and date blank and every field in place."""
+    with session_scope() as session:
+        document = signing_copy(session, get_cycle(session, cycle_id), today().year)
+    with tempfile.TemporaryDirectory(prefix="reportflow-sign-") as tmp:
+        docx = Path(render_report(document, Path(tmp) / "ban-ky.docx"))
+        pdf = convert_to_pdf(docx, Path(tmp)).read_bytes()
+    return prepare(pdf, find_places(pdf, title, name, SEAL_PT))
+
+
+def _check_holder(certificate, name: str, key: KeySpec) -> None:
+    if not is_holder(certificate, name):
+        raise KeyUnavailable(
+            f"Chứng thư số ở {key.where} cấp cho {holder_name(certificate)}, không phải {name}: "
+            "dùng đúng thiết bị ký số của người ký, hoặc sửa REPORTFLOW_SIGNER_KEYS."
+        )
+
+
+def file_to_sign(cycle_id: int) -> Path:
+    """The prepared PDF the signer takes to his own PC."""
+    with session_scope() as session:
+        prepared = find_document(session, cycle_id, TO_SIGN)
+        done = find_document(session, cycle_id, SIGNED_BY_SIGNER)
+    if done is not None:
+        raise UserError(f"Kỳ báo cáo số {cycle_id} đã có chữ ký của người ký.")
+    if prepared is None:
+        raise UserError(
+            f"Kỳ báo cáo số {cycle_id} chưa có bản cần ký: bản này có sau khi báo cáo được phê "
+            "duyệt, khi người ký dùng chữ ký số trên máy của mình."
+        )
+    return document_file(prepared)
+
+
+def take_signed_file(
+    cycle_id: int, data: bytes, person_code: str | None, path: str
+) -> tuple[str, bool]:
+    """The signer's file from his own PC, checked against the prepared one and his configured
+    certificate, kept once, then the run woken; ``person_code``: whose page sent it (None: the
+    CLI, where the certificate alone says who signed). Returns who signed and whether the run
+    was woken (if not, the sweep wakes it)."""
+    with session_scope() as session:
+        spec = signer_of(session, get_cycle(session, cycle_id))
+        person = session.get(Person, spec.person)
+        if find_document(session, cycle_id, SIGNED_BY_SIGNER) is not None:
+            raise UserError(f"Kỳ báo cáo số {cycle_id} đã có chữ ký của người ký; không nhận thêm.")
+    if person_code is not None and person_code != person.code:
+        raise Forbidden(f"Chỉ {person.name}, người ký báo cáo này, gửi được bản đã ký.")
+    key = signer_key(person.code)
+    if not key.signs_on_own_pc:
+        raise UserError(
+            f"{person.name} ký bằng thiết bị ký số ở {key.where}, không tải tệp lên; dùng "
+            "reportflow sign retry."
+        )
+    prepared = file_to_sign(cycle_id).read_bytes()
+    taken = check_signed_upload(
+        prepared, data, load_certificate(Path(key.path)), list(get_settings().trust_roots)
+    )
+    _keep_once(
+        cycle_id,
+        SIGNED_BY_SIGNER,
+        data,
+        "ban-da-ky-nguoi-ky.pdf",
+        person.code,
+        SIGNER_SIGNED,
+        signer=taken.signer,
+        key=key.where,
+        path=path,
+    )
+    return taken.signer, wake_after_signed_file(cycle_id)
 
 
 def seal_by_agency(cycle_id: int) -> RenderedDocument:
