@@ -4,24 +4,34 @@ checks, binding, lockout and audit, and says "Đã ghi nhận" only once the dec
 
 from __future__ import annotations
 
+import json
+import os
+
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlmodel import select
 from typer.testing import CliRunner
 
 from reportflow.cli import app
+from reportflow.core.config import reload_settings
 from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.deciding.approval import MAX_WRONG_CODES
 from reportflow.cycle.deciding.decision_page import MAX_COMMENT_CHARS
-from reportflow.cycle.steps import prepare_draft
+from reportflow.cycle.issuing.signing import AwaitingOwnSignature, sign_for_approver
+from reportflow.cycle.links import verify
+from reportflow.cycle.steps import prepare_draft, wait_for_signing
 from reportflow.models import (
     ApprovalDecision,
     AuditEvent,
     CycleState,
+    RenderedDocument,
     SectionAssignment,
     session_scope,
 )
 from reportflow.runtime.smtp_sink import message_text
+from reportflow.signatures.demo_keys import DemoCa
+from reportflow.web.site import csrf_token
 from tests.factories import (
     APPROVAL_CODE,
     open_sample_cycle,
@@ -29,6 +39,7 @@ from tests.factories import (
     submit_everything,
     use_sample_with_deputy,
 )
+from tests.softhsm import AGENCY
 from tests.web_server import CSRF, DRAFT_LINK, serving_web
 
 
@@ -233,3 +244,54 @@ def test_the_page_takes_only_what_it_should(director_page):
     mixed = send(link, csrf, [("decision", "approve"), ("code", code), ("note:bcvt", "sửa")])
     assert mixed.status_code == 422 and "Đã nêu các phần trả lại nhưng quyết định" in mixed.text
     assert decisions(cycle_id) == []
+
+
+def test_only_the_signer_takes_and_sends_back_the_file_to_sign(director_page, tmp_path):
+    """With his key on his own PC, the approved report waits for his signed file: only his
+    page gives the prepared PDF and takes a file back; the deputy's page does neither, and a
+    missing or non-PDF file is said in Vietnamese with nothing kept."""
+    ca = DemoCa.create(tmp_path / "pki", AGENCY)
+    _key, certificate = ca.issue("Trần Văn Khoản", AGENCY)
+    own = tmp_path / "giamdoc.pem"
+    own.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    os.environ["REPORTFLOW_SIGNER_KEYS"] = json.dumps({"giamdoc": f"certificate:{own}"})
+    os.environ["REPORTFLOW_TRUST_ROOTS"] = json.dumps([str(ca.pem)])
+    reload_settings()
+    cycle_id = director_page["cycle"]
+    link, code, _ = director_page["director"]
+    _, csrf = open_form(link)
+    sent = send(link, csrf, [("decision", "approve"), ("code", code), ("comment", "Đồng ý")])
+    assert sent.status_code == 303, sent.text
+    with pytest.raises(AwaitingOwnSignature) as waiting:
+        sign_for_approver(cycle_id)
+    wait_for_signing(cycle_id, str(waiting.value))
+
+    deputy, _, _ = director_page["deputy"]
+    assert httpx.get(f"{deputy}/ban-can-ky.pdf", timeout=30).status_code == 404
+    result = httpx.get(f"{link}/ket-qua", timeout=30)
+    assert 'id="own-signing"' in result.text
+    assert 'id="own-signing"' not in httpx.get(f"{deputy}/ket-qua", timeout=30).text
+    prepared = httpx.get(f"{link}/ban-can-ky.pdf", timeout=30)
+    assert prepared.status_code == 200 and prepared.content.startswith(b"%PDF-")
+
+    def post(page_link: str, files: dict) -> httpx.Response:
+        """As his browser posts it, with his own link's CSRF token (the deputy has one too)."""
+        token = csrf_token(verify(page_link.rsplit("/d/", 1)[1]))
+        return httpx.post(f"{page_link}/ky-so", data={"csrf": token}, files=files, timeout=60)
+
+    pdf = {"file": ("da-ky.pdf", prepared.content, "application/pdf")}
+    by_deputy = post(deputy, pdf)
+    assert by_deputy.status_code == 422 and "Chỉ Trần Văn Khoản" in by_deputy.text
+    empty = post(link, {"file": ("", b"", "application/octet-stream")})
+    assert empty.status_code == 422 and "Chọn tệp PDF đã ký" in empty.text
+    word = post(link, {"file": ("da-ky.pdf", b"PK\x03\x04 not a pdf", "application/pdf")})
+    assert word.status_code == 422 and "không phải tệp PDF" in word.text
+    unsigned = post(link, pdf)
+    assert unsigned.status_code == 422 and "chưa có chữ ký số" in unsigned.text
+    no_csrf = httpx.post(f"{link}/ky-so", files=pdf, timeout=60)
+    assert no_csrf.status_code == 403
+    with session_scope() as session:
+        kinds = session.exec(
+            select(RenderedDocument.kind).where(RenderedDocument.cycle_id == cycle_id)
+        ).all()
+    assert "signed-by-signer" not in kinds and kinds.count("to-sign") == 1

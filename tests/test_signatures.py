@@ -329,3 +329,13 @@ def test_a_signed_upload_that_is_not_the_prepared_file_with_his_signature_is_ref
     assert "2 chữ ký số" in refused(twice)
     changed_after = fill_number(good, {issued_pdf.NUMBER_FIELD: "99"})
     assert "Sau chữ ký, tệp còn bị thêm hoặc sửa" in refused(changed_after)
+
+
+def test_a_certificate_is_his_only_when_issued_to_his_name(setup):
+    from reportflow.signatures.keys import holder_name, is_holder
+
+    director = setup["signer"].certificate
+    assert holder_name(director) == "Trần Văn Khoản"
+    assert is_holder(director, "Trần Văn Khoản") and is_holder(director, "trần  văn KHOẢN")
+    assert not is_holder(director, "Lâm Văn Mẫn")
+    assert not is_holder(setup["agency"].certificate, "Trần Văn Khoản")

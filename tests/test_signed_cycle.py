@@ -15,6 +15,7 @@ import subprocess
 import time
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -26,8 +27,10 @@ from reportflow.cycle.deciding.decide import send_decision
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
 from reportflow.runtime.prefect_processes import kill_tree
+from reportflow.runtime.smtp_sink import message_text
 from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
 from reportflow.signatures.verification import verify_pdf
+from tests.browser import CHROMIUM, SCREENSHOTS, launch
 from tests.factories import open_sample_cycle, run_to_decision
 from tests.softhsm import (
     AGENCY,
@@ -40,6 +43,7 @@ from tests.softhsm import (
     sign_on_own_pc,
     softhsm_environment,
 )
+from tests.web_server import DRAFT_LINK, serving_web
 
 pytestmark = [
     pytest.mark.e2e,
@@ -184,69 +188,106 @@ def register_entries() -> int:
         return len(session.exec(select(RegisterEntry)).all())
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
     prefect_server, database, smtp, signing_keys, tmp_path, monkeypatch
 ):
-    """His key stays at his desk: the approved report waits "chờ ký số" with the prepared PDF;
-    he downloads it, signs it with his own software and sends it back. A tampered file or one
-    signed with another certificate is refused and nothing is numbered; his file is numbered,
-    sealed by the agency's token and dispatched once."""
+    """His key stays at his desk: the approved report waits "chờ ký số" with the prepared PDF.
+    He takes it from his page (or `sign download`), signs it with his own software and sends it
+    back on his page in Chromium at 390×844 (or `sign upload`). A tampered file or one signed
+    with another certificate is refused, said in red, and nothing is numbered; his file is
+    numbered, sealed by the agency's token and dispatched once. Screenshots in
+    out/ui/own-pc-signing/."""
+    from playwright.sync_api import sync_playwright
+
     own = certificate_pem(signing_keys.director, tmp_path / "giamdoc.pem")
     monkeypatch.setenv("REPORTFLOW_SIGNER_KEYS", json.dumps({"giamdoc": f"certificate:{own}"}))
     reload_settings()
+    shots = SCREENSHOTS / "own-pc-signing"
+    shots.mkdir(parents=True, exist_ok=True)
     cycle_id = open_sample_cycle()
-    flow, code = run_to_decision(cycle_id, tmp_path, smtp)
     cli = CliRunner()
-    try:
-        early = cli.invoke(app, ["sign", "download", str(cycle_id)], terminal_width=200)
-        assert early.exit_code == 2 and "chưa có bản cần ký" in early.output, early.output
-        send_decision(cycle_id, code, [], False, "Đồng ý")
-        wait_for_pause(cycle_id, "signature-", flow)
-        with session_scope() as session:
-            assert get_cycle(session, cycle_id).state == CycleState.AWAITING_SIGNATURE
-            [waiting] = session.exec(
-                select(AuditEvent.detail).where(AuditEvent.action == "signature.waiting")
-            ).all()
-        assert "ký số trên máy của mình" in waiting["reason"]
-        prepared_path = tmp_path / "ban-can-ky.pdf"
-        got = cli.invoke(
-            app,
-            ["sign", "download", str(cycle_id), "--out", str(prepared_path)],
-            terminal_width=200,
-        )
-        assert got.exit_code == 0, got.output
-        prepared = prepared_path.read_bytes()
-        again = tmp_path / "lan-hai.pdf"
-        cli.invoke(app, ["sign", "download", str(cycle_id), "--out", str(again)])
-        assert again.read_bytes() == prepared, "every download is the same prepared file"
 
-        def upload(data: bytes, name: str):
-            path = tmp_path / name
-            path.write_bytes(data)
-            return cli.invoke(app, ["sign", "upload", str(cycle_id), str(path)], terminal_width=200)
+    def upload(data: bytes, name: str):
+        path = tmp_path / name
+        path.write_bytes(data)
+        return cli.invoke(app, ["sign", "upload", str(cycle_id), str(path)], terminal_width=200)
 
-        changed = prepared.replace(b"/Producer", b"/Produced", 1)
-        tampered = upload(sign_on_own_pc(changed, signing_keys.director), "sua.pdf")
-        assert tampered.exit_code == 2 and "không bắt đầu bằng đúng bản cần ký" in tampered.output
-        foreign = upload(sign_on_own_pc(prepared, signing_keys.agency), "cua-nguoi-khac.pdf")
-        assert foreign.exit_code == 2, foreign.output
-        assert "không phải chứng thư đã khai báo cho Trần Văn Khoản" in foreign.output
-        assert register_entries() == 0 and "signature.signer" not in audit_actions()
+    with serving_web(), sync_playwright() as playwright:
+        flow, code = run_to_decision(cycle_id, tmp_path, smtp)
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        try:
+            early = cli.invoke(app, ["sign", "download", str(cycle_id)], terminal_width=200)
+            assert early.exit_code == 2 and "chưa có bản cần ký" in early.output, early.output
+            send_decision(cycle_id, code, [], False, "Đồng ý")
+            wait_for_pause(cycle_id, "signature-", flow)
+            with session_scope() as session:
+                assert get_cycle(session, cycle_id).state == CycleState.AWAITING_SIGNATURE
+                [waiting] = session.exec(
+                    select(AuditEvent.detail).where(AuditEvent.action == "signature.waiting")
+                ).all()
+            assert "ký số trên máy của mình" in waiting["reason"]
+            prepared_path = tmp_path / "ban-can-ky.pdf"
+            got = cli.invoke(
+                app,
+                ["sign", "download", str(cycle_id), "--out", str(prepared_path)],
+                terminal_width=200,
+            )
+            assert got.exit_code == 0, got.output
+            prepared = prepared_path.read_bytes()
 
-        taken = upload(sign_on_own_pc(prepared, signing_keys.director), "da-ky.pdf")
-        assert taken.exit_code == 0, taken.output
-        assert "Đã nhận bản ký số của Trần Văn Khoản" in taken.output
-        assert flow.wait(timeout=180) == 0, (tmp_path / "flow.log").read_text()
-    finally:
-        if flow.poll() is None:
-            flow.kill()
+            [link] = {
+                found
+                for message in smtp.messages()
+                for found in DRAFT_LINK.findall(message_text(message))
+            }
+            page.goto(f"{link}/ket-qua")
+            page.locator("#own-signing").wait_for()
+            page.screenshot(path=str(shots / "01-cho-ky.png"), full_page=True)
+            href = page.get_attribute("#to-sign", "href")
+            from_page = httpx.get(link.rsplit("/d/", 1)[0] + href, timeout=30)
+            assert from_page.status_code == 200 and from_page.content == prepared
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, "the page scrolls sideways on a phone"
+
+            changed = prepared.replace(b"/Producer", b"/Produced", 1)
+            tampered = upload(sign_on_own_pc(changed, signing_keys.director), "sua.pdf")
+            assert tampered.exit_code == 2, tampered.output
+            assert "không bắt đầu bằng đúng bản cần ký" in tampered.output
+            foreign = tmp_path / "cua-nguoi-khac.pdf"
+            foreign.write_bytes(sign_on_own_pc(prepared, signing_keys.agency))
+            page.set_input_files("#signed-file", str(foreign))
+            page.click("#send-signed")
+            page.locator("#problem").wait_for()
+            said = page.inner_text("#problem")
+            assert "không phải chứng thư đã khai báo cho Trần Văn Khoản" in said, said
+            page.screenshot(path=str(shots / "02-tu-choi.png"), full_page=True)
+            assert register_entries() == 0 and "signature.signer" not in audit_actions()
+
+            signed = tmp_path / "da-ky.pdf"
+            signed.write_bytes(sign_on_own_pc(prepared, signing_keys.director))
+            page.set_input_files("#signed-file", str(signed))
+            page.click("#send-signed")
+            page.wait_for_url("**/ket-qua")
+            assert page.locator("#own-signing").count() == 0
+            page.locator("text=Đã phát hành văn bản số").wait_for(timeout=120_000)
+            page.screenshot(path=str(shots / "03-da-phat-hanh.png"), full_page=True)
+            assert flow.wait(timeout=180) == 0, (tmp_path / "flow.log").read_text()
+        finally:
+            browser.close()
+            if flow.poll() is None:
+                flow.kill()
     actions = audit_actions()
     for action in ("signature.signer", "register.numbered", "signature.agency", "cycle.done"):
         assert actions.count(action) == 1, (action, actions.count(action))
-    assert register_entries() == 1
     with session_scope() as session:
+        [taken] = session.exec(
+            select(AuditEvent.detail).where(AuditEvent.action == "signature.signer")
+        ).all()
         entry = session.exec(select(RegisterEntry)).one()
+    assert taken["path"] == "web" and taken["signer"] == "Trần Văn Khoản"
     dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
     issued = {
         part.get_content()

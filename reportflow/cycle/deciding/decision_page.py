@@ -212,6 +212,7 @@ def _step_vi(state: CycleState, decision: str, number: str, waiting: bool) -> tu
     if decision == "approve":
         return {
             CycleState.APPROVED: ("đang cấp số", False),
+            CycleState.AWAITING_SIGNATURE: ("chờ ký số", False),
             CycleState.NUMBERED: (f"đã cấp số {number}; đang phát hành", False),
             CycleState.DISPATCHING: (f"văn bản số {number} đang phát hành", False),
             CycleState.DONE: (f"đã phát hành văn bản số {number}", True),

@@ -8,6 +8,8 @@ import logging
 
 from sqlmodel import func, select
 
+from reportflow.cycle.cycles import get_cycle, signer_of
+from reportflow.cycle.documents import find_document
 from reportflow.cycle.wake import release_signature_wait
 from reportflow.models import AuditEvent, Cycle, CycleState, session_scope
 
@@ -15,6 +17,20 @@ log = logging.getLogger(__name__)
 
 WAITING = "signature.waiting"
 SIGNER_SIGNED = "signature.signer"
+TO_SIGN = "to-sign"
+SIGNED_BY_SIGNER = "signed-by-signer"
+
+
+def awaits_own_signature(cycle_id: int, person_code: str) -> bool:
+    """The cycle waits for this person to sign the prepared file on his own PC."""
+    with session_scope() as session:
+        cycle = get_cycle(session, cycle_id)
+        return (
+            cycle.state == CycleState.AWAITING_SIGNATURE
+            and signer_of(session, cycle).person == person_code
+            and find_document(session, cycle_id, TO_SIGN) is not None
+            and find_document(session, cycle_id, SIGNED_BY_SIGNER) is None
+        )
 
 
 def wake_after_signed_file(cycle_id: int) -> bool:

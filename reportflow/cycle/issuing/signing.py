@@ -21,7 +21,12 @@ from reportflow.cycle.cycles import get_cycle, signer_of
 from reportflow.cycle.documents import document_file, find_document, store_document
 from reportflow.cycle.drafting.merge import approved_draft, signing_copy
 from reportflow.cycle.issuing.numbering import format_number
-from reportflow.cycle.issuing.signature_waits import SIGNER_SIGNED, wake_after_signed_file
+from reportflow.cycle.issuing.signature_waits import (
+    SIGNED_BY_SIGNER,
+    SIGNER_SIGNED,
+    TO_SIGN,
+    wake_after_signed_file,
+)
 from reportflow.cycle.pdf_export import convert_to_pdf
 from reportflow.definitions.loader import load_organisation
 from reportflow.document.writing.render import render_report
@@ -49,8 +54,6 @@ from reportflow.signatures.placement import find_places
 from reportflow.signatures.signed_upload import check_signed_upload
 from reportflow.signatures.verification import verify_pdf
 
-TO_SIGN = "to-sign"
-SIGNED_BY_SIGNER = "signed-by-signer"
 SIGNED = "signed"
 TO_SIGN_NAME = "ban-can-ky.pdf"
 
