@@ -24,8 +24,8 @@ from reportflow.cycle.issuing.signature_waits import awaits_own_signature
 from reportflow.cycle.issuing.signing import file_to_sign, take_signed_file
 from reportflow.cycle.links import Link
 from reportflow.runtime.prefect_api import run_state_or_none
-from reportflow.web.refusals import Refused
 from reportflow.signatures.verification import MAX_PDF_BYTES
+from reportflow.web.refusals import Refused
 from reportflow.web.site import READ_ONLY, csrf_token, open_link, page, read_form
 
 router = APIRouter()
