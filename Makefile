@@ -23,8 +23,18 @@ venv: $(STAMP) ## create .venv and install reportflow into it
 demo: $(STAMP) ## run one whole report cycle of the sample report
 	$(BIN)/reportflow demo
 
-test: $(STAMP) ## run the test suite
-	$(BIN)/python -m pytest -q
+# The end-to-end tests mostly wait on processes, the rest mostly compute: two pytest sessions at
+# once (each with its own Prefect server, data folder and PostgreSQL schema) take about as long as
+# the end-to-end half alone. The second session's output follows the first's.
+test: $(STAMP) ## run the test suite (end-to-end and the rest at once; the rest's log: out/test-rest.log)
+	@mkdir -p out
+	@echo "== the tests without processes of their own run beside these → out/test-rest.log"
+	@$(BIN)/python -m pytest -q -m "not e2e" > out/test-rest.log 2>&1 & rest=$$!; \
+	$(BIN)/python -m pytest -q -m e2e; e2e=$$?; \
+	wait $$rest; rest_rc=$$?; \
+	echo "== the tests without processes of their own (out/test-rest.log)"; cat out/test-rest.log; \
+	echo "== end-to-end: exit $$e2e; the rest: exit $$rest_rc"; \
+	[ $$e2e -eq 0 ] && [ $$rest_rc -eq 0 ]
 
 bench: $(STAMP) ## benchmark figures beside their baselines → out/bench/results.md, .json
 	$(BIN)/python -m bench
