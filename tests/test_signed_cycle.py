@@ -238,10 +238,10 @@ def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
             assert got.exit_code == 0, got.output
             prepared = prepared_path.read_bytes()
 
+            [asked] = [m for m in smtp.messages() if "ký số văn bản" in str(m["Subject"])]
+            assert str(asked["To"]).startswith("giamdoc@")
             [link] = {
-                found
-                for message in smtp.messages()
-                for found in DRAFT_LINK.findall(message_text(message))
+                found.removesuffix("/ket-qua") for found in DRAFT_LINK.findall(message_text(asked))
             }
             page.goto(f"{link}/ket-qua")
             page.locator("#own-signing").wait_for()
@@ -288,6 +288,8 @@ def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
         ).all()
         entry = session.exec(select(RegisterEntry)).one()
     assert taken["path"] == "web" and taken["signer"] == "Trần Văn Khoản"
+    asked = [m for m in smtp.messages() if "ký số văn bản" in str(m["Subject"])]
+    assert len(asked) == 1, "one request for his signature, whatever the run did after"
     dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
     issued = {
         part.get_content()

@@ -21,6 +21,7 @@ from reportflow.cycle.cycles import get_cycle, signer_of
 from reportflow.cycle.documents import document_file, find_document, store_document
 from reportflow.cycle.drafting.merge import approved_draft, signing_copy
 from reportflow.cycle.issuing.numbering import format_number
+from reportflow.cycle.issuing.sign_request import mail_sign_request
 from reportflow.cycle.issuing.signature_waits import (
     SIGNED_BY_SIGNER,
     SIGNER_SIGNED,
@@ -126,7 +127,8 @@ def _keep_once(
 
 def sign_for_approver(cycle_id: int) -> RenderedDocument:
     """The approver's certification signature on the final layout's PDF, once; for a signer
-    who signs on his own PC, the prepared file is kept and the run waits for his."""
+    who signs on his own PC, the prepared file is kept, he is mailed (once, whatever stops the
+    run between the two) and the run waits for his file."""
     with session_scope() as session:
         done = find_document(session, cycle_id, SIGNED_BY_SIGNER)
         if done is not None:
@@ -147,6 +149,7 @@ def sign_for_approver(cycle_id: int) -> RenderedDocument:
                 "signature.prepared",
                 signer=person.name,
             )
+        mail_sign_request(cycle_id, person.code)
         raise AwaitingOwnSignature(
             f"Chờ {person.name} ký số trên máy của mình: tải bản cần ký trên trang quyết định "
             f"(hoặc reportflow sign download {cycle_id}), ký bằng phần mềm ký số quen dùng rồi "
