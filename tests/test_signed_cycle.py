@@ -7,6 +7,7 @@ director signs on his own PC and sends the file back."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -140,8 +141,13 @@ def test_a_run_killed_between_the_two_signatures_finishes_with_one_number_and_on
     said = " ".join(first_page.split())
     assert "Số: 01 /BC-STTTT-VP" in said or "Số: 01/BC-STTTT-VP" in said, said[:300]
     assert "ngày 05 tháng 6 năm 2020" in said, said[:300]
-    [archived] = (get_settings().data_dir / "archive").rglob("*.*")
+    archived, checksum = sorted((get_settings().data_dir / "archive").rglob("*.*"))
     assert archived.name == name and archived.read_bytes() == issued, "the archive keeps the PDF"
+    digest = hashlib.sha256(issued).hexdigest()
+    assert checksum.read_text("utf-8") == f"{digest}  {name}\n", "and its SHA-256 beside it"
+    assert entry.signed_sha256 == digest, "the register keeps the SHA-256"
+    shown = CliRunner().invoke(app, ["register", "show", "--year", "2020"], terminal_width=80)
+    assert f"{entry.number_text}:\n    {digest}\n" in shown.output, shown.output
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -37,7 +37,8 @@ def register_open(
 def register_show(
     year: Annotated[int | None, typer.Option(help="Năm; bỏ trống: năm nay")] = None,
 ) -> None:
-    """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận, bản lưu."""
+    """In sổ văn bản đi của một năm: số, ngày, trích yếu, người ký, nơi nhận, bản lưu, và mã
+    SHA-256 của bản đã ký số."""
     from sqlmodel import select
 
     from reportflow.core.clock import today
@@ -65,6 +66,11 @@ def register_show(
             entry.archive.removeprefix("Lưu:").strip().rstrip("."),
         )
     console.print(table)
+    signed = [entry for entry in entries if entry.signed_sha256]
+    if signed:
+        console.print("Mã SHA-256 của bản điện tử đã ký số:", highlight=False)
+        for entry in signed:
+            console.print(f"  {entry.number_text}:\n    {entry.signed_sha256}", highlight=False)
 
 
 def dispatch(cycle_id: Annotated[int, typer.Argument(help="Số kỳ báo cáo")]) -> None:

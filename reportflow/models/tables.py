@@ -260,6 +260,9 @@ class RegisterEntry(SQLModel, table=True):
     copies: int = 1
     cycle_id: int = Field(foreign_key="cycle.id")
     registered_at: dt.datetime = Field(default_factory=utcnow)
+    signed_sha256: str = ""
+    """The SHA-256 of the issued file with both digital signatures; empty while it is not
+    signed, and for a report issued without digital signatures."""
 
 
 class DispatchRecord(SQLModel, table=True):

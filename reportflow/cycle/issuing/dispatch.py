@@ -229,6 +229,11 @@ def attachment_copy(final: RenderedDocument, number_text: str) -> Path:
     return named_copy(final, get_settings().documents_dir / f"cycle-{final.cycle_id}", name)
 
 
+def _write_checksum(target: Path, sha256: str) -> None:
+    """Beside the archived file, its SHA-256 as `sha256sum -c` reads it."""
+    target.with_name(target.name + ".sha256").write_text(f"{sha256}  {target.name}\n", "utf-8")
+
+
 def _archive(cycle_id: int) -> None:
     """One copy into the office's archive ("Lưu: VT"), recorded once."""
     with session_scope() as session:
@@ -248,6 +253,7 @@ def _archive(cycle_id: int) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / document.name
         shutil.copyfile(document, target)
+        _write_checksum(target, issued.sha256)
         session.add(
             DispatchRecord(
                 cycle_id=cycle_id,

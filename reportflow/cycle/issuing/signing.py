@@ -248,7 +248,7 @@ def seal_by_agency(cycle_id: int) -> RenderedDocument:
     with session_scope() as session:
         done = find_document(session, cycle_id, SIGNED)
         if done is not None:
-            return done
+            return _registered(cycle_id, done)
         first = find_document(session, cycle_id, SIGNED_BY_SIGNER)
         entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
     if first is None:
@@ -273,7 +273,7 @@ def seal_by_agency(cycle_id: int) -> RenderedDocument:
             "Văn bản đã ký không đạt yêu cầu của Nghị định 30 nên chưa gửi: "
             + " ".join(verdict.problems)
         )
-    return _keep_once(
+    kept = _keep_once(
         cycle_id,
         SIGNED,
         final,
@@ -283,3 +283,14 @@ def seal_by_agency(cycle_id: int) -> RenderedDocument:
         number=entry.number_text,
         key=key.where,
     )
+    return _registered(cycle_id, kept)
+
+
+def _registered(cycle_id: int, issued: RenderedDocument) -> RenderedDocument:
+    """The register keeps the issued file's SHA-256 (again after a run killed before it did)."""
+    with session_scope() as session:
+        entry = session.exec(select(RegisterEntry).where(RegisterEntry.cycle_id == cycle_id)).one()
+        if entry.signed_sha256 != issued.sha256:
+            entry.signed_sha256 = issued.sha256
+            session.add(entry)
+    return issued
