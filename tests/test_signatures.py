@@ -339,3 +339,34 @@ def test_a_certificate_is_his_only_when_issued_to_his_name(setup):
     assert is_holder(director, "Trần Văn Khoản") and is_holder(director, "trần  văn KHOẢN")
     assert not is_holder(director, "Lâm Văn Mẫn")
     assert not is_holder(setup["agency"].certificate, "Trần Văn Khoản")
+
+
+def test_a_configured_timestamp_authority_times_both_signatures(setup, monkeypatch):
+    """With REPORTFLOW_TSA_URL set, both signatures carry a timestamp from the local TSA (a
+    real RFC 3161 exchange over HTTP); `verify` shows it and holds it trusted."""
+    from reportflow.core.config import reload_settings
+    from reportflow.cycle.issuing.signing import timestamper
+    from tests.local_tsa import local_tsa
+
+    with local_tsa(setup["pki"], AGENCY) as (url, answered):
+        monkeypatch.setenv("REPORTFLOW_TSA_URL", url)
+        reload_settings()
+        stamps = timestamper()
+        assert stamps is not None
+        prepared = prepare(setup["pdf"], PLACES)
+        with open_signer(spec(setup["signer"]), setup["signer"].certificate) as signer:
+            signed = sign_as_signer(prepared, signer, "Trần Văn Khoản", timestamper=stamps)
+        numbered = fill_number(signed, {issued_pdf.NUMBER_FIELD: "04/BC-STTTT-VP"})
+        with open_signer(spec(setup["agency"]), setup["agency"].certificate) as signer:
+            final = sign_as_agency(numbered, signer, AGENCY, SIGNED_AT, timestamper=stamps)
+        # pyHanko asks once more, first, to learn how much room a reply takes.
+        assert len(answered) == 3, "a timestamp for each signature"
+    monkeypatch.delenv("REPORTFLOW_TSA_URL")
+    reload_settings()
+    assert timestamper() is None
+    verdict = verify_pdf(final, [setup["pki"].pem])
+    assert verdict.passes, verdict.problems
+    assert all(f.timestamped_at and f.timestamp_trusted for f in verdict.findings)
+    assert "dấu thời gian của TSA" in verdict.findings[0].line()
+    unstamped = verify_pdf(issued(setup), [setup["pki"].pem])
+    assert all(f.timestamped_at is None for f in unstamped.findings)

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     trust_roots: list[Path] = []
     """CA certificates (.pem) a signed PDF is verified against before it is sent
     (`REPORTFLOW_TRUST_ROOTS`, a JSON list)."""
+    tsa_url: str = ""
+    """An RFC 3161 timestamp authority (`REPORTFLOW_TSA_URL`, e.g. the state CA's): each
+    signature then carries its time from there, not from this machine's clock."""
     signature_images_dir: Path | None = None
     """PNG images: ``<person code>.png`` for each signer (blue, transparent) and ``seal.png`` (red,
     transparent, drawn at the seal's real size) (`REPORTFLOW_SIGNATURE_IMAGES_DIR`)."""

@@ -96,6 +96,27 @@ class DemoCa:
         )
         return key, certificate
 
+    def issue_timestamping(
+        self, common_name: str, organisation: str
+    ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """A timestamp authority's key and certificate (its one extended use: timeStamping)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name, organisation))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=730))
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        return key, certificate
+
     def pkcs12_file(
         self, path: Path, common_name: str, organisation: str, password: str
     ) -> x509.Certificate:

@@ -45,6 +45,9 @@ class SignatureFinding:
     whole_file: bool
     certificate_sha256: str
     certifies: bool
+    timestamped_at: dt.datetime | None = None
+    """The time a timestamp authority put on the signature (RFC 3161), if it has one."""
+    timestamp_trusted: bool = False
 
     def line(self) -> str:
         when = (
@@ -56,7 +59,13 @@ class SignatureFinding:
         trust = "chứng thư tin cậy" if self.trusted else "chứng thư CHƯA được tin cậy"
         changes = CHANGES_VI.get(self.changes, "không xác định được thay đổi")
         role = ROLE_VI.get(self.field_name, f"trường {self.field_name}")
-        return f"{role}: {self.signer}, ký lúc {when}; {state}; {trust}; {changes}."
+        stamped = ""
+        if self.timestamped_at:
+            at = self.timestamped_at.astimezone(VN_TZ).isoformat(timespec="seconds")
+            stamped = f"; dấu thời gian của TSA {at}" + (
+                "" if self.timestamp_trusted else " (CHƯA được tin cậy)"
+            )
+        return f"{role}: {self.signer}, ký lúc {when}{stamped}; {state}; {trust}; {changes}."
 
 
 @dataclass
@@ -94,6 +103,7 @@ def verify_pdf(data: bytes, trust: list[Path]) -> Verdict:
     for signature in embedded:
         status = validate_pdf_signature(signature, context)
         cert = status.signing_cert
+        stamp = status.timestamp_validity
         findings.append(
             SignatureFinding(
                 field_name=signature.field_name,
@@ -105,6 +115,8 @@ def verify_pdf(data: bytes, trust: list[Path]) -> Verdict:
                 whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
                 certificate_sha256=hashlib.sha256(cert.dump()).hexdigest(),
                 certifies=signature.docmdp_level is not None,
+                timestamped_at=stamp.timestamp if stamp else None,
+                timestamp_trusted=bool(stamp and stamp.intact and stamp.valid and stamp.trusted),
             )
         )
     return Verdict(findings, decree_problems(findings))
@@ -138,6 +150,10 @@ def decree_problems(findings: list[SignatureFinding]) -> list[str]:
             "Hai chữ ký dùng cùng một chứng thư số; cần chứng thư của người ký và của cơ quan."
         )
     for finding in findings:
+        if finding.timestamped_at and not finding.timestamp_trusted:
+            problems.append(
+                f"Dấu thời gian của chữ ký ở trường {finding.field_name} chưa được tin cậy."
+            )
         if not finding.intact:
             problems.append(f"Chữ ký ở trường {finding.field_name} không còn nguyên vẹn.")
         if not finding.trusted:

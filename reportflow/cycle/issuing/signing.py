@@ -11,6 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from sqlmodel import select
 
 from reportflow.core.clock import now, today
@@ -88,6 +89,12 @@ def agency_key() -> KeySpec:
     )
 
 
+def timestamper() -> HTTPTimeStamper | None:
+    """The configured timestamp authority (RFC 3161), or None: the signer's clock then."""
+    url = get_settings().tsa_url
+    return HTTPTimeStamper(url, timeout=30) if url else None
+
+
 def _image(name: str) -> Path | None:
     folder = get_settings().signature_images_dir
     path = folder / f"{name}.png" if folder else None
@@ -158,7 +165,7 @@ def sign_for_approver(cycle_id: int) -> RenderedDocument:
     pdf = _prepared_pdf(cycle_id, spec.title_lines.splitlines()[-1], person.name)
     with open_signer(key) as signer:
         _check_holder(signer.signing_cert, person.name, key)
-        signed = sign_as_signer(pdf, signer, person.name, _image(person.code))
+        signed = sign_as_signer(pdf, signer, person.name, _image(person.code), timestamper())
     return _keep_once(
         cycle_id,
         SIGNED_BY_SIGNER,
@@ -265,7 +272,7 @@ def seal_by_agency(cycle_id: int) -> RenderedDocument:
     key = agency_key()
     with open_signer(key) as signer:
         final = sign_as_agency(
-            numbered, signer, organisation.issuing_body_name, now(), _image("seal")
+            numbered, signer, organisation.issuing_body_name, now(), _image("seal"), timestamper()
         )
     verdict = verify_pdf(final, list(get_settings().trust_roots))
     if not verdict.passes:
