@@ -88,6 +88,18 @@ def use_sample_with_deputy(folder: Path) -> None:
     use_definitions(folder, samples=False)
 
 
+def use_sample_sending_docx(folder: Path) -> None:
+    """The sample report, asking that the recipients get the DOCX beside the signed PDF; call
+    under `restore_environment`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in SAMPLES_DIR.glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        if source.name != "organisation.yaml":
+            text += "send_docx_too: true\n"
+        (folder / source.name).write_text(text, encoding="utf-8")
+    use_definitions(folder, samples=False)
+
+
 def open_sample_cycle(definition: str = "ktxh-6-thang") -> int:
     with session_scope() as session:
         return open_cycle(session, definition, SAMPLE_REQUEST, "chanhvp").id

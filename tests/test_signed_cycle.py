@@ -14,10 +14,12 @@ import shutil
 import signal
 import subprocess
 import time
+from io import BytesIO
 from types import SimpleNamespace
 
 import httpx
 import pytest
+from docx import Document
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -32,7 +34,7 @@ from reportflow.runtime.smtp_sink import message_text
 from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
 from reportflow.signatures.verification import verify_pdf
 from tests.browser import CHROMIUM, SCREENSHOTS, launch
-from tests.factories import open_sample_cycle, run_to_decision
+from tests.factories import open_sample_cycle, run_to_decision, use_sample_sending_docx
 from tests.softhsm import (
     AGENCY,
     MODULE,
@@ -197,16 +199,17 @@ def register_entries() -> int:
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
-    prefect_server, database, smtp, signing_keys, tmp_path, monkeypatch
+    prefect_server, database, smtp, signing_keys, tmp_path, monkeypatch, restore_environment
 ):
     """His key stays at his desk: the approved report waits "chờ ký số" with the prepared PDF.
     He takes it from his page (or `sign download`), signs it with his own software and sends it
     back on his page in Chromium at 390×844 (or `sign upload`). A tampered file or one signed
     with another certificate is refused, said in red, and nothing is numbered; his file is
-    numbered, sealed by the agency's token and dispatched once. Screenshots in
-    out/ui/own-pc-signing/."""
+    numbered, sealed by the agency's token and dispatched once, with the DOCX beside it as the
+    definition asks. Screenshots in out/ui/own-pc-signing/."""
     from playwright.sync_api import sync_playwright
 
+    use_sample_sending_docx(tmp_path / "definitions")
     own = certificate_pem(signing_keys.director, tmp_path / "giamdoc.pem")
     monkeypatch.setenv("REPORTFLOW_SIGNER_KEYS", json.dumps({"giamdoc": f"certificate:{own}"}))
     reload_settings()
@@ -297,12 +300,15 @@ def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
     asked = [m for m in smtp.messages() if "ký số văn bản" in str(m["Subject"])]
     assert len(asked) == 1, "one request for his signature, whatever the run did after"
     dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
-    issued = {
-        part.get_content()
-        for message in dispatched
-        for part in message.iter_attachments()
-        if part.get_filename()
-    }
+    assert len(dispatched) == 3
+    name = entry.number_text.replace("/", "-")
+    issued = set()
+    for message in dispatched:
+        parts = {p.get_filename(): p.get_content() for p in message.iter_attachments()}
+        assert sorted(parts) == [f"{name}.docx", f"{name}.pdf"], sorted(parts)
+        assert Document(BytesIO(parts[f"{name}.docx"])).paragraphs, "the DOCX opens"
+        assert "không có chữ ký số" in message_text(message)
+        issued.add(parts[f"{name}.pdf"])
     [final] = issued
     assert final.startswith(prepared)
     verdict = verify_pdf(final, [signing_keys.pem])

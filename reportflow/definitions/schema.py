@@ -369,6 +369,9 @@ class ReportDefinition(Strict):
     when there are several, each with the line "(Kèm theo Báo cáo số … ngày … của …)"."""
     archive_line: str = "Lưu: VT."
     """The last line under "Nơi nhận:"."""
+    send_docx_too: bool = False
+    """When the report is issued as a signed PDF, the recipients also get it as DOCX (to reuse
+    its text; without signatures, so not the original)."""
     reminder_ladder: list[dict[str, Any]] | None = None
     """The reminders' steps; unset: the default ladder. Each step is `{at: N}` (working days
     from the divisions' deadline, negative before it) with optional `key`, `repeat_daily`,

@@ -107,7 +107,10 @@ def _enqueue_all(
         cycle.state = CycleState.DISPATCHING
         session.add(cycle)
     organisation = load_organisation()
-    attachment = attachment_copy(issued_file(session, cycle_id) or final, entry.number_text)
+    issued = issued_file(session, cycle_id)
+    attachments = [attachment_copy(issued or final, entry.number_text)]
+    if issued is not None and definition.send_docx_too:
+        attachments.append(attachment_copy(final, entry.number_text))
     reached, ids = {}, {}
     sent_before = _sent_before_the_outbox(session, cycle_id)
     for recipient in definition.recipients:
@@ -125,6 +128,8 @@ def _enqueue_all(
             request_number=cycle.request_number if recipient.requester else "",
             request_date=cycle.request_date,
             request_sender=cycle.request_sender,
+            signed=issued is not None,
+            docx_too=len(attachments) > 1,
         )
         ids[recipient.key] = enqueue(
             session,
@@ -133,7 +138,7 @@ def _enqueue_all(
             to=Addressee("recipient", recipient.key, reached[recipient.key]),
             title=title,
             body=body,
-            attachments=[attachment],
+            attachments=attachments,
             cycle_id=cycle_id,
         )
     return reached, ids
