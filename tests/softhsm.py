@@ -192,3 +192,50 @@ def certificate_pem(token: Token, path: Path) -> Path:
     """The token's certificate as the file an agency's IT staff configures for the person."""
     path.write_bytes(asn1_pem.armor("CERTIFICATE", token.certificate.dump()))
     return path
+
+
+PULLED_OUT = """
+import subprocess
+import sys
+from io import BytesIO
+from pathlib import Path
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.writer import PdfFileWriter
+
+from reportflow.signatures.issued_pdf import Places, prepare, sign_as_signer
+from reportflow.signatures.keys import KeySpec, KeyUnavailable, open_signer
+from tests.softhsm import AGENCY, demo_ca, key_uri, make_token, softhsm_environment
+
+folder = Path(sys.argv[1])
+softhsm_environment(folder)
+token = make_token(folder, "rutra", *demo_ca(folder / "pki").issue("Trần Văn Khoản", AGENCY), "PIN")
+writer = PdfFileWriter()
+writer.insert_page(generic.DictionaryObject({
+    generic.NameObject("/Type"): generic.NameObject("/Page"),
+    generic.NameObject("/MediaBox"): generic.ArrayObject([generic.NumberObject(n) for n in (0, 0, 595, 842)]),
+}))
+pdf = BytesIO()
+writer.write(pdf)
+places = Places(0, (340, 300, 520, 370), (300, 300, 420, 370), {})
+try:
+    with open_signer(KeySpec.parse(key_uri(token), pin_env="PIN")) as signer:
+        subprocess.run(["softhsm2-util", "--delete-token", "--token", "rutra"], check=True, capture_output=True)
+        sign_as_signer(prepare(pdf.getvalue(), places), signer, "Trần Văn Khoản")
+    print("SIGNED")
+except KeyUnavailable as exc:
+    print(exc)
+"""
+
+
+def sign_with_the_token_pulled_out(folder: Path) -> str:
+    """A token of its own, opened for signing, then removed (softhsm2-util deletes it) before the
+    signature is made; what the signing says. In a process of its own, as `sign_on_own_pc`."""
+    done = subprocess.run(
+        [sys.executable, "-c", PULLED_OUT, str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    return done.stdout.strip() or done.stderr[-2000:]

@@ -42,6 +42,7 @@ from tests.softhsm import (
     key_uri,
     make_token,
     sign_on_own_pc,
+    sign_with_the_token_pulled_out,
     softhsm_environment,
 )
 
@@ -370,3 +371,9 @@ def test_a_configured_timestamp_authority_times_both_signatures(setup, monkeypat
     assert "dấu thời gian của TSA" in verdict.findings[0].line()
     unstamped = verify_pdf(issued(setup), [setup["pki"].pem])
     assert all(f.timestamped_at is None for f in unstamped.findings)
+
+
+def test_a_token_pulled_out_while_signing_is_said_and_nothing_signed(tmp_path):
+    said = sign_with_the_token_pulled_out(tmp_path)
+    assert said.startswith("Thiết bị ký số (token 'rutra') không trả lời khi đang ký"), said
+    assert "Cắm lại thiết bị" in said

@@ -6,6 +6,7 @@ form or a log."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pkcs11
 from asn1crypto import pem, x509
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.sign import signers
+from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 
 from reportflow.core.errors import UserError
@@ -150,12 +152,18 @@ def open_signer(spec: KeySpec, signing_cert=None) -> Iterator[object]:
         yield signer
         return
     with _token_session(spec, secret) as session:
-        yield PKCS11Signer(
-            session,
-            key_label=spec.key,
-            cert_label=None if signing_cert else spec.key,
-            signing_cert=signing_cert,
-        )
+        try:
+            yield PKCS11Signer(
+                session,
+                key_label=spec.key,
+                cert_label=None if signing_cert else spec.key,
+                signing_cert=signing_cert,
+            )
+        except (pkcs11.exceptions.PKCS11Error, SigningError) as exc:
+            raise KeyUnavailable(
+                f"Thiết bị ký số ({spec.where}) không trả lời khi đang ký (bị rút ra?); chưa ký "
+                f"được gì. Cắm lại thiết bị rồi thử lại. ({exc})"
+            ) from exc
 
 
 @contextmanager
@@ -181,4 +189,5 @@ def _token_session(spec: KeySpec, secret: str) -> Iterator[object]:
     try:
         yield session
     finally:
-        session.close()
+        with contextlib.suppress(pkcs11.exceptions.PKCS11Error):
+            session.close()  # a token pulled out takes its session with it
