@@ -15,6 +15,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
 from docx import Document
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields
@@ -33,7 +35,14 @@ from reportflow.signatures.issued_pdf import (
     sign_as_agency,
     sign_as_signer,
 )
-from reportflow.signatures.keys import KeySpec, KeyUnavailable, open_signer
+from reportflow.signatures.keys import (
+    KeySpec,
+    KeyUnavailable,
+    check_signer_certificate,
+    holder_name,
+    is_holder,
+    open_signer,
+)
 from reportflow.signatures.verification import verify_pdf
 from tests.softhsm import (
     AGENCY,
@@ -332,14 +341,19 @@ def test_a_signed_upload_that_is_not_the_prepared_file_with_his_signature_is_ref
     assert "Sau chữ ký, tệp còn bị thêm hoặc sửa" in refused(changed_after)
 
 
-def test_a_certificate_is_his_only_when_issued_to_his_name(setup):
-    from reportflow.signatures.keys import holder_name, is_holder
-
+def test_a_certificate_is_his_only_when_issued_to_his_name_and_valid_now(setup):
     director = setup["signer"].certificate
     assert holder_name(director) == "Trần Văn Khoản"
     assert is_holder(director, "Trần Văn Khoản") and is_holder(director, "trần  văn KHOẢN")
     assert not is_holder(director, "Lâm Văn Mẫn")
     assert not is_holder(setup["agency"].certificate, "Trần Văn Khoản")
+    check_signer_certificate(director, "Trần Văn Khoản", "token 'giamdoc'")
+    with pytest.raises(KeyUnavailable, match="không phải Lâm Văn Mẫn"):
+        check_signer_certificate(director, "Lâm Văn Mẫn", "token 'giamdoc'")
+    _key, expired = setup["pki"].issue("Trần Văn Khoản", AGENCY, valid_days=30, begins_days_ago=400)
+    der = expired.public_bytes(serialization.Encoding.DER)
+    with pytest.raises(KeyUnavailable, match="chỉ có hiệu lực từ .* gia hạn"):
+        check_signer_certificate(asn1_x509.Certificate.load(der), "Trần Văn Khoản", "tệp x.p12")
 
 
 def test_a_configured_timestamp_authority_times_both_signatures(setup, monkeypatch):

@@ -7,6 +7,7 @@ form or a log."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import unicodedata
 from collections.abc import Iterator
@@ -49,6 +50,24 @@ def _folded(text: str) -> str:
 
 def holder_name(certificate: x509.Certificate) -> str:
     return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
+
+
+def check_signer_certificate(certificate: x509.Certificate, name: str, where: str) -> None:
+    """Before anything is signed: the certificate is issued to the person and valid now (by
+    this machine's clock, the time the signature will carry)."""
+    if not is_holder(certificate, name):
+        raise KeyUnavailable(
+            f"Chứng thư số ở {where} cấp cho {holder_name(certificate)}, không phải {name}: "
+            "dùng đúng thiết bị ký số của người ký, hoặc sửa REPORTFLOW_SIGNER_KEYS."
+        )
+    validity = certificate["tbs_certificate"]["validity"]
+    begins, ends = validity["not_before"].native, validity["not_after"].native
+    now = dt.datetime.now(dt.UTC)
+    if not begins <= now <= ends:
+        raise KeyUnavailable(
+            f"Chứng thư số của {name} ở {where} chỉ có hiệu lực từ {begins:%d/%m/%Y} đến "
+            f"{ends:%d/%m/%Y}; gia hạn hoặc cấp lại chứng thư rồi ký lại."
+        )
 
 
 def is_holder(certificate: x509.Certificate, name: str) -> bool:

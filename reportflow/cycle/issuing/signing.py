@@ -47,8 +47,7 @@ from reportflow.signatures.issued_pdf import (
 from reportflow.signatures.keys import (
     KeySpec,
     KeyUnavailable,
-    holder_name,
-    is_holder,
+    check_signer_certificate,
     load_certificate,
     open_signer,
 )
@@ -164,7 +163,7 @@ def sign_for_approver(cycle_id: int) -> RenderedDocument:
         )
     pdf = _prepared_pdf(cycle_id, spec.title_lines.splitlines()[-1], person.name)
     with open_signer(key) as signer:
-        _check_holder(signer.signing_cert, person.name, key)
+        check_signer_certificate(signer.signing_cert, person.name, key.where)
         signed = sign_as_signer(pdf, signer, person.name, _image(person.code), timestamper())
     return _keep_once(
         cycle_id,
@@ -186,14 +185,6 @@ def _prepared_pdf(cycle_id: int, title: str, name: str) -> bytes:
         docx = Path(render_report(document, Path(tmp) / "ban-ky.docx"))
         pdf = convert_to_pdf(docx, Path(tmp)).read_bytes()
     return prepare(pdf, find_places(pdf, title, name, SEAL_PT))
-
-
-def _check_holder(certificate, name: str, key: KeySpec) -> None:
-    if not is_holder(certificate, name):
-        raise KeyUnavailable(
-            f"Chứng thư số ở {key.where} cấp cho {holder_name(certificate)}, không phải {name}: "
-            "dùng đúng thiết bị ký số của người ký, hoặc sửa REPORTFLOW_SIGNER_KEYS."
-        )
 
 
 def file_to_sign(cycle_id: int) -> Path:
