@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 
 from reportflow.core.config import reload_settings
-from reportflow.runtime.prefect_processes import start_in_own_group, stop_tree
 from reportflow.runtime.prefect_server import ensure_server, stop_server
 from reportflow.runtime.smtp_sink import free_port
+from reportflow.services.processes import start_in_own_group, stop_tree
 
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 

@@ -12,7 +12,7 @@ from bench.documents import sample_report
 from bench.harness import patched_environment
 from bench.results import Row
 from reportflow.document.writing.render import render_report_bytes
-from reportflow.runtime import office
+from reportflow.services import office
 
 GOAL_RATIO = 0.3
 RUNS = 3

@@ -58,8 +58,8 @@ from bench.harness import (
     submit_through_web,
 )
 from bench.results import Row
-from reportflow.runtime.prefect_processes import descendants, kill_tree
 from reportflow.runtime.smtp_sink import free_port
+from reportflow.services.processes import descendants, kill_tree
 
 POSTGRES = os.environ.get("REPORTFLOW_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 CLIENTS = 10
@@ -426,7 +426,7 @@ def decide_and_finish(run: CycleRun, mailbox: Mailbox, timeout_s: float) -> None
     answer), once the run waits for it; S4 ends when the resumed run has recorded it."""
     from reportflow.cycle.wake import resume_with_input
     from reportflow.models import CycleState
-    from reportflow.runtime.prefect_api import api_client
+    from reportflow.services.prefect_api import api_client
 
     code, arrived = wait_until(
         lambda: mailbox.codes.get(run.cycle_id), timeout_s, f"draft of cycle {run.cycle_id}"

@@ -17,7 +17,7 @@ from bench.harness import patched_environment
 from bench.results import Row
 from reportflow.core.clock import VN_TZ
 from reportflow.document.writing.render import render_report_bytes
-from reportflow.runtime import office
+from reportflow.services import office
 from reportflow.signatures.demo_keys import DemoCa
 from reportflow.signatures.issued_pdf import (
     NUMBER_FIELD,

@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def leftover_processes() -> dict[int, str]:
     """Processes this session started (directly or not) that are still running."""
-    from reportflow.runtime.prefect_processes import processes_with_environment
+    from reportflow.services.processes import processes_with_environment
 
     me = [os.getpid()]
     return {
@@ -58,7 +58,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     fixtures' teardown."""
     if not SESSION:
         return
-    from reportflow.runtime.prefect_processes import kill_pids
+    from reportflow.services.processes import kill_pids
 
     left = leftover_processes()
     if not left:

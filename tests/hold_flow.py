@@ -24,7 +24,7 @@ def deploy_hold(pool: str) -> str:
 
 
 def flow_run_processes(flow_run_id) -> dict[int, str]:
-    from reportflow.runtime.prefect_processes import processes_with_environment
+    from reportflow.services.processes import processes_with_environment
 
     return processes_with_environment("PREFECT__FLOW_RUN_ID", str(flow_run_id))
 

@@ -16,8 +16,8 @@ from sqlmodel import select
 from reportflow.core.config import reload_settings
 from reportflow.cycle.tracking.progress import section_of
 from reportflow.models import ReminderRecord, SectionAssignment, session_scope
-from reportflow.runtime import prefect_processes
 from reportflow.runtime.smtp_sink import message_text
+from reportflow.services import processes
 from tests.factories import ASSIGNMENT_HEADS, open_sample_cycle
 from tests.test_progress import latest_table
 
@@ -88,7 +88,7 @@ def test_send_reminders_deployment_sweeps_on_a_worker(prefect_server, database, 
 
 
 def start_worker(log_path: Path) -> subprocess.Popen:
-    return prefect_processes.start_worker(
+    return processes.start_worker(
         "reportflow", log_path, {**os.environ, "REPORTFLOW_HOME": str(ROOT)}, cwd=ROOT
     )
 
@@ -96,4 +96,4 @@ def start_worker(log_path: Path) -> subprocess.Popen:
 def kill_machine(worker: subprocess.Popen) -> None:
     """The worker and the flow processes it started (each in a session of its own), gone at
     once, as when a machine dies."""
-    prefect_processes.kill_tree(worker)
+    processes.kill_tree(worker)

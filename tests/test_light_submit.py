@@ -16,7 +16,7 @@ from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import start_flow_process, wait_for_pause
 from reportflow.demo.scenario import DATA_DIR
 from reportflow.models import CycleState, session_scope
-from reportflow.runtime.prefect_api import api_client, read_run_state
+from reportflow.services.prefect_api import api_client, read_run_state
 from tests.factories import SECTION_HEADS, open_sample_cycle, section_md
 
 pytestmark = pytest.mark.e2e

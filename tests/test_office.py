@@ -12,8 +12,8 @@ from docx import Document
 from pypdf import PdfReader
 
 from reportflow.core.config import reload_settings
-from reportflow.runtime import office
-from reportflow.runtime.prefect_processes import kill_tree
+from reportflow.services import office
+from reportflow.services.processes import kill_tree
 
 TEXT = "Báo cáo tình hình thực hiện nhiệm vụ 6 tháng đầu năm 2020 của Sở Thông tin và Truyền thông"
 

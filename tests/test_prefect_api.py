@@ -14,8 +14,8 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from reportflow.runtime.prefect_api import api_client, read_run_state
 from reportflow.runtime.smtp_sink import free_port
+from reportflow.services.prefect_api import api_client, read_run_state
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import time
 
 from prefect.deployments import run_deployment
 
-from reportflow.runtime.prefect_processes import (
+from reportflow.services.processes import (
     descendants,
     kill_pids,
     kill_tree,

@@ -12,7 +12,7 @@ import pytest
 
 from reportflow.cycle.deciding.approval import DirectorDecision
 from reportflow.cycle.deciding.decide import resume_with_input
-from reportflow.runtime.prefect_api import PrefectApiError, api_client, read_run_state
+from reportflow.services.prefect_api import PrefectApiError, api_client, read_run_state
 
 KEYSET = {
     "response": "decision-r1-response",

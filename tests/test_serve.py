@@ -18,14 +18,14 @@ import yaml
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-from reportflow.runtime.prefect_processes import (
+from reportflow.runtime.prefect_server import is_healthy
+from reportflow.runtime.smtp_sink import free_port
+from reportflow.services.processes import (
     descendants,
     kill_pids,
     kill_tree,
     processes_with_environment,
 )
-from reportflow.runtime.prefect_server import is_healthy
-from reportflow.runtime.smtp_sink import free_port
 from tests.hold_flow import ROOT, deploy_hold, wait_for_flow_run_process, wait_until_running
 
 READY = "Sẵn sàng"

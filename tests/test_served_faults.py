@@ -27,9 +27,9 @@ from reportflow.core.config import reload_settings
 from reportflow.cycle.cycles import get_cycle
 from reportflow.demo.run import wait_until
 from reportflow.models import ApprovalDecision, AuditEvent, CycleState, session_scope
-from reportflow.runtime.prefect_processes import kill_pids
 from reportflow.runtime.runs import start_cycle_run
 from reportflow.runtime.smtp_sink import message_text
+from reportflow.services.processes import kill_pids
 from tests.factories import approval_codes, open_sample_cycle, submit_everything
 from tests.hold_flow import ROOT
 from tests.test_serve import READY, Serve, free_port, serve_environment

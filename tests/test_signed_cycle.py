@@ -29,8 +29,8 @@ from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.deciding.decide import send_decision
 from reportflow.demo.run import start_flow_process, wait_for_pause, wait_until
 from reportflow.models import AuditEvent, CycleState, RegisterEntry, session_scope
-from reportflow.runtime.prefect_processes import kill_tree
 from reportflow.runtime.smtp_sink import message_text
+from reportflow.services.processes import kill_tree
 from reportflow.signatures.demo_keys import demo_seal_png, demo_signature_png
 from reportflow.signatures.verification import verify_pdf
 from tests.browser import CHROMIUM, SCREENSHOTS, launch

@@ -9,7 +9,7 @@ from sqlmodel import select
 from reportflow.core.errors import NotFound
 from reportflow.cycle.documents import document_file
 from reportflow.models import RenderedDocument, session_scope
-from reportflow.runtime import office
+from reportflow.services import office
 
 
 def latest_document(cycle_id: int) -> Path:
@@ -34,7 +34,7 @@ def convert_to_pdf(document: Path, out_dir: Path, timeout_s: int = 180) -> Path:
 def convert_with_libreoffice(
     document: Path, out_dir: Path, target: str, suffix: str, timeout_s: int = 180
 ) -> Path:
-    """`soffice --headless --convert-to <target>` (`reportflow.runtime.office`); the converted file."""
+    """`soffice --headless --convert-to <target>` (`reportflow.services.office`); the converted file."""
     return office.convert(document, out_dir, target, suffix, timeout_s).path
 
 

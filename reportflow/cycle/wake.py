@@ -1,6 +1,6 @@
 """Wakes a cycle's flow run that is paused waiting for sections.
 
-Through Prefect's REST API (`reportflow.runtime.prefect_api`), not its client: this runs in every
+Through Prefect's REST API (`reportflow.services.prefect_api`), not its client: this runs in every
 completing `reportflow submit` and in the web app's request, where importing Prefect would be
 most of the time spent."""
 
@@ -15,7 +15,7 @@ from reportflow.core.config import get_settings
 from reportflow.cycle.cycles import all_sections_in, get_cycle
 from reportflow.models import CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
-from reportflow.runtime.prefect_api import PrefectApiError, api_client, read_run_state, resume_run
+from reportflow.services.prefect_api import PrefectApiError, api_client, read_run_state, resume_run
 
 log = logging.getLogger(__name__)
 

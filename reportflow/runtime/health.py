@@ -12,8 +12,8 @@ from typing import Literal
 
 from reportflow.core.config import PACKAGE_DIR, get_settings
 from reportflow.notifications.redaction import redact_text
-from reportflow.runtime.office import warm_profile
 from reportflow.runtime.web_probe import bind_address, web_is_up
+from reportflow.services.office import warm_profile
 
 Severity = Literal["ok", "cảnh báo", "lỗi"]
 

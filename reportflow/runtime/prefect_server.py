@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from reportflow.core.config import get_settings
-from reportflow.runtime.prefect_processes import start_in_own_group, stop_tree
+from reportflow.services.processes import start_in_own_group, stop_tree
 
 
 def is_healthy(api_url: str) -> bool:

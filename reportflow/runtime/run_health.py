@@ -10,7 +10,7 @@ from sqlmodel import select
 from reportflow.core.config import get_settings
 from reportflow.models import Cycle, CycleState, session_scope
 from reportflow.notifications.messages import vn_datetime
-from reportflow.runtime.prefect_api import RunState, api_client, read_run_state
+from reportflow.services.prefect_api import RunState, api_client, read_run_state
 
 ENDED = {CycleState.DONE, CycleState.REJECTED}
 

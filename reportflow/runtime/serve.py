@@ -25,11 +25,11 @@ import yaml
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
 from reportflow.runtime.mending import RunMender
-from reportflow.runtime.office import start_warm_office, stop_warm_office, warm_pid
-from reportflow.runtime.prefect_processes import start_in_own_group, start_worker, stop_tree
 from reportflow.runtime.prefect_server import ensure_server, is_healthy, stop_server
 from reportflow.runtime.web_probe import bind_address, web_is_up
 from reportflow.runtime.zombie_runs import HEARTBEAT_S, ensure_zombie_automation
+from reportflow.services.office import start_warm_office, stop_warm_office, warm_pid
+from reportflow.services.processes import start_in_own_group, start_worker, stop_tree
 
 POOL = "reportflow"
 WORKER_RESTART_S = 10.0
@@ -64,7 +64,7 @@ class Served:
     """`reportflow web`, the division heads' pages."""
     web_address: str = ""
     office: subprocess.Popen | None = None
-    """The warm LibreOffice (`reportflow.runtime.office`), None when switched off or not installed."""
+    """The warm LibreOffice (`reportflow.services.office`), None when switched off or not installed."""
     worker_names: list[str] = field(default_factory=list)
     deployments: list[str] = field(default_factory=list)
     pool_created: bool = False

@@ -23,7 +23,7 @@ from reportflow.cycle.drafting.draft_page import draft_context, draft_file
 from reportflow.cycle.issuing.signature_waits import awaits_own_signature
 from reportflow.cycle.issuing.signing import file_to_sign, take_signed_file
 from reportflow.cycle.links import Link
-from reportflow.runtime.prefect_api import run_state_or_none
+from reportflow.services.prefect_api import run_state_or_none
 from reportflow.signatures.verification import MAX_PDF_BYTES
 from reportflow.web.refusals import Refused
 from reportflow.web.site import READ_ONLY, csrf_token, open_link, page, read_form

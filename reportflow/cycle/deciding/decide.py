@@ -31,7 +31,7 @@ from reportflow.cycle.wake import (
 )
 from reportflow.models import ApprovalDecision, Cycle, CycleState, session_scope
 from reportflow.notifications.redaction import redact_text
-from reportflow.runtime.prefect_api import api_client, read_run_state
+from reportflow.services.prefect_api import api_client, read_run_state
 
 __all__ = ["release_decided_cycles", "resume_with_input", "send_decision", "submit_decision"]
 

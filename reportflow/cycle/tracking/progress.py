@@ -26,7 +26,7 @@ from reportflow.models import (
 )
 from reportflow.notifications.messages import vn_date, vn_datetime
 from reportflow.notifications.redaction import redact_text
-from reportflow.runtime.prefect_api import api_client, put_artifact
+from reportflow.services.prefect_api import api_client, put_artifact
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from docx import Document
 
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
-from reportflow.runtime.prefect_processes import PROC, start_in_own_group, stop_tree
+from reportflow.services.processes import PROC, start_in_own_group, stop_tree
 
 log = logging.getLogger(__name__)
 
