@@ -13,10 +13,10 @@ import pytest
 from docx.shared import Pt
 
 from reportflow.document.blocks import ListItem, Paragraph, Run, SectionContent, Table
-from reportflow.document.reading import word_package
 from reportflow.document.reading.errors import SectionInputError
 from reportflow.document.reading.markdown import parse_markdown
 from reportflow.document.reading.word import parse_docx
+from reportflow.document.reading.word_file import opening
 
 # --------------------------------------------------------------------------- markdown
 
@@ -426,7 +426,7 @@ def test_refuses_zip_bomb_by_ratio_before_decompressing(monkeypatch):
 def test_refuses_zip_bomb_by_total_size(monkeypatch):
     # The real limit is 50 MB; a package just over it would make every test run write and
     # read that much. The check is the same code with a lower bound.
-    monkeypatch.setattr(word_package, "MAX_UNCOMPRESSED_BYTES", 20_000)
+    monkeypatch.setattr(opening, "MAX_UNCOMPRESSED_BYTES", 20_000)
     data = _rewrite(_simple_docx(), add={"word/media/big.bin": bytes(range(256)) * 100})
     err = _refusal(data)
     assert err.code == "zip_bomb" and "giải nén" in str(err)

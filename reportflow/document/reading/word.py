@@ -30,15 +30,15 @@ from reportflow.document.blocks import (
 )
 from reportflow.document.reading.errors import SectionInputError
 from reportflow.document.reading.limits import SectionBudget
-from reportflow.document.reading.word_checks import check_body, xpath
-from reportflow.document.reading.word_document import document_of, xml_trees
-from reportflow.document.reading.word_limits import (
+from reportflow.document.reading.word_file.checks import check_body, xpath
+from reportflow.document.reading.word_file.limits import (
     check_limits,
     grid_before,
     grid_span,
     whole_number,
 )
-from reportflow.document.reading.word_package import DocxPackage, open_package
+from reportflow.document.reading.word_file.opening import DocxPackage, open_package
+from reportflow.document.reading.word_file.python_docx import document_of, xml_trees
 from reportflow.document.writing.numbering import roman
 
 DEFAULT_MAX_BYTES = 10_000_000

@@ -21,7 +21,7 @@ from docx.package import Package
 from lxml import etree
 
 from reportflow.document.reading.errors import SectionInputError
-from reportflow.document.reading.word_package import DocxPackage
+from reportflow.document.reading.word_file.opening import DocxPackage
 
 
 class _PartsReader:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from lxml import etree
 
 from reportflow.document.reading.errors import SectionInputError
-from reportflow.document.reading.word_package import DocxPackage
+from reportflow.document.reading.word_file.opening import DocxPackage
 
 NS = {
     "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
