@@ -40,14 +40,14 @@ from reportflow.cycle.drafting.draft_page import make_draft_link
 from reportflow.cycle.drafting.draft_view import published_draft
 from reportflow.cycle.drafting.merge import render_draft
 from reportflow.cycle.issuing.signature_waits import WAITING
-from reportflow.cycle.notify import (
+from reportflow.cycle.organisation import deciders, division_name
+from reportflow.cycle.reminding.planned_messages import (
     Outgoing,
     cycle_url,
     deliver_all,
     division_heads,
     phone_url,
 )
-from reportflow.cycle.organisation import deciders, division_name
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.definitions.schema import ReportDefinition
 from reportflow.models import (

@@ -289,7 +289,7 @@ def _print_summary(console: Console, cycle_id: int, final: Path, sink, attachmen
     from sqlmodel import select
 
     from reportflow.cycle.cycles import get_cycle
-    from reportflow.cycle.notify import cycle_url
+    from reportflow.cycle.reminding.planned_messages import cycle_url
     from reportflow.cycle.tracking.cycle_table import print_cycle_table
     from reportflow.cycle.tracking.progress import progress_rows, row_cells
     from reportflow.models import RegisterEntry, session_scope

@@ -8,7 +8,7 @@ from uuid import UUID
 from reportflow.core.errors import Conflict, UserError
 from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.installation import installation_id
-from reportflow.cycle.notify import cycle_url
+from reportflow.cycle.reminding.planned_messages import cycle_url
 from reportflow.models import CycleState, session_scope
 from reportflow.models.audit import record_event
 from reportflow.runtime.run_health import pending_too_long

@@ -21,7 +21,7 @@ from reportflow.core.clock import now as clock_now
 from reportflow.core.clock import today as clock_today
 from reportflow.cycle.cycles import period_with_year
 from reportflow.cycle.issuing.dispatch import resume_dispatches
-from reportflow.cycle.notify import (
+from reportflow.cycle.reminding.planned_messages import (
     Outgoing,
     cancel_reminders,
     cycle_url,
