@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 
+from reportflow.core.config import reload_settings
 from reportflow.cycle.collecting import submit
 from reportflow.cycle.cycles import get_cycle
 from reportflow.cycle.wake import wake_cycle
@@ -22,14 +23,14 @@ from tests.factories import open_sample_cycle, submit_everything
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
-    prefect_server, database, smtp, tmp_path, monkeypatch
-):
+@pytest.fixture
+def complete_but_asleep(prefect_server, database, smtp, tmp_path, monkeypatch):
+    """A cycle's run waiting for sections although every section is in: the submissions' own
+    wake replaced by nothing. The kill cannot be aimed at one line from here; this leaves the
+    database exactly as a process killed right after the last commit would. Yields the cycle,
+    the flow's process and its run."""
     monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
     monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.core.config import reload_settings
-
     reload_settings()
     cycle_id = open_sample_cycle()
     flow = start_flow_process(cycle_id, tmp_path / "flow.log")
@@ -37,24 +38,28 @@ def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(
         wait_for_pause(cycle_id, "sections-", flow)
         with session_scope() as session:
             attached = get_cycle(session, cycle_id).flow_run_id
-        # The kill cannot be aimed at one line from here; replacing the wake by nothing leaves
-        # the database exactly as a process killed right after the last commit would.
         monkeypatch.setattr(submit, "wake_after_commit", lambda cycle_id: False)
         submit_everything(cycle_id, tmp_path)
-        time.sleep(3)  # three of the run's 1 s polls: unwoken, it must still be waiting
-        with get_client(sync_client=True) as client:
-            state = client.read_flow_run(UUID(attached)).state
-        assert state.is_paused() and state.state_details.pause_key.startswith("sections-")
-        with session_scope() as session:
-            assert get_cycle(session, cycle_id).state == CycleState.COLLECTING
-
-        send_reminders()
-        wait_for_pause(cycle_id, "decision-", flow)
-        with session_scope() as session:
-            assert get_cycle(session, cycle_id).state == CycleState.AWAITING_DECISION
+        yield cycle_id, flow, attached
     finally:
         flow.kill()
         flow.wait(timeout=30)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_sweep_wakes_a_complete_cycle_whose_wake_was_lost(complete_but_asleep):
+    cycle_id, flow, attached = complete_but_asleep
+    time.sleep(3)  # three of the run's 1 s polls: unwoken, it must still be waiting
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(attached)).state
+    assert state.is_paused() and state.state_details.pause_key.startswith("sections-")
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.COLLECTING
+
+    send_reminders()
+    wait_for_pause(cycle_id, "decision-", flow)
+    with session_scope() as session:
+        assert get_cycle(session, cycle_id).state == CycleState.AWAITING_DECISION
 
 
 def test_a_submission_is_kept_and_reported_when_prefect_does_not_answer(database, tmp_path, caplog):
@@ -83,41 +88,24 @@ def test_a_submission_is_kept_and_reported_when_prefect_does_not_answer(database
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
-def test_many_last_submissions_resume_the_run_once(
-    prefect_server, database, smtp, tmp_path, monkeypatch
-):
+def test_many_last_submissions_resume_the_run_once(complete_but_asleep):
     """At the deadline the last sections land together: every submission that sees the set
     complete tries to wake the run, and so does serve's mending round. Prefect records one
     resume."""
-    monkeypatch.setenv("REPORTFLOW_PAUSE_POLL_S", "1")
-    monkeypatch.setenv("REPORTFLOW_FROZEN_NOW", "2020-06-05T09:00:00+07:00")
-    from reportflow.core.config import reload_settings
+    cycle_id, flow, attached = complete_but_asleep
+    wakers = 8
+    barrier = threading.Barrier(wakers)
 
-    reload_settings()
-    cycle_id = open_sample_cycle()
-    flow = start_flow_process(cycle_id, tmp_path / "flow.log")
-    try:
-        wait_for_pause(cycle_id, "sections-", flow)
-        with session_scope() as session:
-            attached = get_cycle(session, cycle_id).flow_run_id
-        monkeypatch.setattr(submit, "wake_after_commit", lambda cycle_id: False)
-        submit_everything(cycle_id, tmp_path)
-        wakers = 8
-        barrier = threading.Barrier(wakers)
+    def wake() -> bool:
+        barrier.wait()
+        return wake_cycle(cycle_id, wait_s=0)
 
-        def wake() -> bool:
-            barrier.wait()
-            return wake_cycle(cycle_id, wait_s=0)
-
-        with ThreadPoolExecutor(wakers) as pool:
-            woke = list(pool.map(lambda _: wake(), range(wakers)))
-        with get_client(sync_client=True) as client:
-            states = client.read_flow_run_states(UUID(attached))
-        names = [state.name for state in states]
-        after_pause = names[names.index("Paused") + 1 :]
-        assert woke.count(True) == 1, woke
-        assert after_pause.count("Running") <= 1 and after_pause.count("Resuming") <= 1, names
-        wait_for_pause(cycle_id, "decision-", flow)
-    finally:
-        flow.kill()
-        flow.wait(timeout=30)
+    with ThreadPoolExecutor(wakers) as pool:
+        woke = list(pool.map(lambda _: wake(), range(wakers)))
+    with get_client(sync_client=True) as client:
+        states = client.read_flow_run_states(UUID(attached))
+    names = [state.name for state in states]
+    after_pause = names[names.index("Paused") + 1 :]
+    assert woke.count(True) == 1, woke
+    assert after_pause.count("Running") <= 1 and after_pause.count("Resuming") <= 1, names
+    wait_for_pause(cycle_id, "decision-", flow)

@@ -87,6 +87,10 @@ class Addressee:
     key: str
     channels: Sequence[Channel]
 
+    @classmethod
+    def person(cls, person: Person) -> Addressee:
+        return cls("person", person.code, channels(person.email, person.apprise_urls))
+
 
 def enqueue(
     session: Session,

@@ -79,40 +79,34 @@ class DemoCa:
         self, common_name: str, organisation: str, valid_days: int = 730, begins_days_ago: int = 1
     ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         """A signing key and its certificate (digitalSignature, nonRepudiation)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-        now = dt.datetime.now(dt.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name, organisation))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=begins_days_ago))
-            .not_valid_after(
-                now - dt.timedelta(days=begins_days_ago) + dt.timedelta(days=valid_days)
-            )
-            .add_extension(SIGNING_USAGE, critical=True)
-            .sign(self.key, hashes.SHA256())
-        )
-        return key, certificate
+        return self._issue(common_name, organisation, valid_days, begins_days_ago, SIGNING_USAGE)
 
     def issue_timestamping(
         self, common_name: str, organisation: str
     ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         """A timestamp authority's key and certificate (its one extended use: timeStamping)."""
+        usage = x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING])
+        return self._issue(common_name, organisation, 730, 1, usage)
+
+    def _issue(
+        self,
+        common_name: str,
+        organisation: str,
+        valid_days: int,
+        begins_days_ago: int,
+        usage: x509.ExtensionType,
+    ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-        now = dt.datetime.now(dt.UTC)
+        begins = dt.datetime.now(dt.UTC) - dt.timedelta(days=begins_days_ago)
         certificate = (
             x509.CertificateBuilder()
             .subject_name(_name(common_name, organisation))
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=730))
-            .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
-            )
+            .not_valid_before(begins)
+            .not_valid_after(begins + dt.timedelta(days=valid_days))
+            .add_extension(usage, critical=True)
             .sign(self.key, hashes.SHA256())
         )
         return key, certificate

@@ -11,7 +11,6 @@ from reportflow.cycle.cycles import cycle_definition, period_with_year
 from reportflow.cycle.links import assignment_of
 from reportflow.definitions.figure_sections import is_figures_key
 from reportflow.models import Cycle, Person, SectionAssignment, SectionVersion, session_scope
-from reportflow.notifications.channels import channels
 from reportflow.notifications.messages import render_message
 from reportflow.notifications.outbox import Addressee, Drained, drain, enqueue, person_channels
 
@@ -55,7 +54,7 @@ def send_receipt(
             session,
             kind="receipt",
             message_key=f"receipt:c{cycle_id}:{section_key}:v{version_no or moment}",
-            to=Addressee("person", person.code, channels(person.email, person.apprise_urls)),
+            to=Addressee.person(person),
             title=title,
             body=body,
             cycle_id=cycle_id,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from reportflow.cycle.cycles import cycle_definition, get_cycle, period_with_year
 from reportflow.cycle.drafting.draft_page import make_draft_link
 from reportflow.models import Person, session_scope
-from reportflow.notifications.channels import channels
 from reportflow.notifications.messages import render_message
 from reportflow.notifications.outbox import Addressee, Drained, drain, enqueue, person_channels
 
@@ -32,7 +31,7 @@ def mail_sign_request(cycle_id: int, person_code: str) -> Drained:
             session,
             kind=KIND,
             message_key=f"{KIND}:c{cycle_id}",
-            to=Addressee("person", person.code, channels(person.email, person.apprise_urls)),
+            to=Addressee.person(person),
             title=title,
             body=body,
             cycle_id=cycle_id,

@@ -28,7 +28,6 @@ from reportflow.models import (
     SectionAssignment,
     session_scope,
 )
-from reportflow.notifications.channels import channels
 from reportflow.notifications.outbox import (
     DEFAULT,
     Addressee,
@@ -129,7 +128,7 @@ def plan_message(message: Outgoing) -> Planned | None:
             session,
             kind=message.kind,
             message_key=message.message_key,
-            to=Addressee("person", person.code, channels(person.email, person.apprise_urls)),
+            to=Addressee.person(person),
             title=message.title,
             body=message.body,
             cycle_id=assignment.cycle_id,
