@@ -3,9 +3,11 @@ the final DOCX opened again with python-docx, and the .eml files the SMTP server
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -170,6 +172,15 @@ def test_the_demo_issues_a_pdf_that_verify_passes_and_libreoffice_opens(demo_res
     )
     assert result.exit_code == 0, result.output
     assert "THỬ NGHIỆM" in result.output
+    as_the_clerk_sees_it = subprocess.run(
+        [sys.executable, "-m", "reportflow.cli", "verify", str(signed), "--trust"]
+        + [str(out / "demo-keys" / "ca-thu-nghiem.pem")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert as_the_clerk_sees_it.returncode == 0
+    assert as_the_clerk_sees_it.stderr == "", "no library warning on the clerk's terminal"
     messages = [read_eml(p) for p in sorted((out / "outbox").glob("*.eml"))]
     sent = [m for m in messages if "859/BC-STTTT-VP" in str(m["Subject"])]
     payloads = {

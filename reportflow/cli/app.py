@@ -3,6 +3,8 @@ group's module only parses and presents; the rules live below."""
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 from rich.markup import escape
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -13,6 +15,9 @@ from reportflow.core.config import SettingsError, get_settings
 from reportflow.models.db import shown_database_url
 
 words.install()
+# pyHanko imports cryptography's DSA, which then warns on every command that signs or verifies;
+# the clerk can do nothing about it (reportflow's keys are RSA).
+warnings.filterwarnings("ignore", message="DSA is deprecated")
 app = typer.Typer(
     help="reportflow: lập, tổng hợp, phê duyệt và phát hành báo cáo định kỳ.",
     no_args_is_help=True,
