@@ -264,7 +264,7 @@ def test_only_the_signer_takes_and_sends_back_the_file_to_sign(director_page, tm
     assert sent.status_code == 303, sent.text
     with pytest.raises(AwaitingOwnSignature) as waiting:
         sign_for_approver(cycle_id)
-    wait_for_signing(cycle_id, str(waiting.value))
+    wait_for_signing(cycle_id, str(waiting.value), tell_clerks=False)
 
     deputy, _, _ = director_page["deputy"]
     assert httpx.get(f"{deputy}/ban-can-ky.pdf", timeout=30).status_code == 404

@@ -173,6 +173,10 @@ def test_a_wrong_pin_waits_with_no_number_until_the_clerk_retries(
                 select(AuditEvent.detail).where(AuditEvent.action == "signature.waiting")
             ).all()
         assert "Sai mã PIN" in waiting["reason"]
+        [told] = [m for m in smtp.messages() if "Chờ ký số" in str(m["Subject"])]
+        assert str(told["To"]).startswith("vanthu@"), "the clerk is told"
+        said = message_text(told)
+        assert "Sai mã PIN" in said and f"reportflow sign retry {cycle_id}" in said
         status = CliRunner().invoke(app, ["status", str(cycle_id)], terminal_width=200)
         assert "chờ ký số" in status.output, status.output
 
@@ -299,6 +303,9 @@ def test_the_director_signs_on_his_own_pc_and_only_his_signed_file_is_taken(
     assert taken["path"] == "web" and taken["signer"] == "Trần Văn Khoản"
     asked = [m for m in smtp.messages() if "ký số văn bản" in str(m["Subject"])]
     assert len(asked) == 1, "one request for his signature, whatever the run did after"
+    assert not [m for m in smtp.messages() if "Chờ ký số" in str(m["Subject"])], (
+        "his own signature is his mail, not the clerk's"
+    )
     dispatched = [m for m in smtp.messages() if entry.number_text in str(m["Subject"])]
     assert len(dispatched) == 3
     name = entry.number_text.replace("/", "-")

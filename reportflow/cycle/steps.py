@@ -39,7 +39,7 @@ from reportflow.cycle.drafting.draft import draft_attachments, draft_copy
 from reportflow.cycle.drafting.draft_page import make_draft_link
 from reportflow.cycle.drafting.draft_view import published_draft
 from reportflow.cycle.drafting.merge import render_draft
-from reportflow.cycle.issuing.signature_waits import WAITING
+from reportflow.cycle.issuing.signature_waits import WAITING, mail_clerks
 from reportflow.cycle.organisation import deciders, division_name
 from reportflow.cycle.reminding.planned_messages import (
     Outgoing,
@@ -434,16 +434,20 @@ def reopen_returned(cycle_id: int) -> None:
 SIGNATURE_WAIT = "signature"
 
 
-def wait_for_signing(cycle_id: int, reason: str) -> str:
+def wait_for_signing(cycle_id: int, reason: str, tell_clerks: bool = True) -> str:
     """A signature that cannot be made now (no token, a wrong PIN, a file refused by verify):
     the cycle shows "chờ ký số" with the reason until the clerk retries (`reportflow sign
-    retry`); no number is used for a signer's signature that has not been made."""
+    retry`), and the clerks are mailed once per wait (``tell_clerks``; not when the signer
+    signs on his own PC: he has his own mail). No number is used for a signer's signature
+    that has not been made."""
     key = wait_key(cycle_id, SIGNATURE_WAIT)
     with session_scope() as session:
         cycle = get_cycle(session, cycle_id, for_update=True)
         cycle.state = CycleState.AWAITING_SIGNATURE
         session.add(cycle)
         record_event(session, "reportflow", WAITING, cycle_id, reason=reason, key=key)
+    if tell_clerks:
+        mail_clerks(cycle_id, reason, key)
     return key
 
 

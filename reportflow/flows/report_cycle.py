@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from reportflow.core.config import get_settings
 from reportflow.core.errors import UserError
 from reportflow.cycle import steps as cycle_steps
+from reportflow.cycle.issuing.signature_waits import AwaitingOwnSignature
 from reportflow.flows.waiting import wait_here
 from reportflow.models import CycleState, init_db
 from reportflow.notifications.sender import preload_channel_plugins
@@ -60,7 +61,8 @@ def sign(cycle_id: int, signature) -> None:
         try:
             signature(cycle_id)
         except UserError as exc:
-            key = cycle_steps.wait_for_signing(cycle_id, str(exc))
+            own_pc = isinstance(exc, AwaitingOwnSignature)
+            key = cycle_steps.wait_for_signing(cycle_id, str(exc), tell_clerks=not own_pc)
             get_run_logger().warning("Chờ ký số: %s", exc)
             wait_here(key)
             cycle_steps.wait_over(cycle_id, key)

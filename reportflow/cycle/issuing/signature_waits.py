@@ -8,10 +8,13 @@ import logging
 
 from sqlmodel import func, select
 
-from reportflow.cycle.cycles import get_cycle, signer_of
+from reportflow.core.errors import UserError
+from reportflow.cycle.cycles import cycle_definition, get_cycle, period_with_year, signer_of
 from reportflow.cycle.documents import find_document
 from reportflow.cycle.wake import release_signature_wait
-from reportflow.models import AuditEvent, Cycle, CycleState, session_scope
+from reportflow.models import AuditEvent, Cycle, CycleState, Person, session_scope
+from reportflow.notifications.messages import render_message
+from reportflow.notifications.outbox import Addressee, drain, enqueue, person_channels
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,42 @@ WAITING = "signature.waiting"
 SIGNER_SIGNED = "signature.signer"
 TO_SIGN = "to-sign"
 SIGNED_BY_SIGNER = "signed-by-signer"
+
+
+class AwaitingOwnSignature(UserError):
+    """The signer signs on his own PC: the run waits for his file (he has his own mail)."""
+
+
+def mail_clerks(cycle_id: int, reason: str, wait_key: str) -> None:
+    """Tells the clerks (role "clerk") why the cycle waits "chờ ký số" and what to run, once per
+    wait. Never raises: the wait is recorded already, and `reportflow status` shows it."""
+    try:
+        with session_scope() as session:
+            cycle = get_cycle(session, cycle_id)
+            report_name = cycle_definition(session, cycle).name
+            ids = []
+            for clerk in session.exec(select(Person).where(Person.role == "clerk")):
+                title, body = render_message(
+                    "signature_wait",
+                    report_name=report_name,
+                    period_label=period_with_year(cycle.period_label, cycle.year),
+                    person=clerk,
+                    cycle_id=cycle_id,
+                    reason=reason,
+                    deadline=cycle.deadline,
+                )
+                ids += enqueue(
+                    session,
+                    kind="signature-wait",
+                    message_key=f"signature-wait:c{cycle_id}:{wait_key}",
+                    to=Addressee.person(clerk),
+                    title=title,
+                    body=body,
+                    cycle_id=cycle_id,
+                )
+        drain(ids, person_channels)
+    except Exception:  # noqa: BLE001 - logged; the wait itself is recorded
+        log.exception("Kỳ %s: chưa báo được Văn thư về việc chờ ký số.", cycle_id)
 
 
 def awaits_own_signature(cycle_id: int, person_code: str) -> bool:

@@ -27,6 +27,7 @@ from reportflow.cycle.issuing.signature_waits import (
     SIGNED_BY_SIGNER,
     SIGNER_SIGNED,
     TO_SIGN,
+    AwaitingOwnSignature,
     wake_after_signed_file,
 )
 from reportflow.cycle.pdf_export import convert_to_pdf
@@ -57,10 +58,6 @@ from reportflow.signatures.verification import verify_pdf
 
 SIGNED = "signed"
 TO_SIGN_NAME = "ban-can-ky.pdf"
-
-
-class AwaitingOwnSignature(UserError):
-    """The signer signs on his own PC: the run waits for his signed file."""
 
 
 def _pin_names(prefix: str, person_code: str) -> tuple[str, str]:
