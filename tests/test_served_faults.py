@@ -7,6 +7,7 @@ dispatch per recipient, counted in the database and in the SMTP server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -63,8 +64,14 @@ def worker_pids(serve: Serve) -> list[int]:
 
 
 def kill_worker_and_run(serve: Serve, run_id: str) -> None:
-    """The worker and the run's own process, at once, as when the machine running them dies."""
-    kill_pids([*worker_pids(serve), *processes_of_run(UUID(run_id))])
+    """The worker and the run's own process, at once, as when the machine running them dies:
+    each is stopped (SIGSTOP) before any is killed, so that no worker sees its run's process die
+    and reports the run Crashed in the moment between two kills."""
+    pids = [*worker_pids(serve), *processes_of_run(UUID(run_id))]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+    kill_pids(pids)
 
 
 def kill_server(serve: Serve) -> None:
